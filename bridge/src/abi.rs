@@ -1,0 +1,865 @@
+//! The exported C functions. Each one validates its pointers, runs the
+//! operation inside `guard` (no panic crosses into C++), and maps results to
+//! `tvb_status` plus a thread-local message.
+
+use std::cell::RefCell;
+use std::ffi::{CStr, c_char, c_void};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use wasmtime::component::{Component, InstancePre, Linker, Resource, types::ComponentItem};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store,
+    StoreLimitsBuilder, Trap,
+};
+
+use crate::bindings::exports::torvyn::streaming as ex;
+use crate::bindings::torvyn::streaming::types::{
+    BackpressureSignal, ElementMeta, OutputElement, ProcessError, StreamElement,
+};
+use crate::host::{BufferRep, FlowContextRep, HostCallbacks, NodeData};
+
+
+#[repr(C)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum tvb_status {
+    TVB_OK = 0,
+    TVB_GUEST_ERROR = 1,
+    TVB_TRAP = 2,
+    TVB_DEADLINE = 3,
+    TVB_LIMIT = 4,
+    TVB_COMPILE_ERROR = 5,
+    TVB_LINK_ERROR = 6,
+    TVB_MISSING_EXPORT = 7,
+    TVB_INVALID_ARGUMENT = 8,
+    TVB_INTERNAL = 9,
+}
+use tvb_status::*;
+
+#[repr(C)]
+pub struct tvb_guest_error {
+    pub kind: i32,
+}
+
+#[repr(C)]
+pub struct tvb_element {
+    pub sequence: u64,
+    pub timestamp_ns: u64,
+    pub payload: u32,
+    pub context: u32,
+}
+
+#[repr(C)]
+pub struct tvb_output {
+    pub present: u8,
+    pub sequence: u64,
+    pub timestamp_ns: u64,
+    pub payload: u32,
+}
+
+#[repr(C)]
+pub struct tvb_engine_config {
+    pub pooling: u8,
+    pub max_instances: u32,
+    pub max_memory_bytes: u64,
+    pub optimize: u8,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct tvb_grants {
+    pub stdout_: u8,
+    pub stderr_: u8,
+}
+
+#[repr(C)]
+pub struct tvb_instance_limits {
+    pub max_memory_bytes: u64,
+    pub call_deadline_ms: u64,
+}
+
+pub struct tvb_engine {
+    engine: Engine,
+    callbacks: HostCallbacks,
+    max_memory_bytes: u64,
+}
+
+pub struct tvb_component {
+    component: Component,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Source,
+    Processor,
+    Sink,
+    Filter,
+    Router,
+    Aggregator,
+}
+
+impl Role {
+    fn from_i32(v: i32) -> Option<Role> {
+        Some(match v {
+            0 => Role::Source,
+            1 => Role::Processor,
+            2 => Role::Sink,
+            3 => Role::Filter,
+            4 => Role::Router,
+            5 => Role::Aggregator,
+            _ => return None,
+        })
+    }
+
+    fn interface(self) -> &'static str {
+        match self {
+            Role::Source => "torvyn:streaming/source@0.1.0",
+            Role::Processor => "torvyn:streaming/processor@0.1.0",
+            Role::Sink => "torvyn:streaming/sink@0.1.0",
+            Role::Filter => "torvyn:streaming/filter@0.1.0",
+            Role::Router => "torvyn:streaming/router@0.1.0",
+            Role::Aggregator => "torvyn:streaming/aggregator@0.1.0",
+        }
+    }
+}
+
+enum RoleIndices {
+    Source(ex::source::GuestIndices),
+    Processor(ex::processor::GuestIndices),
+    Sink(ex::sink::GuestIndices),
+    Filter(ex::filter::GuestIndices),
+    Router(ex::router::GuestIndices),
+    Aggregator(ex::aggregator::GuestIndices),
+}
+
+enum RoleGuest {
+    Source(ex::source::Guest),
+    Processor(ex::processor::Guest),
+    Sink(ex::sink::Guest),
+    Filter(ex::filter::Guest),
+    Router(ex::router::Guest),
+    Aggregator(ex::aggregator::Guest),
+}
+
+pub struct tvb_prepared {
+    pre: InstancePre<NodeData>,
+    role: RoleIndices,
+    lifecycle: Option<ex::lifecycle::GuestIndices>,
+    grants: tvb_grants,
+    callbacks: HostCallbacks,
+    engine_max_memory: u64,
+}
+
+pub struct tvb_instance {
+    store: Store<NodeData>,
+    guest: RoleGuest,
+    lifecycle: Option<ex::lifecycle::Guest>,
+    deadline_ticks: u64,
+}
+
+// --- error plumbing ---------------------------------------------------------
+
+thread_local! {
+    static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+fn set_error(message: String) {
+    LAST_ERROR.with(|e| *e.borrow_mut() = message);
+}
+
+fn fail(status: tvb_status, message: impl Into<String>) -> tvb_status {
+    set_error(message.into());
+    status
+}
+
+/// Runs `f`, turning a panic into `TVB_INTERNAL` so nothing unwinds into C++.
+fn guard(f: impl FnOnce() -> tvb_status) -> tvb_status {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(status) => status,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            fail(TVB_INTERNAL, format!("bridge panic: {what}"))
+        }
+    }
+}
+
+/// Classifies a failed guest call. After any of these the instance is dead.
+fn call_failure(err: wasmtime::Error) -> tvb_status {
+    let text = format!("{err:#}");
+    let status = match err.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => TVB_DEADLINE,
+        _ if text.contains("forcing trap when growing memory")
+            || text.contains("forcing a memory growth failure") =>
+        {
+            TVB_LIMIT
+        }
+        _ => TVB_TRAP,
+    };
+    fail(status, text)
+}
+
+fn guest_error(e: ProcessError, out: *mut tvb_guest_error) -> tvb_status {
+    let (kind, message) = match e {
+        ProcessError::InvalidInput(m) => (0, m),
+        ProcessError::Unavailable(m) => (1, m),
+        ProcessError::Internal(m) => (2, m),
+        ProcessError::DeadlineExceeded => (3, String::new()),
+        ProcessError::Fatal(m) => (4, m),
+    };
+    if !out.is_null() {
+        unsafe { (*out).kind = kind };
+    }
+    fail(TVB_GUEST_ERROR, message)
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_last_error(data: *mut *const u8, len: *mut usize) {
+    LAST_ERROR.with(|e| {
+        let e = e.borrow();
+        if !data.is_null() && !len.is_null() {
+            // The String lives in thread-local storage until the next bridge
+            // call on this thread replaces it.
+            unsafe {
+                *data = e.as_ptr();
+                *len = e.len();
+            }
+        }
+    });
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_set_trap_message(data: *const u8, len: usize) {
+    let bytes = if data.is_null() || len == 0 {
+        &[][..]
+    } else {
+        unsafe { std::slice::from_raw_parts(data, len) }
+    };
+    crate::host::set_trap_message(String::from_utf8_lossy(bytes).into_owned());
+}
+
+// --- engine -----------------------------------------------------------------
+
+static VERSION: &CStr = c"48.0.8";
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_wasmtime_version() -> *const c_char {
+    VERSION.as_ptr()
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_engine_new(
+    config: *const tvb_engine_config,
+    callbacks: *const HostCallbacks,
+    out: *mut *mut tvb_engine,
+) -> tvb_status {
+    guard(|| {
+        if config.is_null() || callbacks.is_null() || out.is_null() {
+            return fail(TVB_INVALID_ARGUMENT, "tvb_engine_new: null argument");
+        }
+        let (cfg, callbacks) = unsafe { (&*config, *callbacks) };
+        let mut c = Config::new();
+        c.wasm_component_model(true);
+        // Synchronous calls only: the async machinery costs on every call.
+        c.concurrency_support(false);
+        c.epoch_interruption(true);
+        c.cranelift_opt_level(if cfg.optimize != 0 { OptLevel::Speed } else { OptLevel::None });
+        if cfg.pooling != 0 {
+            let mut pool = PoolingAllocationConfig::default();
+            let instances = cfg.max_instances.max(1);
+            pool.total_component_instances(instances);
+            // A C/C++ guest is a handful of core instances and one memory.
+            pool.total_core_instances(instances.saturating_mul(4));
+            pool.total_memories(instances.saturating_mul(2));
+            pool.total_tables(instances.saturating_mul(2));
+            pool.total_stacks(instances);
+            pool.max_memory_size(cfg.max_memory_bytes as usize);
+            c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
+        match Engine::new(&c) {
+            Ok(engine) => {
+                let e = Box::new(tvb_engine {
+                    engine,
+                    callbacks,
+                    max_memory_bytes: cfg.max_memory_bytes,
+                });
+                unsafe { *out = Box::into_raw(e) };
+                TVB_OK
+            }
+            Err(e) => fail(TVB_INTERNAL, format!("cannot create engine: {e:#}")),
+        }
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_engine_free(engine: *mut tvb_engine) {
+    if !engine.is_null() {
+        drop(unsafe { Box::from_raw(engine) });
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_engine_increment_epoch(engine: *const tvb_engine) {
+    if let Some(e) = unsafe { engine.as_ref() } {
+        e.engine.increment_epoch();
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_engine_compatibility_hash(engine: *const tvb_engine) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let Some(e) = (unsafe { engine.as_ref() }) else {
+        return 0;
+    };
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    e.engine.precompile_compatibility_hash().hash(&mut h);
+    h.finish()
+}
+
+// --- components -------------------------------------------------------------
+
+fn store_component(c: Component, out: *mut *mut tvb_component) -> tvb_status {
+    unsafe { *out = Box::into_raw(Box::new(tvb_component { component: c })) };
+    TVB_OK
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_component_compile(
+    engine: *const tvb_engine,
+    bytes: *const u8,
+    len: usize,
+    out: *mut *mut tvb_component,
+) -> tvb_status {
+    guard(|| {
+        let Some(e) = (unsafe { engine.as_ref() }) else {
+            return fail(TVB_INVALID_ARGUMENT, "null engine");
+        };
+        if bytes.is_null() || out.is_null() {
+            return fail(TVB_INVALID_ARGUMENT, "null argument");
+        }
+        let data = unsafe { std::slice::from_raw_parts(bytes, len) };
+        match Component::new(&e.engine, data) {
+            Ok(c) => store_component(c, out),
+            Err(err) => fail(TVB_COMPILE_ERROR, format!("{err:#}")),
+        }
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_component_serialize(
+    component: *const tvb_component,
+    data: *mut *mut u8,
+    len: *mut usize,
+) -> tvb_status {
+    guard(|| {
+        let Some(c) = (unsafe { component.as_ref() }) else {
+            return fail(TVB_INVALID_ARGUMENT, "null component");
+        };
+        match c.component.serialize() {
+            Ok(bytes) => {
+                let boxed = bytes.into_boxed_slice();
+                unsafe {
+                    *len = boxed.len();
+                    *data = Box::into_raw(boxed) as *mut u8;
+                }
+                TVB_OK
+            }
+            Err(err) => fail(TVB_INTERNAL, format!("{err:#}")),
+        }
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_bytes_free(data: *mut u8, len: usize) {
+    if !data.is_null() {
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len)) });
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_component_deserialize_file(
+    engine: *const tvb_engine,
+    path: *const c_char,
+    out: *mut *mut tvb_component,
+) -> tvb_status {
+    guard(|| {
+        let Some(e) = (unsafe { engine.as_ref() }) else {
+            return fail(TVB_INVALID_ARGUMENT, "null engine");
+        };
+        if path.is_null() || out.is_null() {
+            return fail(TVB_INVALID_ARGUMENT, "null argument");
+        }
+        let path = unsafe { CStr::from_ptr(path) }.to_string_lossy().into_owned();
+        // Safety: the host only passes artifacts it wrote itself into its
+        // private cache, keyed by this engine's compatibility hash.
+        match unsafe { Component::deserialize_file(&e.engine, &path) } {
+            Ok(c) => store_component(c, out),
+            Err(err) => fail(TVB_COMPILE_ERROR, format!("{path}: {err:#}")),
+        }
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_component_free(component: *mut tvb_component) {
+    if !component.is_null() {
+        drop(unsafe { Box::from_raw(component) });
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_component_interfaces(
+    component: *const tvb_component,
+    user: *mut c_void,
+    each: extern "C" fn(*mut c_void, i32, *const u8, usize),
+) {
+    let _ = guard(|| {
+        let Some(c) = (unsafe { component.as_ref() }) else {
+            return TVB_INVALID_ARGUMENT;
+        };
+        let ty = c.component.component_type();
+        let engine = c.component.engine();
+        for (name, _) in ty.imports(engine) {
+            each(user, 0, name.as_ptr(), name.len());
+        }
+        for (name, item) in ty.exports(engine) {
+            if matches!(item.ty, ComponentItem::ComponentInstance(_) | ComponentItem::ComponentFunc(_)) {
+                each(user, 1, name.as_ptr(), name.len());
+            }
+        }
+        TVB_OK
+    });
+}
+
+// --- linking ----------------------------------------------------------------
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_prepare(
+    engine: *const tvb_engine,
+    component: *const tvb_component,
+    role: i32,
+    grants: *const tvb_grants,
+    out: *mut *mut tvb_prepared,
+) -> tvb_status {
+    guard(|| {
+        let (Some(e), Some(c)) = (unsafe { engine.as_ref() }, unsafe { component.as_ref() })
+        else {
+            return fail(TVB_INVALID_ARGUMENT, "null engine or component");
+        };
+        let Some(role) = Role::from_i32(role) else {
+            return fail(TVB_INVALID_ARGUMENT, format!("unknown role {role}"));
+        };
+        let grants = unsafe { grants.as_ref() }.copied().unwrap_or_default();
+        let mut linker = Linker::<NodeData>::new(&e.engine);
+        if let Err(err) = crate::host::add_torvyn_to_linker(&mut linker) {
+            return fail(TVB_INTERNAL, format!("{err:#}"));
+        }
+        if let Err(err) = crate::wasi::add_granted_to_linker(&mut linker, &grants) {
+            return fail(TVB_INTERNAL, format!("{err:#}"));
+        }
+        let pre = match linker.instantiate_pre(&c.component) {
+            Ok(pre) => pre,
+            Err(err) => return fail(TVB_LINK_ERROR, format!("{err:#}")),
+        };
+        let indices = match role {
+            Role::Source => ex::source::GuestIndices::new(&pre).map(RoleIndices::Source),
+            Role::Processor => ex::processor::GuestIndices::new(&pre).map(RoleIndices::Processor),
+            Role::Sink => ex::sink::GuestIndices::new(&pre).map(RoleIndices::Sink),
+            Role::Filter => ex::filter::GuestIndices::new(&pre).map(RoleIndices::Filter),
+            Role::Router => ex::router::GuestIndices::new(&pre).map(RoleIndices::Router),
+            Role::Aggregator => {
+                ex::aggregator::GuestIndices::new(&pre).map(RoleIndices::Aggregator)
+            }
+        };
+        let indices = match indices {
+            Ok(i) => i,
+            Err(err) => {
+                return fail(
+                    TVB_MISSING_EXPORT,
+                    format!("does not export {}: {err:#}", role.interface()),
+                );
+            }
+        };
+        let lifecycle = ex::lifecycle::GuestIndices::new(&pre).ok();
+        let p = Box::new(tvb_prepared {
+            pre,
+            role: indices,
+            lifecycle,
+            grants,
+            callbacks: e.callbacks,
+            engine_max_memory: e.max_memory_bytes,
+        });
+        unsafe { *out = Box::into_raw(p) };
+        TVB_OK
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_prepared_free(prepared: *mut tvb_prepared) {
+    if !prepared.is_null() {
+        drop(unsafe { Box::from_raw(prepared) });
+    }
+}
+
+// --- instances --------------------------------------------------------------
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_instance_new(
+    prepared: *const tvb_prepared,
+    node: *mut c_void,
+    limits: *const tvb_instance_limits,
+    out: *mut *mut tvb_instance,
+) -> tvb_status {
+    guard(|| {
+        let Some(p) = (unsafe { prepared.as_ref() }) else {
+            return fail(TVB_INVALID_ARGUMENT, "null prepared component");
+        };
+        if out.is_null() {
+            return fail(TVB_INVALID_ARGUMENT, "null out");
+        }
+        let (mem, deadline_ms) = match unsafe { limits.as_ref() } {
+            Some(l) => (l.max_memory_bytes, l.call_deadline_ms),
+            None => (0, 0),
+        };
+        let mem = if mem == 0 { p.engine_max_memory } else { mem.min(p.engine_max_memory) };
+        let store_limits = StoreLimitsBuilder::new()
+            .memory_size(usize::try_from(mem).unwrap_or(usize::MAX))
+            .trap_on_grow_failure(true)
+            .build();
+        let data = NodeData {
+            node,
+            callbacks: p.callbacks,
+            limits: store_limits,
+            wasi: crate::wasi::new_state(&p.grants),
+        };
+        let mut store = Store::new(p.pre.engine(), data);
+        store.limiter(|d| &mut d.limits);
+        // No deadline means "practically never": one tick per millisecond for
+        // ~584 million years.
+        let deadline_ticks = if deadline_ms == 0 { u64::MAX / 2 } else { deadline_ms };
+        store.set_epoch_deadline(deadline_ticks);
+        let instance = match p.pre.instantiate(&mut store) {
+            Ok(i) => i,
+            Err(err) => return call_failure(err),
+        };
+        let guest = match &p.role {
+            RoleIndices::Source(i) => i.load(&mut store, &instance).map(RoleGuest::Source),
+            RoleIndices::Processor(i) => i.load(&mut store, &instance).map(RoleGuest::Processor),
+            RoleIndices::Sink(i) => i.load(&mut store, &instance).map(RoleGuest::Sink),
+            RoleIndices::Filter(i) => i.load(&mut store, &instance).map(RoleGuest::Filter),
+            RoleIndices::Router(i) => i.load(&mut store, &instance).map(RoleGuest::Router),
+            RoleIndices::Aggregator(i) => {
+                i.load(&mut store, &instance).map(RoleGuest::Aggregator)
+            }
+        };
+        let guest = match guest {
+            Ok(g) => g,
+            Err(err) => return fail(TVB_MISSING_EXPORT, format!("{err:#}")),
+        };
+        let lifecycle = match &p.lifecycle {
+            Some(i) => match i.load(&mut store, &instance) {
+                Ok(l) => Some(l),
+                Err(err) => return fail(TVB_MISSING_EXPORT, format!("{err:#}")),
+            },
+            None => None,
+        };
+        let inst = Box::new(tvb_instance {
+            store,
+            guest,
+            lifecycle,
+            deadline_ticks,
+        });
+        unsafe { *out = Box::into_raw(inst) };
+        TVB_OK
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_instance_free(instance: *mut tvb_instance) {
+    if !instance.is_null() {
+        drop(unsafe { Box::from_raw(instance) });
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_instance_has_lifecycle(instance: *const tvb_instance) -> i32 {
+    unsafe { instance.as_ref() }.map_or(0, |i| i32::from(i.lifecycle.is_some()))
+}
+
+fn element(e: &tvb_element) -> StreamElement {
+    StreamElement {
+        meta: ElementMeta {
+            sequence: e.sequence,
+            timestamp_ns: e.timestamp_ns,
+        },
+        payload: Resource::<BufferRep>::new_borrow(e.payload),
+        context: Resource::<FlowContextRep>::new_borrow(e.context),
+    }
+}
+
+fn write_output(o: Option<OutputElement>, out: *mut tvb_output) {
+    let out = unsafe { &mut *out };
+    match o {
+        Some(o) => {
+            out.present = 1;
+            out.sequence = o.meta.sequence;
+            out.timestamp_ns = o.meta.timestamp_ns;
+            out.payload = o.payload.rep();
+        }
+        None => out.present = 0,
+    }
+}
+
+/// Common shape of every guest call: check pointers, re-arm the deadline,
+/// call, classify the outcome.
+fn with_instance(
+    instance: *mut tvb_instance,
+    f: impl FnOnce(&mut tvb_instance) -> wasmtime::Result<tvb_status>,
+) -> tvb_status {
+    guard(|| {
+        let Some(inst) = (unsafe { instance.as_mut() }) else {
+            return fail(TVB_INVALID_ARGUMENT, "null instance");
+        };
+        inst.store.set_epoch_deadline(inst.deadline_ticks);
+        match f(inst) {
+            Ok(status) => status,
+            Err(err) => call_failure(err),
+        }
+    })
+}
+
+fn wrong_role() -> wasmtime::Result<tvb_status> {
+    Ok(fail(TVB_INVALID_ARGUMENT, "call does not match the instance's role"))
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_call_init(
+    instance: *mut tvb_instance,
+    config: *const c_char,
+    len: usize,
+    err: *mut tvb_guest_error,
+) -> tvb_status {
+    with_instance(instance, |i| {
+        let Some(l) = &i.lifecycle else {
+            return Ok(TVB_OK);
+        };
+        let bytes = if config.is_null() || len == 0 {
+            &[][..]
+        } else {
+            unsafe { std::slice::from_raw_parts(config as *const u8, len) }
+        };
+        let text = String::from_utf8_lossy(bytes);
+        Ok(match l.call_init(&mut i.store, &text)? {
+            Ok(()) => TVB_OK,
+            Err(e) => guest_error(e, err),
+        })
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_call_teardown(instance: *mut tvb_instance) -> tvb_status {
+    with_instance(instance, |i| {
+        if let Some(l) = &i.lifecycle {
+            l.call_teardown(&mut i.store)?;
+        }
+        Ok(TVB_OK)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_call_pull(
+    instance: *mut tvb_instance,
+    context: u32,
+    out: *mut tvb_output,
+    err: *mut tvb_guest_error,
+) -> tvb_status {
+    with_instance(instance, |i| {
+        let RoleGuest::Source(g) = &i.guest else {
+            return wrong_role();
+        };
+        let ctx = Resource::<FlowContextRep>::new_borrow(context);
+        Ok(match g.call_pull(&mut i.store, ctx)? {
+            Ok(o) => {
+                write_output(o, out);
+                TVB_OK
+            }
+            Err(e) => guest_error(e, err),
+        })
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_call_notify(instance: *mut tvb_instance, pause: i32) -> tvb_status {
+    with_instance(instance, |i| {
+        let RoleGuest::Source(g) = &i.guest else {
+            return wrong_role();
+        };
+        let signal = if pause != 0 { BackpressureSignal::Pause } else { BackpressureSignal::Ready };
+        g.call_notify(&mut i.store, signal)?;
+        Ok(TVB_OK)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_call_process(
+    instance: *mut tvb_instance,
+    input: *const tvb_element,
+    out: *mut tvb_output,
+    err: *mut tvb_guest_error,
+) -> tvb_status {
+    with_instance(instance, |i| {
+        let RoleGuest::Processor(g) = &i.guest else {
+            return wrong_role();
+        };
+        let e = element(unsafe { &*input });
+        Ok(match g.call_process(&mut i.store, e)? {
+            Ok(ex::processor::ProcessResult::Emit(o)) => {
+                write_output(Some(o), out);
+                TVB_OK
+            }
+            Ok(ex::processor::ProcessResult::Drop) => {
+                write_output(None, out);
+                TVB_OK
+            }
+            Err(e) => guest_error(e, err),
+        })
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_call_push(
+    instance: *mut tvb_instance,
+    input: *const tvb_element,
+    pause: *mut i32,
+    err: *mut tvb_guest_error,
+) -> tvb_status {
+    with_instance(instance, |i| {
+        let RoleGuest::Sink(g) = &i.guest else {
+            return wrong_role();
+        };
+        let e = element(unsafe { &*input });
+        Ok(match g.call_push(&mut i.store, e)? {
+            Ok(signal) => {
+                unsafe { *pause = i32::from(signal == BackpressureSignal::Pause) };
+                TVB_OK
+            }
+            Err(e) => guest_error(e, err),
+        })
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_call_complete(
+    instance: *mut tvb_instance,
+    err: *mut tvb_guest_error,
+) -> tvb_status {
+    with_instance(instance, |i| {
+        let RoleGuest::Sink(g) = &i.guest else {
+            return wrong_role();
+        };
+        Ok(match g.call_complete(&mut i.store)? {
+            Ok(()) => TVB_OK,
+            Err(e) => guest_error(e, err),
+        })
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_call_accept(
+    instance: *mut tvb_instance,
+    input: *const tvb_element,
+    accepted: *mut i32,
+    err: *mut tvb_guest_error,
+) -> tvb_status {
+    with_instance(instance, |i| {
+        let RoleGuest::Filter(g) = &i.guest else {
+            return wrong_role();
+        };
+        let e = element(unsafe { &*input });
+        Ok(match g.call_accept(&mut i.store, e)? {
+            Ok(yes) => {
+                unsafe { *accepted = i32::from(yes) };
+                TVB_OK
+            }
+            Err(e) => guest_error(e, err),
+        })
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_call_route(
+    instance: *mut tvb_instance,
+    input: *const tvb_element,
+    user: *mut c_void,
+    port: extern "C" fn(*mut c_void, *const u8, usize),
+    err: *mut tvb_guest_error,
+) -> tvb_status {
+    with_instance(instance, |i| {
+        let RoleGuest::Router(g) = &i.guest else {
+            return wrong_role();
+        };
+        let e = element(unsafe { &*input });
+        Ok(match g.call_route(&mut i.store, e)? {
+            Ok(ports) => {
+                for p in &ports {
+                    port(user, p.as_ptr(), p.len());
+                }
+                TVB_OK
+            }
+            Err(e) => guest_error(e, err),
+        })
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_call_ingest(
+    instance: *mut tvb_instance,
+    input: *const tvb_element,
+    out: *mut tvb_output,
+    err: *mut tvb_guest_error,
+) -> tvb_status {
+    with_instance(instance, |i| {
+        let RoleGuest::Aggregator(g) = &i.guest else {
+            return wrong_role();
+        };
+        let e = element(unsafe { &*input });
+        Ok(match g.call_ingest(&mut i.store, e)? {
+            Ok(o) => {
+                write_output(o, out);
+                TVB_OK
+            }
+            Err(e) => guest_error(e, err),
+        })
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_call_flush(
+    instance: *mut tvb_instance,
+    user: *mut c_void,
+    each: extern "C" fn(*mut c_void, *const tvb_output),
+    err: *mut tvb_guest_error,
+) -> tvb_status {
+    with_instance(instance, |i| {
+        let RoleGuest::Aggregator(g) = &i.guest else {
+            return wrong_role();
+        };
+        Ok(match g.call_flush(&mut i.store)? {
+            Ok(list) => {
+                for o in list {
+                    let mut t = tvb_output {
+                        present: 0,
+                        sequence: 0,
+                        timestamp_ns: 0,
+                        payload: 0,
+                    };
+                    write_output(Some(o), &mut t);
+                    each(user, &t);
+                }
+                TVB_OK
+            }
+            Err(e) => guest_error(e, err),
+        })
+    })
+}

@@ -1,0 +1,105 @@
+// Errors as values. Expected failures (bad manifest, guest trap, missing file)
+// travel as `Error` inside `Result<T>`; exceptions are not used for them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace torvyn {
+
+// Stable error codes. The numbers never change meaning; docs/errors.md
+// describes each with its cause and fix.
+enum class ErrorCode : std::uint16_t {
+    // Manifest and configuration (1xx)
+    manifest_not_found = 100,
+    manifest_syntax = 101,
+    manifest_schema = 102,
+    manifest_duplicate = 103,
+    manifest_unknown_node = 104,
+    manifest_topology = 105,
+    manifest_value = 106,
+    // Components and linking (2xx)
+    component_not_found = 200,
+    component_invalid = 201,
+    component_wrong_world = 202,
+    component_link = 203,
+    component_cache = 204,
+    // Running guests (3xx)
+    guest_trap = 300,
+    guest_deadline = 301,
+    guest_limit = 302,
+    guest_error = 303,
+    guest_init_failed = 304,
+    guest_fatal = 305,
+    // Resources (4xx)
+    resource_budget = 400,
+    resource_handle = 401,
+    // Command line and host (5xx)
+    usage = 500,
+    io = 501,
+    engine = 502,
+    internal = 599,
+};
+
+// "E0202" for component_wrong_world.
+std::string error_code_name(ErrorCode code);
+
+struct Error {
+    ErrorCode code = ErrorCode::internal;
+    std::string message;  // what went wrong, one line
+    std::string where;    // "Torvyn.toml:12:3", "node 'shout'", or empty
+    std::string hint;     // how to fix it, or empty
+
+    Error() = default;
+    Error(ErrorCode c, std::string msg, std::string at = {}, std::string fix = {})
+        : code(c), message(std::move(msg)), where(std::move(at)), hint(std::move(fix)) {}
+
+    // "error[E0202] Torvyn.toml:12:3: message" and, when there is one, a
+    // second line "  hint: ...".
+    [[nodiscard]] std::string format() const;
+};
+
+// A value or an Error.
+template <class T>
+class [[nodiscard]] Result {
+public:
+    Result(T value) : v_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
+    Result(Error error) : v_(std::move(error)) {}      // NOLINT(google-explicit-constructor)
+
+    [[nodiscard]] bool ok() const { return v_.index() == 0; }
+    explicit operator bool() const { return ok(); }
+
+    T& value() & { return std::get<0>(v_); }
+    const T& value() const& { return std::get<0>(v_); }
+    T&& value() && { return std::get<0>(std::move(v_)); }
+    T* operator->() { return &std::get<0>(v_); }
+    const T* operator->() const { return &std::get<0>(v_); }
+    T& operator*() & { return std::get<0>(v_); }
+
+    const Error& error() const& { return std::get<1>(v_); }
+    Error&& error() && { return std::get<1>(std::move(v_)); }
+
+private:
+    std::variant<T, Error> v_;
+};
+
+// Success or an Error.
+class [[nodiscard]] Status {
+public:
+    Status() = default;
+    Status(Error error) : error_(std::move(error)), failed_(true) {}  // NOLINT
+
+    [[nodiscard]] bool ok() const { return !failed_; }
+    explicit operator bool() const { return ok(); }
+    const Error& error() const& { return error_; }
+    Error&& error() && { return std::move(error_); }
+
+private:
+    Error error_;
+    bool failed_ = false;
+};
+
+}  // namespace torvyn

@@ -1,0 +1,205 @@
+// The engine facade: the only part of the host that knows a Wasm engine
+// exists. Three levels, each with its own threading contract:
+//   Runtime   — process-wide; owns the engine, the compile cache and the epoch
+//               ticker. Thread-safe.
+//   Component / PreparedComponent — compiled code and its resolved links;
+//               immutable, shareable across flows and threads.
+//   Instance  — one store; called by one thread at a time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "torvyn/core/error.hpp"
+#include "torvyn/engine/node_host.hpp"
+#include "torvyn/engine/role.hpp"
+
+namespace torvyn {
+
+struct RuntimeOptions {
+    // Pooling allocator: instantiation in microseconds, memory reserved up front.
+    bool pooling = true;
+    std::uint32_t max_instances = 256;
+    // Hard ceiling for any one linear memory.
+    std::uint64_t max_memory_bytes = 256ull << 20;
+    // Where compiled components are cached; empty disables the cache.
+    std::filesystem::path cache_dir;
+    // Deadline resolution: the epoch advances once per tick.
+    std::chrono::milliseconds epoch_tick{1};
+};
+
+// Capabilities a node was granted (deny-all by default).
+struct Grants {
+    bool stdout_stream = false;
+    bool stderr_stream = false;
+};
+
+struct InstanceLimits {
+    std::uint64_t max_memory_bytes = 0;      // 0: the runtime's ceiling
+    std::chrono::milliseconds call_deadline{0};  // 0: none
+};
+
+// What an import or export of a component is called.
+struct ComponentInterfaces {
+    std::vector<std::string> imports;
+    std::vector<std::string> exports;
+};
+
+class Component;
+class PreparedComponent;
+class Instance;
+
+struct LoadInfo {
+    bool cache_hit = false;
+    std::chrono::nanoseconds load_time{0};
+    std::string digest;  // sha256 of the component file, hex
+};
+
+class Runtime {
+public:
+    static Result<std::unique_ptr<Runtime>> create(const RuntimeOptions& options);
+    ~Runtime();
+    Runtime(const Runtime&) = delete;
+    Runtime& operator=(const Runtime&) = delete;
+
+    // Compiles (or loads from the cache) the component in `file`.
+    Result<std::shared_ptr<const Component>> load(const std::filesystem::path& file,
+                                                  LoadInfo* info = nullptr);
+    // Compiles component bytes; no cache.
+    Result<std::shared_ptr<const Component>> compile(std::span<const std::uint8_t> bytes);
+    // Links the torvyn interfaces and the granted WASI ones; checks the
+    // component exports `role`'s interface. Nothing runs yet.
+    Result<std::shared_ptr<const PreparedComponent>> prepare(const Component& component, Role role,
+                                                             const Grants& grants);
+    // A fresh instance in its own store. `host` must outlive it.
+    Result<std::unique_ptr<Instance>> instantiate(const PreparedComponent& prepared,
+                                                  NodeHost& host, const InstanceLimits& limits);
+
+    [[nodiscard]] const RuntimeOptions& options() const;
+    static std::string_view wasmtime_version();
+
+private:
+    struct Impl;
+    explicit Runtime(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+class Component {
+public:
+    ~Component();
+    Component(const Component&) = delete;
+    Component& operator=(const Component&) = delete;
+    [[nodiscard]] ComponentInterfaces interfaces() const;
+
+private:
+    friend class Runtime;
+    struct Raw;
+    explicit Component(Raw* raw) : raw_(raw) {}
+    Raw* raw_;
+};
+
+class PreparedComponent {
+public:
+    ~PreparedComponent();
+    PreparedComponent(const PreparedComponent&) = delete;
+    PreparedComponent& operator=(const PreparedComponent&) = delete;
+    [[nodiscard]] Role role() const { return role_; }
+
+private:
+    friend class Runtime;
+    struct Raw;
+    PreparedComponent(Raw* raw, Role role) : raw_(raw), role_(role) {}
+    Raw* raw_;
+    Role role_;
+};
+
+// How a guest call ended.
+enum class CallStatus : std::uint8_t {
+    ok,
+    guest_error,  // the component returned a process-error
+    trap,         // the component trapped; the instance is dead
+    deadline,     // the per-call deadline expired; the instance is dead
+    limit,        // a memory or table limit was hit; the instance is dead
+    internal,     // a host/bridge failure
+};
+
+// Cases of torvyn:streaming/types.process-error.
+enum class GuestErrorKind : std::uint8_t {
+    invalid_input,
+    unavailable,
+    internal,
+    deadline_exceeded,
+    fatal
+};
+
+std::string_view call_status_name(CallStatus status);
+std::string_view guest_error_kind_name(GuestErrorKind kind);
+
+struct CallResult {
+    CallStatus status = CallStatus::ok;
+    GuestErrorKind guest_kind = GuestErrorKind::internal;  // when guest_error
+    std::string message;                                   // when not ok
+
+    [[nodiscard]] bool ok() const { return status == CallStatus::ok; }
+    // The instance can no longer be called.
+    [[nodiscard]] bool instance_dead() const {
+        return status == CallStatus::trap || status == CallStatus::deadline ||
+               status == CallStatus::limit || status == CallStatus::internal;
+    }
+};
+
+// An element as the host lends it to a guest.
+struct ElementRef {
+    std::uint64_t sequence = 0;
+    std::uint64_t timestamp_ns = 0;
+    BufferHandle payload = 0;
+};
+
+// An element a guest produced; its payload is already in the host's hands
+// (in transit, one reference).
+struct Produced {
+    bool present = false;
+    std::uint64_t sequence = 0;
+    std::uint64_t timestamp_ns = 0;
+    BufferHandle payload = 0;
+};
+
+class Instance {
+public:
+    ~Instance();
+    Instance(const Instance&) = delete;
+    Instance& operator=(const Instance&) = delete;
+
+    [[nodiscard]] Role role() const { return role_; }
+    [[nodiscard]] bool has_lifecycle() const;
+
+    CallResult init(std::string_view config);
+    CallResult teardown();
+    CallResult pull(Produced& out);
+    CallResult notify(bool pause);
+    CallResult process(const ElementRef& in, Produced& out);
+    CallResult push(const ElementRef& in, bool& pause);
+    CallResult complete();
+    CallResult accept(const ElementRef& in, bool& accepted);
+    CallResult route(const ElementRef& in, std::vector<std::string>& ports);
+    CallResult ingest(const ElementRef& in, Produced& out);
+    CallResult flush(std::vector<Produced>& out);
+
+private:
+    friend class Runtime;
+    struct Raw;
+    Instance(Raw* raw, Role role, NodeHost& host) : raw_(raw), role_(role), host_(host) {}
+    CallResult finish(int status, const void* guest_error);
+    CallResult adopt(Produced& out);
+
+    Raw* raw_;
+    Role role_;
+    NodeHost& host_;
+};
+
+}  // namespace torvyn

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs everything Torvyn's build needs that is missing, and nothing else.
+# Idempotent: a second run only checks and returns in seconds.
+#
+#   Debian packages  — compilers, wasm32-wasi sysroot, host libraries
+#   cargo tools      — wit-bindgen, wasm-component-ld, wasm-tools (pinned),
+#                      installed under $TORVYN_CACHE_DIR/tools, outside the checkout
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/env.sh
+source "$here/env.sh"
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+# --- Debian packages ---------------------------------------------------------
+apt_packages=(
+  build-essential cmake ninja-build pkg-config git
+  clang lld wasi-libc libclang-rt-14-dev-wasm32 libc++-dev-wasm32 libc++abi-14-dev-wasm32
+  libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev libssl-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  log "installing Debian packages: ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# --- Rust toolchain (host side) -------------------------------------------
+if ! command -v cargo >/dev/null 2>&1; then
+  log "cargo not found: install Rust 1.95 (rustup) and re-run"
+  exit 1
+fi
+
+# --- pinned cargo tools ------------------------------------------------------
+# name version features
+tools=(
+  "wit-bindgen-cli wit-bindgen 0.63.0 --no-default-features --features c"
+  "wasm-component-ld wasm-component-ld 0.5.31"
+  "wasm-tools wasm-tools 1.263.0 --no-default-features --features component,validate,print,parse,metadata,strip"
+)
+mkdir -p "$TORVYN_TOOLS_DIR/bin"
+for entry in "${tools[@]}"; do
+  read -r crate bin version extra <<<"$entry"
+  stamp="$TORVYN_TOOLS_DIR/bin/.$bin-$version"
+  if [ -x "$TORVYN_TOOLS_DIR/bin/$bin" ] && [ -f "$stamp" ]; then
+    continue
+  fi
+  log "building $crate $version (once; cached in $TORVYN_TOOLS_DIR)"
+  # shellcheck disable=SC2086
+  CARGO_TARGET_DIR="$TORVYN_CACHE_DIR/tools-target" \
+    cargo install --quiet --locked --root "$TORVYN_TOOLS_DIR" "$crate@$version" $extra
+  touch "$stamp"
+done
+log "ready (tools in $TORVYN_TOOLS_DIR/bin)"

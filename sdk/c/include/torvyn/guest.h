@@ -1,0 +1,90 @@
+/* torvyn/guest.h — helpers for writing Torvyn components in C.
+ *
+ * A C component implements the export functions that wit-bindgen generated
+ * for its world (for a processor: exports_torvyn_streaming_processor_process)
+ * and uses these helpers for the repetitive parts. The SDK's build (see
+ * torvyn_add_component in CMake) makes "torvyn_bindings.h" point at the right
+ * world and provides default lifecycle functions, so init/teardown are
+ * optional.
+ *
+ * Ownership rules the helpers follow (and the contract demands):
+ * - Handles inside a torvyn_element_t are borrowed for the current call.
+ *   Call torvyn_element_done() before returning from the export.
+ * - A buffer made with torvyn_make_buffer() is owned; return it in an output
+ *   element (ownership passes to the host) or drop it.
+ * - Strings and lists the host returned (torvyn_list_u8_t from reads) are
+ *   yours: free them with torvyn_list_u8_free().
+ */
+#ifndef TORVYN_GUEST_H
+#define TORVYN_GUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "torvyn_bindings.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef torvyn_streaming_types_stream_element_t torvyn_element_t;
+typedef torvyn_streaming_types_output_element_t torvyn_output_t;
+typedef torvyn_streaming_types_process_error_t torvyn_error_t;
+typedef torvyn_streaming_types_own_buffer_t torvyn_own_buffer_t;
+typedef torvyn_streaming_types_borrow_buffer_t torvyn_borrow_buffer_t;
+typedef torvyn_streaming_types_borrow_flow_context_t torvyn_borrow_context_t;
+
+enum {
+    TORVYN_ERROR_INVALID_INPUT = TORVYN_STREAMING_TYPES_PROCESS_ERROR_INVALID_INPUT,
+    TORVYN_ERROR_UNAVAILABLE = TORVYN_STREAMING_TYPES_PROCESS_ERROR_UNAVAILABLE,
+    TORVYN_ERROR_INTERNAL = TORVYN_STREAMING_TYPES_PROCESS_ERROR_INTERNAL,
+    TORVYN_ERROR_DEADLINE_EXCEEDED = TORVYN_STREAMING_TYPES_PROCESS_ERROR_DEADLINE_EXCEEDED,
+    TORVYN_ERROR_FATAL = TORVYN_STREAMING_TYPES_PROCESS_ERROR_FATAL,
+};
+
+/* Fills *err with `kind` and a copy of `message`; returns false so an export
+ * can `return torvyn_fail(err, ...)`. */
+bool torvyn_fail(torvyn_error_t* err, uint8_t kind, const char* message);
+
+/* Releases the borrowed handles of an element lent to this call. */
+void torvyn_element_done(torvyn_element_t* element);
+
+/* Copies the whole payload into component memory. Free with torvyn_list_u8_free. */
+torvyn_list_u8_t torvyn_read_all(torvyn_borrow_buffer_t payload);
+
+/* Value of `key` in a "key=value key2=value2" config string (also accepts
+ * commas or semicolons as separators), or `fallback` when absent or not a
+ * number. */
+uint64_t torvyn_config_u64(const torvyn_string_t* config, const char* key, uint64_t fallback);
+/* Copies the value of `key` into out (NUL-terminated, truncated to cap-1).
+ * Returns false when absent. */
+bool torvyn_config_str(const torvyn_string_t* config, const char* key, char* out, size_t cap);
+
+/* Writes `value` in decimal to `out` (at least 20 bytes, not NUL-terminated)
+ * and returns the number of digits. Unlike snprintf it pulls in no stdio, so
+ * the component stays free of WASI imports. */
+size_t torvyn_format_u64(uint64_t value, char* out);
+
+#ifdef TORVYN_HAS_ALLOCATOR
+/* A new owned, frozen buffer holding a copy of `len` bytes of `data`.
+ * On refusal fills *err and returns false. */
+bool torvyn_make_buffer(const void* data, size_t len, const char* content_type,
+                        torvyn_own_buffer_t* out, torvyn_error_t* err);
+/* Fills *out with an element carrying a new buffer of `data` and `sequence`. */
+bool torvyn_make_output(const void* data, size_t len, const char* content_type,
+                        uint64_t sequence, torvyn_output_t* out, torvyn_error_t* err);
+#endif
+
+/* Capability "stdout": writes all of `data` to the host's standard output.
+ * Linking this function adds the wasi:cli/stdout import to the component,
+ * which the operator must grant. Returns false if the host refused. */
+bool torvyn_stdout_write(const void* data, size_t len);
+/* Capability "stderr": the same for standard error. */
+bool torvyn_stderr_write(const void* data, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TORVYN_GUEST_H */

@@ -1,0 +1,432 @@
+#include "torvyn/config/manifest.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+namespace torvyn {
+namespace {
+
+constexpr std::string_view kFlowKeys[] = {"description", "queue-capacity", "call-timeout",
+                                          "nodes", "edges"};
+constexpr std::string_view kNodeKeys[] = {"component", "role", "config", "capabilities"};
+constexpr std::string_view kEdgeKeys[] = {"from", "to", "capacity"};
+
+template <std::size_t N>
+bool known(std::string_view key, const std::string_view (&keys)[N]) {
+    return std::find(std::begin(keys), std::end(keys), key) != std::end(keys);
+}
+
+template <std::size_t N>
+std::string list(const std::string_view (&keys)[N]) {
+    std::string out;
+    for (auto k : keys) {
+        if (!out.empty()) {
+            out += ", ";
+        }
+        out += k;
+    }
+    return out;
+}
+
+class Parser {
+public:
+    explicit Parser(std::string file) : file_(std::move(file)) {}
+
+    SourceLocation at(const toml::node& n) const {
+        const auto& b = n.source().begin;
+        return SourceLocation{file_, static_cast<std::uint32_t>(b.line),
+                              static_cast<std::uint32_t>(b.column)};
+    }
+
+    void error(ErrorCode code, const SourceLocation& where, std::string message,
+               std::string hint = {}) {
+        errors.emplace_back(code, std::move(message), where.str(), std::move(hint));
+    }
+
+    template <std::size_t N>
+    void check_keys(const toml::table& t, const std::string_view (&keys)[N], std::string_view what) {
+        for (const auto& [k, v] : t) {
+            if (!known(k.str(), keys)) {
+                error(ErrorCode::manifest_schema, at(v),
+                      fmt::format("unknown key '{}' in {}", k.str(), what),
+                      fmt::format("known keys: {}", list(keys)));
+            }
+        }
+    }
+
+    std::string get_string(const toml::table& t, std::string_view key, std::string_view what,
+                           bool required, const SourceLocation& owner) {
+        const toml::node* n = t.get(key);
+        if (n == nullptr) {
+            if (required) {
+                error(ErrorCode::manifest_schema, owner,
+                      fmt::format("{} is missing required key '{}'", what, key));
+            }
+            return {};
+        }
+        if (const auto* s = n->as_string()) {
+            return s->get();
+        }
+        error(ErrorCode::manifest_schema, at(*n), fmt::format("'{}' in {} must be a string", key, what));
+        return {};
+    }
+
+    std::uint32_t get_count(const toml::table& t, std::string_view key, std::string_view what,
+                            std::uint32_t fallback) {
+        const toml::node* n = t.get(key);
+        if (n == nullptr) {
+            return fallback;
+        }
+        const auto* i = n->as_integer();
+        if (i == nullptr || i->get() < 1 || i->get() > 1'000'000) {
+            error(ErrorCode::manifest_value, at(*n),
+                  fmt::format("'{}' in {} must be a whole number from 1 to 1000000", key, what));
+            return fallback;
+        }
+        return static_cast<std::uint32_t>(i->get());
+    }
+
+    void parse_node(FlowSpec& flow, const std::string& name, const toml::node& value) {
+        const std::string what = fmt::format("node '{}'", name);
+        const auto* t = value.as_table();
+        if (t == nullptr) {
+            error(ErrorCode::manifest_schema, at(value), fmt::format("{} must be a table", what));
+            return;
+        }
+        NodeSpec node;
+        node.name = name;
+        node.where = at(value);
+        check_keys(*t, kNodeKeys, what);
+        node.component = get_string(*t, "component", what, true, node.where);
+        const std::string role = get_string(*t, "role", what, true, node.where);
+        if (!role.empty()) {
+            if (auto r = parse_role(role)) {
+                node.role = *r;
+            } else {
+                error(ErrorCode::manifest_value, at(*t->get("role")),
+                      fmt::format("unknown role '{}' for {}", role, what),
+                      "roles: source, processor, sink, filter, router, aggregator");
+            }
+        }
+        node.config = get_string(*t, "config", what, false, node.where);
+        if (const toml::node* caps = t->get("capabilities")) {
+            const auto* arr = caps->as_array();
+            if (arr == nullptr) {
+                error(ErrorCode::manifest_schema, at(*caps),
+                      fmt::format("'capabilities' of {} must be an array of strings", what));
+            } else {
+                for (const auto& c : *arr) {
+                    const auto* s = c.as_string();
+                    if (s == nullptr) {
+                        error(ErrorCode::manifest_schema, at(c),
+                              fmt::format("'capabilities' of {} must be an array of strings", what));
+                        continue;
+                    }
+                    if (!known(s->get(), kKnownCapabilities)) {
+                        error(ErrorCode::manifest_value, at(c),
+                              fmt::format("unknown capability '{}' for {}", s->get(), what),
+                              fmt::format("known capabilities: {}", list(kKnownCapabilities)));
+                        continue;
+                    }
+                    node.capabilities.push_back(s->get());
+                }
+            }
+        }
+        flow.nodes.push_back(std::move(node));
+    }
+
+    void parse_edge(FlowSpec& flow, const toml::node& value, std::size_t index) {
+        const std::string what = fmt::format("edge #{} of flow '{}'", index + 1, flow.name);
+        const auto* t = value.as_table();
+        if (t == nullptr) {
+            error(ErrorCode::manifest_schema, at(value), fmt::format("{} must be a table", what));
+            return;
+        }
+        EdgeSpec edge;
+        edge.where = at(value);
+        check_keys(*t, kEdgeKeys, what);
+        edge.from = get_string(*t, "from", what, true, edge.where);
+        edge.to = get_string(*t, "to", what, true, edge.where);
+        edge.capacity = get_count(*t, "capacity", what, 0);
+        flow.edges.push_back(std::move(edge));
+    }
+
+    void parse_flow(Manifest& m, const std::string& name, const toml::node& value) {
+        const auto* t = value.as_table();
+        if (t == nullptr) {
+            error(ErrorCode::manifest_schema, at(value), fmt::format("flow '{}' must be a table", name));
+            return;
+        }
+        FlowSpec flow;
+        flow.name = name;
+        flow.where = at(value);
+        const std::string what = fmt::format("flow '{}'", name);
+        check_keys(*t, kFlowKeys, what);
+        flow.description = get_string(*t, "description", what, false, flow.where);
+        flow.queue_capacity = get_count(*t, "queue-capacity", what, flow.queue_capacity);
+        if (const toml::node* n = t->get("call-timeout")) {
+            const auto* s = n->as_string();
+            auto d = s != nullptr ? parse_duration(s->get())
+                                  : Result<std::chrono::milliseconds>(Error(ErrorCode::manifest_value, ""));
+            if (!d) {
+                error(ErrorCode::manifest_value, at(*n),
+                      fmt::format("'call-timeout' of {} must be a duration such as \"250ms\" or \"5s\"", what));
+            } else {
+                flow.call_timeout = d.value();
+            }
+        }
+        if (const toml::node* nodes = t->get("nodes")) {
+            if (const auto* nt = nodes->as_table()) {
+                for (const auto& [k, v] : *nt) {
+                    parse_node(flow, std::string(k.str()), v);
+                }
+            } else {
+                error(ErrorCode::manifest_schema, at(*nodes),
+                      fmt::format("'nodes' of {} must be a table of named nodes", what),
+                      fmt::format("write [flow.{}.nodes.NAME]", name));
+            }
+        }
+        if (const toml::node* edges = t->get("edges")) {
+            if (const auto* arr = edges->as_array()) {
+                for (std::size_t i = 0; i < arr->size(); ++i) {
+                    parse_edge(flow, *arr->get(i), i);
+                }
+            } else {
+                error(ErrorCode::manifest_schema, at(*edges),
+                      fmt::format("'edges' of {} must be an array of tables", what),
+                      fmt::format("write [[flow.{}.edges]] with from and to", name));
+            }
+        }
+        // Tables in TOML are ordered by key; keep nodes in the order written.
+        std::sort(flow.nodes.begin(), flow.nodes.end(), [](const NodeSpec& a, const NodeSpec& b) {
+            return a.where.line != b.where.line ? a.where.line < b.where.line
+                                                : a.where.column < b.where.column;
+        });
+        validate_graph(flow);
+        m.flows.push_back(std::move(flow));
+    }
+
+    void validate_graph(const FlowSpec& flow) {
+        const std::string what = fmt::format("flow '{}'", flow.name);
+        if (flow.nodes.empty()) {
+            error(ErrorCode::manifest_topology, flow.where, fmt::format("{} has no nodes", what),
+                  fmt::format("add nodes as [flow.{}.nodes.NAME]", flow.name));
+            return;
+        }
+        std::map<std::string, int> in_degree;
+        std::map<std::string, int> out_degree;
+        std::map<std::string, std::vector<std::string>> next;
+        std::set<std::pair<std::string, std::string>> seen;
+        for (const auto& n : flow.nodes) {
+            in_degree[n.name] = 0;
+            out_degree[n.name] = 0;
+        }
+        for (const auto& e : flow.edges) {
+            bool good = true;
+            for (const auto* end : {&e.from, &e.to}) {
+                if (!end->empty() && flow.find(*end) == nullptr) {
+                    error(ErrorCode::manifest_unknown_node, e.where,
+                          fmt::format("edge refers to unknown node '{}' in {}", *end, what),
+                          "each edge's from and to must name a node of the same flow");
+                    good = false;
+                }
+            }
+            if (!good || e.from.empty() || e.to.empty()) {
+                continue;
+            }
+            if (!seen.insert({e.from, e.to}).second) {
+                error(ErrorCode::manifest_duplicate, e.where,
+                      fmt::format("duplicate edge {} -> {} in {}", e.from, e.to, what));
+                continue;
+            }
+            ++out_degree[e.from];
+            ++in_degree[e.to];
+            next[e.from].push_back(e.to);
+        }
+        for (const auto& n : flow.nodes) {
+            const int in = in_degree[n.name];
+            const int out = out_degree[n.name];
+            if (n.role == Role::source && in > 0) {
+                error(ErrorCode::manifest_topology, n.where,
+                      fmt::format("source '{}' cannot have incoming edges", n.name));
+            }
+            if (n.role != Role::source && in == 0) {
+                error(ErrorCode::manifest_topology, n.where,
+                      fmt::format("{} '{}' has no incoming edge, so it would never run",
+                                  role_name(n.role), n.name),
+                      fmt::format("add an edge with to = \"{}\"", n.name));
+            }
+            if (n.role == Role::sink && out > 0) {
+                error(ErrorCode::manifest_topology, n.where,
+                      fmt::format("sink '{}' cannot have outgoing edges", n.name));
+            }
+            if (n.role != Role::sink && out == 0) {
+                error(ErrorCode::manifest_topology, n.where,
+                      fmt::format("{} '{}' has no outgoing edge, so its output would be lost",
+                                  role_name(n.role), n.name),
+                      fmt::format("add an edge with from = \"{}\"", n.name));
+            }
+        }
+        // Cycle check (Kahn): a flow must be a DAG.
+        std::map<std::string, int> deg = in_degree;
+        std::vector<std::string> ready;
+        for (const auto& [name, d] : deg) {
+            if (d == 0) {
+                ready.push_back(name);
+            }
+        }
+        std::size_t visited = 0;
+        while (!ready.empty()) {
+            const std::string n = ready.back();
+            ready.pop_back();
+            ++visited;
+            for (const auto& m : next[n]) {
+                if (--deg[m] == 0) {
+                    ready.push_back(m);
+                }
+            }
+        }
+        if (visited != deg.size()) {
+            error(ErrorCode::manifest_topology, flow.where,
+                  fmt::format("{} has a cycle; flows must be acyclic", what));
+        }
+    }
+
+    std::vector<Error> errors;
+
+private:
+    std::string file_;
+};
+
+}  // namespace
+
+std::string SourceLocation::str() const {
+    if (line == 0) {
+        return file;
+    }
+    return fmt::format("{}:{}:{}", file, line, column);
+}
+
+const NodeSpec* FlowSpec::find(std::string_view node) const {
+    for (const auto& n : nodes) {
+        if (n.name == node) {
+            return &n;
+        }
+    }
+    return nullptr;
+}
+
+Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
+    std::uint64_t value = 0;
+    const char* end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (ec != std::errc() || ptr == text.data()) {
+        return Error(ErrorCode::manifest_value, fmt::format("not a duration: '{}'", text));
+    }
+    const std::string_view unit(ptr, static_cast<std::size_t>(end - ptr));
+    std::uint64_t scale = 0;
+    if (unit.empty() || unit == "ms") {
+        scale = 1;
+    } else if (unit == "s") {
+        scale = 1000;
+    } else if (unit == "m") {
+        scale = 60'000;
+    } else {
+        return Error(ErrorCode::manifest_value, fmt::format("unknown duration unit '{}'", unit));
+    }
+    return std::chrono::milliseconds(static_cast<std::int64_t>(value * scale));
+}
+
+ManifestLoad parse_manifest(std::string_view text, const std::filesystem::path& path) {
+    ManifestLoad out;
+    out.manifest.path = path;
+    Parser p(path.string());
+    toml::table root;
+    try {
+        root = toml::parse(text, path.string());
+    } catch (const toml::parse_error& e) {
+        const auto& b = e.source().begin;
+        out.errors.emplace_back(ErrorCode::manifest_syntax, std::string(e.description()),
+                                SourceLocation{path.string(), static_cast<std::uint32_t>(b.line),
+                                               static_cast<std::uint32_t>(b.column)}
+                                    .str(),
+                                "fix the TOML syntax at that position");
+        return out;
+    }
+    for (const auto& [k, v] : root) {
+        if (k.str() != "flow") {
+            p.error(ErrorCode::manifest_schema, p.at(v), fmt::format("unknown top-level key '{}'", k.str()),
+                    "a manifest holds [flow.NAME] tables");
+        }
+    }
+    const toml::node* flows = root.get("flow");
+    if (flows == nullptr || flows->as_table() == nullptr || flows->as_table()->empty()) {
+        p.error(ErrorCode::manifest_schema, SourceLocation{path.string(), 1, 1},
+                "manifest defines no flow", "add a [flow.NAME] table with nodes and edges");
+    } else {
+        for (const auto& [k, v] : *flows->as_table()) {
+            p.parse_flow(out.manifest, std::string(k.str()), v);
+        }
+    }
+    out.errors = std::move(p.errors);
+    return out;
+}
+
+ManifestLoad load_manifest(const std::filesystem::path& path) {
+    std::filesystem::path file = path;
+    std::error_code ec;
+    if (std::filesystem::is_directory(file, ec)) {
+        file /= "Torvyn.toml";
+    }
+    std::ifstream in(file);
+    if (!in) {
+        ManifestLoad out;
+        out.manifest.path = file;
+        out.errors.emplace_back(ErrorCode::manifest_not_found,
+                                fmt::format("cannot read manifest {}", file.string()), "",
+                                "pass a Torvyn.toml file or a folder containing one");
+        return out;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    return parse_manifest(text.str(), file);
+}
+
+Result<std::filesystem::path> resolve_component(const Manifest& manifest, const NodeSpec& node,
+                                                const std::vector<std::filesystem::path>& search_path) {
+    const std::filesystem::path p(node.component);
+    std::vector<std::filesystem::path> tried;
+    if (p.is_absolute()) {
+        tried.push_back(p);
+    } else {
+        tried.push_back(manifest.path.parent_path() / p);
+        for (const auto& dir : search_path) {
+            tried.push_back(dir / p);
+        }
+    }
+    std::error_code ec;
+    for (const auto& t : tried) {
+        if (std::filesystem::is_regular_file(t, ec)) {
+            return t;
+        }
+    }
+    std::string where;
+    for (const auto& t : tried) {
+        where += where.empty() ? "" : ", ";
+        where += t.string();
+    }
+    return Error(ErrorCode::component_not_found,
+                 fmt::format("node '{}': component file '{}' not found (looked in {})", node.name,
+                             node.component, where),
+                 node.where.str(),
+                 "build the components (make build) or pass --component-path / set TORVYN_COMPONENT_PATH");
+}
+
+}  // namespace torvyn

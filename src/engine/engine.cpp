@@ -1,0 +1,442 @@
+#include "torvyn/engine/engine.hpp"
+
+#include <torvyn_bridge.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <system_error>
+#include <thread>
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+#include "host_calls.hpp"
+
+namespace torvyn {
+
+struct Component::Raw {
+    tvb_component* handle;
+};
+struct PreparedComponent::Raw {
+    tvb_prepared* handle;
+};
+struct Instance::Raw {
+    tvb_instance* handle;
+};
+
+namespace {
+
+std::string bridge_error() {
+    const char* data = nullptr;
+    size_t len = 0;
+    tvb_last_error(&data, &len);
+    return data == nullptr ? std::string() : std::string(data, len);
+}
+
+// Advances the engine's epoch every tick so per-call deadlines can expire.
+class EpochTicker {
+public:
+    EpochTicker(const tvb_engine* engine, std::chrono::milliseconds tick)
+        : thread_([this, engine, tick] {
+              std::unique_lock lock(mutex_);
+              while (!stop_) {
+                  cv_.wait_for(lock, tick);
+                  tvb_engine_increment_epoch(engine);
+              }
+          }) {}
+    EpochTicker(const EpochTicker&) = delete;
+    EpochTicker& operator=(const EpochTicker&) = delete;
+    ~EpochTicker() {
+        {
+            std::lock_guard lock(mutex_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        thread_.join();
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool stop_ = false;
+    std::thread thread_;
+};
+
+Result<std::vector<std::uint8_t>> read_file(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        return Error(ErrorCode::component_not_found, fmt::format("cannot open {}", file.string()));
+    }
+    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                    std::istreambuf_iterator<char>());
+    return bytes;
+}
+
+std::string sha256_hex(std::span<const std::uint8_t> bytes) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
+    std::string hex;
+    hex.reserve(len * 2);
+    for (unsigned int i = 0; i < len; ++i) {
+        hex += fmt::format("{:02x}", digest[i]);
+    }
+    return hex;
+}
+
+}  // namespace
+
+struct Runtime::Impl {
+    RuntimeOptions options;
+    tvb_engine* engine = nullptr;
+    std::uint64_t compat_hash = 0;
+    std::unique_ptr<EpochTicker> ticker;
+
+    ~Impl() {
+        ticker.reset();
+        tvb_engine_free(engine);
+    }
+};
+
+Runtime::Runtime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Runtime::~Runtime() = default;
+
+std::string_view Runtime::wasmtime_version() { return tvb_wasmtime_version(); }
+const RuntimeOptions& Runtime::options() const { return impl_->options; }
+
+Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimeOptions& options) {
+    auto impl = std::make_unique<Impl>();
+    impl->options = options;
+    tvb_engine_config config{};
+    config.pooling = options.pooling ? 1 : 0;
+    config.max_instances = options.max_instances;
+    config.max_memory_bytes = options.max_memory_bytes;
+    config.optimize = 1;
+    if (tvb_engine_new(&config, &detail::host_callbacks(), &impl->engine) != TVB_OK) {
+        return Error(ErrorCode::engine, "cannot create the Wasmtime engine: " + bridge_error());
+    }
+    impl->compat_hash = tvb_engine_compatibility_hash(impl->engine);
+    impl->ticker = std::make_unique<EpochTicker>(impl->engine, options.epoch_tick);
+    return std::unique_ptr<Runtime>(new Runtime(std::move(impl)));
+}
+
+Component::~Component() {
+    tvb_component_free(raw_->handle);
+    delete raw_;
+}
+
+ComponentInterfaces Component::interfaces() const {
+    ComponentInterfaces out;
+    tvb_component_interfaces(raw_->handle, &out, [](void* user, int32_t kind, const char* name,
+                                                     size_t len) {
+        auto& o = *static_cast<ComponentInterfaces*>(user);
+        (kind == 0 ? o.imports : o.exports).emplace_back(name, len);
+    });
+    return out;
+}
+
+PreparedComponent::~PreparedComponent() {
+    tvb_prepared_free(raw_->handle);
+    delete raw_;
+}
+
+Result<std::shared_ptr<const Component>> Runtime::compile(std::span<const std::uint8_t> bytes) {
+    tvb_component* c = nullptr;
+    if (tvb_component_compile(impl_->engine, bytes.data(), bytes.size(), &c) != TVB_OK) {
+        return Error(ErrorCode::component_invalid,
+                     "not a valid WebAssembly component: " + bridge_error(), {},
+                     "build it with torvyn_add_component or `wasm-tools component new`");
+    }
+    return std::shared_ptr<const Component>(new Component(new Component::Raw{c}));
+}
+
+Result<std::shared_ptr<const Component>> Runtime::load(const std::filesystem::path& file,
+                                                       LoadInfo* info) {
+    const auto start = std::chrono::steady_clock::now();
+    auto bytes = read_file(file);
+    if (!bytes) {
+        return std::move(bytes).error();
+    }
+    const std::string digest = sha256_hex(bytes.value());
+    LoadInfo local;
+    LoadInfo& li = info != nullptr ? *info : local;
+    li.digest = digest;
+    li.cache_hit = false;
+
+    // Key: what was compiled (digest) and how (engine version and settings).
+    std::filesystem::path cached;
+    if (!impl_->options.cache_dir.empty()) {
+        cached = impl_->options.cache_dir /
+                 fmt::format("{}-{:016x}.cwasm", digest, impl_->compat_hash);
+        std::error_code ec;
+        if (std::filesystem::is_regular_file(cached, ec)) {
+            tvb_component* c = nullptr;
+            if (tvb_component_deserialize_file(impl_->engine, cached.c_str(), &c) == TVB_OK) {
+                li.cache_hit = true;
+                li.load_time = std::chrono::steady_clock::now() - start;
+                return std::shared_ptr<const Component>(new Component(new Component::Raw{c}));
+            }
+            // A damaged or foreign entry: recompile and replace it.
+            std::filesystem::remove(cached, ec);
+        }
+    }
+
+    auto component = compile(bytes.value());
+    if (!component) {
+        auto e = std::move(component).error();
+        e.message = fmt::format("{}: {}", file.string(), e.message);
+        return e;
+    }
+    if (!cached.empty()) {
+        uint8_t* data = nullptr;
+        size_t len = 0;
+        if (tvb_component_serialize(component.value()->raw_->handle, &data, &len) == TVB_OK) {
+            std::error_code ec;
+            std::filesystem::create_directories(cached.parent_path(), ec);
+            // Write then rename so a concurrent reader never sees half a file.
+            const auto tmp = cached.string() + fmt::format(".tmp{}", ::getpid());
+            {
+                std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+                out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(len));
+            }
+            std::filesystem::rename(tmp, cached, ec);
+            if (ec) {
+                std::filesystem::remove(tmp, ec);
+            }
+            tvb_bytes_free(data, len);
+        }
+    }
+    li.load_time = std::chrono::steady_clock::now() - start;
+    return component;
+}
+
+Result<std::shared_ptr<const PreparedComponent>> Runtime::prepare(const Component& component,
+                                                                  Role role,
+                                                                  const Grants& grants) {
+    tvb_grants g{};
+    g.stdout_ = grants.stdout_stream ? 1 : 0;
+    g.stderr_ = grants.stderr_stream ? 1 : 0;
+    tvb_prepared* p = nullptr;
+    const tvb_status status =
+        tvb_prepare(impl_->engine, component.raw_->handle, static_cast<int32_t>(role), &g, &p);
+    if (status == TVB_MISSING_EXPORT) {
+        return Error(ErrorCode::component_wrong_world,
+                     fmt::format("component does not export {} (role '{}')", role_interface(role),
+                                 role_name(role)),
+                     {},
+                     fmt::format("build it for the '{}' world (torvyn_add_component ROLE {}) or "
+                                 "change the node's role",
+                                 role_world(role), role_name(role)));
+    }
+    if (status == TVB_LINK_ERROR) {
+        return Error(ErrorCode::component_link, "cannot link component: " + bridge_error());
+    }
+    if (status != TVB_OK) {
+        return Error(ErrorCode::engine, bridge_error());
+    }
+    return std::shared_ptr<const PreparedComponent>(
+        new PreparedComponent(new PreparedComponent::Raw{p}, role));
+}
+
+Result<std::unique_ptr<Instance>> Runtime::instantiate(const PreparedComponent& prepared,
+                                                       NodeHost& host,
+                                                       const InstanceLimits& limits) {
+    tvb_instance_limits l{};
+    l.max_memory_bytes = limits.max_memory_bytes;
+    l.call_deadline_ms = static_cast<std::uint64_t>(limits.call_deadline.count());
+    tvb_instance* i = nullptr;
+    const tvb_status status = tvb_instance_new(prepared.raw_->handle, &host, &l, &i);
+    if (status != TVB_OK) {
+        const ErrorCode code = status == TVB_LIMIT      ? ErrorCode::guest_limit
+                               : status == TVB_TRAP     ? ErrorCode::guest_trap
+                               : status == TVB_DEADLINE ? ErrorCode::guest_deadline
+                                                        : ErrorCode::engine;
+        return Error(code, "cannot instantiate component: " + bridge_error());
+    }
+    return std::unique_ptr<Instance>(new Instance(new Instance::Raw{i}, prepared.role(), host));
+}
+
+// --- Instance ---------------------------------------------------------------
+
+std::string_view call_status_name(CallStatus status) {
+    switch (status) {
+        case CallStatus::ok: return "ok";
+        case CallStatus::guest_error: return "error";
+        case CallStatus::trap: return "trap";
+        case CallStatus::deadline: return "deadline exceeded";
+        case CallStatus::limit: return "limit exceeded";
+        case CallStatus::internal: return "internal error";
+    }
+    return "unknown";
+}
+
+std::string_view guest_error_kind_name(GuestErrorKind kind) {
+    switch (kind) {
+        case GuestErrorKind::invalid_input: return "invalid-input";
+        case GuestErrorKind::unavailable: return "unavailable";
+        case GuestErrorKind::internal: return "internal";
+        case GuestErrorKind::deadline_exceeded: return "deadline-exceeded";
+        case GuestErrorKind::fatal: return "fatal";
+    }
+    return "unknown";
+}
+
+Instance::~Instance() {
+    tvb_instance_free(raw_->handle);
+    delete raw_;
+}
+
+bool Instance::has_lifecycle() const { return tvb_instance_has_lifecycle(raw_->handle) != 0; }
+
+CallResult Instance::finish(int status, const void* guest_error) {
+    CallResult r;
+    switch (status) {
+        case TVB_OK: return r;
+        case TVB_GUEST_ERROR:
+            r.status = CallStatus::guest_error;
+            r.guest_kind = static_cast<GuestErrorKind>(
+                static_cast<const tvb_guest_error*>(guest_error)->kind);
+            break;
+        case TVB_TRAP: r.status = CallStatus::trap; break;
+        case TVB_DEADLINE: r.status = CallStatus::deadline; break;
+        case TVB_LIMIT: r.status = CallStatus::limit; break;
+        default: r.status = CallStatus::internal; break;
+    }
+    r.message = bridge_error();
+    return r;
+}
+
+// Takes ownership of a payload a guest just returned.
+CallResult Instance::adopt(Produced& out) {
+    if (!out.present) {
+        return {};
+    }
+    const BufferOp op = host_.buffers->take_from_guest(host_.id, out.payload);
+    if (op != BufferOp::ok) {
+        CallResult r;
+        r.status = CallStatus::internal;
+        r.message = fmt::format("returned buffer not owned by the component: {}", buffer_op_name(op));
+        return r;
+    }
+    return {};
+}
+
+namespace {
+tvb_element lend(const ElementRef& in, const NodeHost& host) {
+    return tvb_element{in.sequence, in.timestamp_ns, in.payload, host.context_handle};
+}
+void copy_output(const tvb_output& o, Produced& out) {
+    out.present = o.present != 0;
+    out.sequence = o.sequence;
+    out.timestamp_ns = o.timestamp_ns;
+    out.payload = o.payload;
+}
+}  // namespace
+
+CallResult Instance::init(std::string_view config) {
+    tvb_guest_error err{};
+    return finish(tvb_call_init(raw_->handle, config.data(), config.size(), &err), &err);
+}
+
+CallResult Instance::teardown() { return finish(tvb_call_teardown(raw_->handle), nullptr); }
+
+CallResult Instance::pull(Produced& out) {
+    tvb_output o{};
+    tvb_guest_error err{};
+    CallResult r = finish(tvb_call_pull(raw_->handle, host_.context_handle, &o, &err), &err);
+    if (!r.ok()) {
+        return r;
+    }
+    copy_output(o, out);
+    return adopt(out);
+}
+
+CallResult Instance::notify(bool pause) {
+    return finish(tvb_call_notify(raw_->handle, pause ? 1 : 0), nullptr);
+}
+
+CallResult Instance::process(const ElementRef& in, Produced& out) {
+    const tvb_element e = lend(in, host_);
+    tvb_output o{};
+    tvb_guest_error err{};
+    CallResult r = finish(tvb_call_process(raw_->handle, &e, &o, &err), &err);
+    if (!r.ok()) {
+        return r;
+    }
+    copy_output(o, out);
+    return adopt(out);
+}
+
+CallResult Instance::push(const ElementRef& in, bool& pause) {
+    const tvb_element e = lend(in, host_);
+    int32_t p = 0;
+    tvb_guest_error err{};
+    CallResult r = finish(tvb_call_push(raw_->handle, &e, &p, &err), &err);
+    pause = p != 0;
+    return r;
+}
+
+CallResult Instance::complete() {
+    tvb_guest_error err{};
+    return finish(tvb_call_complete(raw_->handle, &err), &err);
+}
+
+CallResult Instance::accept(const ElementRef& in, bool& accepted) {
+    const tvb_element e = lend(in, host_);
+    int32_t a = 0;
+    tvb_guest_error err{};
+    CallResult r = finish(tvb_call_accept(raw_->handle, &e, &a, &err), &err);
+    accepted = a != 0;
+    return r;
+}
+
+CallResult Instance::route(const ElementRef& in, std::vector<std::string>& ports) {
+    const tvb_element e = lend(in, host_);
+    ports.clear();
+    tvb_guest_error err{};
+    return finish(tvb_call_route(raw_->handle, &e, &ports,
+                                 [](void* user, const char* name, size_t len) {
+                                     static_cast<std::vector<std::string>*>(user)->emplace_back(
+                                         name, len);
+                                 },
+                                 &err),
+                  &err);
+}
+
+CallResult Instance::ingest(const ElementRef& in, Produced& out) {
+    const tvb_element e = lend(in, host_);
+    tvb_output o{};
+    tvb_guest_error err{};
+    CallResult r = finish(tvb_call_ingest(raw_->handle, &e, &o, &err), &err);
+    if (!r.ok()) {
+        return r;
+    }
+    copy_output(o, out);
+    return adopt(out);
+}
+
+CallResult Instance::flush(std::vector<Produced>& out) {
+    out.clear();
+    tvb_guest_error err{};
+    CallResult r = finish(tvb_call_flush(raw_->handle, &out,
+                                         [](void* user, const tvb_output* o) {
+                                             Produced p;
+                                             copy_output(*o, p);
+                                             static_cast<std::vector<Produced>*>(user)->push_back(p);
+                                         },
+                                         &err),
+                          &err);
+    if (!r.ok()) {
+        return r;
+    }
+    for (auto& p : out) {
+        if (CallResult a = adopt(p); !a.ok()) {
+            return a;
+        }
+    }
+    return r;
+}
+
+}  // namespace torvyn

@@ -1,0 +1,190 @@
+// Every guest request for host resources ends here. Each function checks the
+// handle and the caller's right to it in the BufferStore; a refusal that the
+// contract lets the guest handle is returned as a buffer-error, anything else
+// (stale or forged handle, wrong owner) traps the guest with the reason.
+#include "host_calls.hpp"
+
+#include <chrono>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "torvyn/engine/node_host.hpp"
+
+namespace torvyn::detail {
+namespace {
+
+constexpr int32_t kOk = 0;
+constexpr int32_t kBufferError = 1;
+constexpr int32_t kTrap = -1;
+
+NodeHost& host(void* node) { return *static_cast<NodeHost*>(node); }
+
+int32_t refuse(NodeHost& h, std::string_view what, BufferOp op) {
+    h.last_refusal = fmt::format("{}: {}", what, buffer_op_name(op));
+    tvb_set_trap_message(h.last_refusal.data(), h.last_refusal.size());
+    return kTrap;
+}
+
+int32_t buffer_error(BufferOp op, tvb_buffer_error_kind* kind, uint64_t* value,
+                     uint64_t amount) {
+    switch (op) {
+        case BufferOp::capacity_exceeded:
+            *kind = TVB_BUF_CAPACITY_EXCEEDED;
+            *value = amount;
+            break;
+        case BufferOp::out_of_bounds:
+            *kind = TVB_BUF_OUT_OF_BOUNDS;
+            break;
+        default:
+            *kind = TVB_BUF_INVALID_STATE;
+            break;
+    }
+    return kBufferError;
+}
+
+int32_t buffer_size(void* node, uint32_t b, uint64_t* size) {
+    auto& h = host(node);
+    const BufferOp op = h.buffers->size(b, size);
+    return op == BufferOp::ok ? kOk : refuse(h, "buffer.size", op);
+}
+
+int32_t buffer_content_type(void* node, uint32_t b, const char** data, size_t* len) {
+    auto& h = host(node);
+    std::string_view type;
+    const BufferOp op = h.buffers->content_type(b, &type);
+    if (op != BufferOp::ok) {
+        return refuse(h, "buffer.content-type", op);
+    }
+    *data = type.data();
+    *len = type.size();
+    return kOk;
+}
+
+int32_t buffer_read(void* node, uint32_t b, uint64_t offset, uint64_t len, const uint8_t** data,
+                    size_t* out_len) {
+    auto& h = host(node);
+    std::span<const std::byte> bytes;
+    const BufferOp op = h.buffers->bytes(b, offset, len, &bytes);
+    if (op != BufferOp::ok) {
+        return refuse(h, "buffer.read", op);
+    }
+    // The bridge copies these bytes into the guest right after we return.
+    h.ledger->record(CopyReason::host_to_guest, bytes.size());
+    *data = reinterpret_cast<const uint8_t*>(bytes.data());
+    *out_len = bytes.size();
+    return kOk;
+}
+
+int32_t buffer_drop(void* node, uint32_t b) {
+    auto& h = host(node);
+    const BufferOp op = h.buffers->drop_owned(h.id, b);
+    return op == BufferOp::ok ? kOk : refuse(h, "buffer drop", op);
+}
+
+int32_t mutable_allocate(void* node, uint64_t hint, uint32_t* out, tvb_buffer_error_kind* kind,
+                         uint64_t* value) {
+    auto& h = host(node);
+    BufferOp why = BufferOp::ok;
+    const BufferHandle m = h.buffers->allocate(h.id, hint, &why);
+    if (m == 0) {
+        return buffer_error(why, kind, value, h.buffers->limits().max_buffer_bytes);
+    }
+    *out = m;
+    return kOk;
+}
+
+int32_t mutable_write(void* node, uint32_t m, uint64_t offset, const uint8_t* data, size_t len,
+                      tvb_buffer_error_kind* kind, uint64_t* value) {
+    auto& h = host(node);
+    const BufferOp op = h.buffers->write(
+        h.id, m, offset == UINT64_MAX ? BufferStore::kAppend : offset,
+        std::span<const std::byte>(reinterpret_cast<const std::byte*>(data), len), *h.ledger);
+    if (op == BufferOp::ok) {
+        return kOk;
+    }
+    if (op == BufferOp::capacity_exceeded || op == BufferOp::out_of_bounds) {
+        return buffer_error(op, kind, value, h.buffers->limits().max_buffer_bytes);
+    }
+    return refuse(h, "mutable-buffer.write", op);
+}
+
+int32_t mutable_size(void* node, uint32_t m, uint64_t* size) {
+    auto& h = host(node);
+    const BufferOp op = h.buffers->size(m, size);
+    return op == BufferOp::ok ? kOk : refuse(h, "mutable-buffer.size", op);
+}
+
+int32_t mutable_capacity(void* node, uint32_t m, uint64_t* capacity) {
+    auto& h = host(node);
+    const BufferOp op = h.buffers->capacity(m, capacity);
+    return op == BufferOp::ok ? kOk : refuse(h, "mutable-buffer.capacity", op);
+}
+
+int32_t mutable_set_content_type(void* node, uint32_t m, const char* data, size_t len) {
+    auto& h = host(node);
+    const BufferOp op = h.buffers->set_content_type(h.id, m, std::string_view(data, len));
+    return op == BufferOp::ok ? kOk : refuse(h, "mutable-buffer.set-content-type", op);
+}
+
+int32_t mutable_freeze(void* node, uint32_t m, uint32_t* frozen) {
+    auto& h = host(node);
+    const BufferOp op = h.buffers->freeze(h.id, m, frozen);
+    return op == BufferOp::ok ? kOk : refuse(h, "mutable-buffer.freeze", op);
+}
+
+int32_t mutable_drop(void* node, uint32_t m) {
+    auto& h = host(node);
+    const BufferOp op = h.buffers->drop_owned(h.id, m);
+    return op == BufferOp::ok ? kOk : refuse(h, "mutable-buffer drop", op);
+}
+
+int32_t context_string(void* node, uint32_t c, int32_t field, const char** data, size_t* len) {
+    auto& h = host(node);
+    if (h.context == nullptr || c != h.context_handle) {
+        return refuse(h, "flow-context", BufferOp::invalid_handle);
+    }
+    const std::string* s = nullptr;
+    switch (field) {
+        case TVB_CTX_FLOW_ID: s = &h.context->flow_id; break;
+        case TVB_CTX_TRACE_ID: s = &h.context->trace_id; break;
+        case TVB_CTX_SPAN_ID: s = &h.context->span_id; break;
+        default: return refuse(h, "flow-context", BufferOp::invalid_state);
+    }
+    *data = s->data();
+    *len = s->size();
+    return kOk;
+}
+
+int32_t context_remaining_deadline(void* node, uint32_t c, uint8_t* present, uint64_t* ns) {
+    auto& h = host(node);
+    if (h.context == nullptr || c != h.context_handle) {
+        return refuse(h, "flow-context", BufferOp::invalid_handle);
+    }
+    if (!h.context->deadline_ns) {
+        *present = 0;
+        return kOk;
+    }
+    const auto now = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(
+            std::chrono::steady_clock::now().time_since_epoch())
+            .count());
+    *present = 1;
+    *ns = *h.context->deadline_ns > now ? *h.context->deadline_ns - now : 0;
+    return kOk;
+}
+
+}  // namespace
+
+const tvb_host_callbacks& host_callbacks() {
+    static const tvb_host_callbacks callbacks = {
+        buffer_size,       buffer_content_type, buffer_read,
+        buffer_drop,       mutable_allocate,    mutable_write,
+        mutable_size,      mutable_capacity,    mutable_set_content_type,
+        mutable_freeze,    mutable_drop,        context_string,
+        context_remaining_deadline,
+    };
+    return callbacks;
+}
+
+}  // namespace torvyn::detail
