@@ -188,7 +188,17 @@ fn guard(f: impl FnOnce() -> tvb_status) -> tvb_status {
 
 /// Classifies a failed guest call. After any of these the instance is dead.
 fn call_failure(err: wasmtime::Error) -> tvb_status {
-    let text = format!("{err:#}");
+    // The root cause says what happened ("wasm trap: ..."); the outer layers
+    // are Wasmtime's context and a backtrace, of which the top frame helps.
+    let mut text = err.root_cause().to_string();
+    if let Some(frame) = err
+        .downcast_ref::<wasmtime::WasmBacktrace>()
+        .and_then(|bt| bt.frames().first())
+    {
+        if let Some(name) = frame.func_name() {
+            text.push_str(&format!(" (in {name})"));
+        }
+    }
     let status = match err.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => TVB_DEADLINE,
         _ if text.contains("forcing trap when growing memory")

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
@@ -305,6 +306,17 @@ private:
     std::string file_;
 };
 
+// (line, column) of a "file:line:col" location, for ordering diagnostics.
+std::pair<unsigned long, unsigned long> location_key(const std::string& where) {
+    const auto last = where.rfind(':');
+    const auto mid = last == std::string::npos ? std::string::npos : where.rfind(':', last - 1);
+    if (mid == std::string::npos) {
+        return {0, 0};
+    }
+    return {std::strtoul(where.c_str() + mid + 1, nullptr, 10),
+            std::strtoul(where.c_str() + last + 1, nullptr, 10)};
+}
+
 }  // namespace
 
 std::string SourceLocation::str() const {
@@ -376,6 +388,10 @@ ManifestLoad parse_manifest(std::string_view text, const std::filesystem::path& 
         }
     }
     out.errors = std::move(p.errors);
+    // Report in file order, whatever order the checks ran in.
+    std::stable_sort(out.errors.begin(), out.errors.end(), [](const Error& a, const Error& b) {
+        return location_key(a.where) < location_key(b.where);
+    });
     return out;
 }
 

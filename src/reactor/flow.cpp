@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "torvyn/security/capabilities.hpp"
+
 namespace torvyn {
 namespace {
 
@@ -60,6 +62,7 @@ struct Node {
     std::size_t next_input = 0;          // round-robin over inputs
     bool exhausted = false;              // sources: pull returned none
     bool dead = false;                   // instance unusable (trap etc.)
+    bool stopped = false;                // gets no more elements (failed)
 };
 
 std::string random_hex(std::size_t bytes) {
@@ -148,6 +151,8 @@ struct Flow::State {
 
     void fail(Node& n, const CallResult& r, std::string_view during) {
         ++n.report.errors;
+        // Policy "fail the flow": the node takes no more elements.
+        n.stopped = true;
         if (r.instance_dead()) {
             n.dead = true;
         }
@@ -243,24 +248,32 @@ struct Flow::State {
     }
 
     // Sweeps downstream-first so queues drain before sources refill them.
+    // After a failure (policy: fail the flow) sources stop, elements that
+    // reach a dead node are counted as failed, and everything already past
+    // the failure still drains to the sinks.
     void drive() {
         for (;;) {
             bool progressed = false;
-            for (auto it = topo.rbegin(); it != topo.rend() && !report.error; ++it) {
+            for (auto it = topo.rbegin(); it != topo.rend(); ++it) {
                 Node& n = *nodes[*it];
                 if (n.spec.role == Role::source) {
-                    for (int i = 0; i < kBatch && !n.exhausted && !report.error && room_downstream(n); ++i) {
+                    for (int i = 0; i < kBatch && !report.error && !n.exhausted && room_downstream(n); ++i) {
                         pull(n);
                         progressed = true;
                     }
                     continue;
                 }
-                for (int i = 0; i < kBatch && !report.error && has_input(n) && room_downstream(n); ++i) {
-                    step(n);
+                for (int i = 0; i < kBatch && has_input(n) && (n.stopped || room_downstream(n)); ++i) {
+                    if (n.stopped) {
+                        buffers.release(take_input(n).payload);
+                        ++report.failed;
+                    } else {
+                        step(n);
+                    }
                     progressed = true;
                 }
             }
-            if (report.error || !progressed) {
+            if (!progressed) {
                 return;
             }
         }
@@ -361,6 +374,14 @@ Result<std::unique_ptr<Flow>> Flow::create(Runtime& runtime, const Manifest& man
             return e;
         }
         n.report.cache_hit = info.cache_hit;
+        // Deny-all: every import must be a torvyn interface or granted.
+        if (Status granted = check_imports(component.value()->interfaces().imports,
+                                           n.spec.capabilities, n.spec.name);
+            !granted) {
+            auto e = std::move(granted).error();
+            e.where = n.spec.where.str();
+            return e;
+        }
         Grants grants;
         for (const auto& c : n.spec.capabilities) {
             grants.stdout_stream |= c == "stdout";
@@ -411,13 +432,14 @@ FlowReport Flow::run() {
             break;
         }
     }
-    if (!s.report.error) {
+    const bool started = !s.report.error;
+    if (started) {
         s.drive();
-    }
-    if (!s.report.error) {
+        // Sinks complete even after a failure elsewhere, so what they did
+        // receive is flushed.
         for (const auto i : s.topo) {
             Node& n = *s.nodes[i];
-            if (n.spec.role == Role::sink) {
+            if (n.spec.role == Role::sink && !n.dead) {
                 const CallResult r = s.timed(n, [&] { return n.instance->complete(); });
                 if (!r.ok()) {
                     s.fail(n, r, "failed in complete:");

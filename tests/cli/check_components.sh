@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# check_components.sh WASM_TOOLS DIR: every example component, read by
+# wasm-tools (not by Torvyn), exports its Torvyn role interface and imports
+# nothing outside torvyn:streaming except the stdout it was built to use.
+set -eu
+tools=$1 dir=$2
+declare -A role=(
+  [hello_greeter]=source [hello_shout]=processor [hello_printer]=sink
+  [numbers]=source [multiple_of]=filter)
+fail=0
+for name in "${!role[@]}"; do
+  wit=$("$tools" component wit "$dir/$name.wasm")
+  if ! grep -q "export torvyn:streaming/${role[$name]}@0.1.0;" <<<"$wit"; then
+    echo "$name: does not export torvyn:streaming/${role[$name]}@0.1.0"; fail=1
+  fi
+  if ! grep -q "export torvyn:streaming/lifecycle@0.1.0;" <<<"$wit"; then
+    echo "$name: does not export torvyn:streaming/lifecycle@0.1.0"; fail=1
+  fi
+  extra=$(grep -E '^\s*import ' <<<"$wit" | grep -v 'torvyn:streaming/' || true)
+  if [ "$name" = hello_printer ]; then
+    extra=$(grep -v -E 'wasi:cli/stdout|wasi:io/(streams|error)' <<<"$extra" || true)
+  fi
+  if [ -n "$extra" ]; then
+    echo "$name: unexpected imports:"; echo "$extra"; fail=1
+  fi
+done
+[ "$fail" = 0 ] && echo "${#role[@]} components checked"
+exit $fail

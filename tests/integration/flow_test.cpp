@@ -1,0 +1,326 @@
+// Runs real components on real Wasmtime through the host's public API.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "torvyn/config/manifest.hpp"
+#include "torvyn/engine/engine.hpp"
+#include "torvyn/reactor/flow.hpp"
+
+namespace torvyn {
+namespace {
+
+namespace fs = std::filesystem;
+
+class FlowTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        RuntimeOptions o;
+        o.cache_dir = fs::path(TORVYN_TEST_TMP_DIR) / "compiled";
+        auto r = Runtime::create(o);
+        ASSERT_TRUE(r.ok()) << r.error().format();
+        runtime_ = std::move(r).value().release();
+    }
+    static void TearDownTestSuite() {
+        delete runtime_;
+        runtime_ = nullptr;
+    }
+
+    // Writes `text` as a manifest and parses it.
+    static Manifest manifest(const std::string& name, const std::string& text) {
+        const fs::path dir = fs::path(TORVYN_TEST_TMP_DIR) / "manifests";
+        fs::create_directories(dir);
+        const fs::path file = dir / (name + ".toml");
+        std::ofstream(file) << text;
+        auto m = load_manifest(file);
+        EXPECT_TRUE(m.ok()) << (m.errors.empty() ? "" : m.errors.front().format());
+        return m.manifest;
+    }
+
+    static RunOptions options() {
+        RunOptions o;
+        o.component_path = {TORVYN_EXAMPLE_COMPONENT_DIR, TORVYN_TEST_COMPONENT_DIR};
+        return o;
+    }
+
+    static Result<std::unique_ptr<Flow>> create(const Manifest& m, std::size_t flow = 0) {
+        return Flow::create(*runtime_, m, m.flows.at(flow), options());
+    }
+
+    static const NodeReport& node(const FlowReport& r, std::string_view name) {
+        for (const auto& n : r.nodes) {
+            if (n.name == name) {
+                return n;
+            }
+        }
+        throw std::runtime_error("no node " + std::string(name));
+    }
+
+    static Runtime* runtime_;
+};
+
+Runtime* FlowTest::runtime_ = nullptr;
+
+std::string chain(const std::string& flow, const std::string& middle_component,
+                  const std::string& middle_role, const std::string& middle_config,
+                  int count = 5, const std::string& extra = "") {
+    return "[flow." + flow + "]\n" + extra +
+           "[flow." + flow + ".nodes.src]\ncomponent = \"hello_greeter.wasm\"\nrole = \"source\"\n"
+           "config = \"count=" + std::to_string(count) + "\"\n"
+           "[flow." + flow + ".nodes.mid]\ncomponent = \"" + middle_component + "\"\nrole = \"" +
+           middle_role + "\"\nconfig = \"" + middle_config + "\"\n"
+           "[flow." + flow + ".nodes.end]\ncomponent = \"hello_printer.wasm\"\nrole = \"sink\"\ncapabilities = [\"stdout\"]\n"
+           "[[flow." + flow + ".edges]]\nfrom = \"src\"\nto = \"mid\"\n"
+           "[[flow." + flow + ".edges]]\nfrom = \"mid\"\nto = \"end\"\n";
+}
+
+TEST_F(FlowTest, HelloPipelineMakesExactlyTheContractsCopies) {
+    const Manifest m = manifest("hello", R"(
+[flow.hello]
+[flow.hello.nodes.greeter]
+component = "hello_greeter.wasm"
+role = "source"
+config = "count=7"
+[flow.hello.nodes.shout]
+component = "hello_shout.wasm"
+role = "processor"
+[flow.hello.nodes.printer]
+component = "hello_printer.wasm"
+role = "sink"
+capabilities = ["stdout"]
+[[flow.hello.edges]]
+from = "greeter"
+to = "shout"
+[[flow.hello.edges]]
+from = "shout"
+to = "printer"
+)");
+    auto flow = create(m);
+    ASSERT_TRUE(flow.ok()) << flow.error().format();
+    const FlowReport r = flow.value()->run();
+    ASSERT_TRUE(r.ok()) << r.error->format();
+    EXPECT_EQ(r.emitted, 7u);
+    EXPECT_EQ(r.delivered, 7u);
+    EXPECT_TRUE(r.accounting_balanced());
+
+    // "hello, world #N" for N = 1..7; the processor adds one "!".
+    std::uint64_t greeting_bytes = 0;
+    for (int i = 1; i <= 7; ++i) {
+        greeting_bytes += std::string("hello, world #" + std::to_string(i)).size();
+    }
+    const auto& g = node(r, "greeter").copies;
+    const auto& s = node(r, "shout").copies;
+    const auto& p = node(r, "printer").copies;
+    // Source writes once; processor reads once and writes once; sink reads once.
+    EXPECT_EQ(g.of(CopyReason::guest_to_host).copies, 7u);
+    EXPECT_EQ(g.of(CopyReason::guest_to_host).bytes, greeting_bytes);
+    EXPECT_EQ(g.of(CopyReason::host_to_guest).copies, 0u);
+    EXPECT_EQ(s.of(CopyReason::host_to_guest).copies, 7u);
+    EXPECT_EQ(s.of(CopyReason::host_to_guest).bytes, greeting_bytes);
+    EXPECT_EQ(s.of(CopyReason::guest_to_host).copies, 7u);
+    EXPECT_EQ(s.of(CopyReason::guest_to_host).bytes, greeting_bytes + 7);
+    EXPECT_EQ(p.of(CopyReason::host_to_guest).copies, 7u);
+    EXPECT_EQ(p.of(CopyReason::host_to_guest).bytes, greeting_bytes + 7);
+    EXPECT_EQ(r.copies.total().copies, 28u);
+    EXPECT_EQ(r.copies.of(CopyReason::host_resize).copies, 0u);
+    // Every buffer went back to the pool.
+    EXPECT_EQ(r.buffers.live_buffers, 0u);
+    EXPECT_EQ(node(r, "shout").elements_in, 7u);
+    EXPECT_EQ(node(r, "shout").elements_out, 7u);
+}
+
+TEST_F(FlowTest, FilterAccountsForEveryElement) {
+    const Manifest m = manifest("filter", R"(
+[flow.f]
+[flow.f.nodes.numbers]
+component = "numbers.wasm"
+role = "source"
+config = "count=100"
+[flow.f.nodes.keep]
+component = "multiple_of.wasm"
+role = "filter"
+config = "divisor=7"
+[flow.f.nodes.print]
+component = "hello_printer.wasm"
+role = "sink"
+capabilities = ["stdout"]
+[[flow.f.edges]]
+from = "numbers"
+to = "keep"
+[[flow.f.edges]]
+from = "keep"
+to = "print"
+)");
+    auto flow = create(m);
+    ASSERT_TRUE(flow.ok()) << flow.error().format();
+    const FlowReport r = flow.value()->run();
+    ASSERT_TRUE(r.ok()) << r.error->format();
+    const auto& keep = node(r, "keep");
+    EXPECT_EQ(keep.elements_in, 100u);
+    EXPECT_EQ(keep.elements_out, 14u);  // 7, 14, ..., 98
+    EXPECT_EQ(keep.filtered, 86u);
+    EXPECT_EQ(keep.elements_in, keep.elements_out + keep.filtered);
+    EXPECT_EQ(r.delivered, 14u);
+    EXPECT_TRUE(r.accounting_balanced());
+    // The filter forwards the same buffer: it never writes payload bytes.
+    EXPECT_EQ(keep.copies.of(CopyReason::guest_to_host).copies, 0u);
+    EXPECT_EQ(r.buffers.live_buffers, 0u);
+}
+
+TEST_F(FlowTest, TrapNamesTheNodeAndCountsTheLostElements) {
+    const Manifest m = manifest("trap", chain("trap", "misbehave.wasm", "processor", "mode=trap at=3", 10));
+    auto flow = create(m);
+    ASSERT_TRUE(flow.ok()) << flow.error().format();
+    const FlowReport r = flow.value()->run();
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error->code, ErrorCode::guest_trap);
+    EXPECT_NE(r.error->message.find("node 'mid'"), std::string::npos) << r.error->message;
+    EXPECT_EQ(node(r, "mid").errors, 1u);
+    // Elements 0..2 made it; element 3 failed in the node; the rest queued
+    // behind it are counted as failed, not lost.
+    EXPECT_EQ(r.delivered, 3u);
+    EXPECT_GE(r.failed, 1u);
+    EXPECT_TRUE(r.accounting_balanced());
+    EXPECT_EQ(r.buffers.live_buffers, 0u);
+}
+
+TEST_F(FlowTest, TrapInOneFlowLeavesAnotherFlowUntouched) {
+    const Manifest bad = manifest("trap2", chain("bad", "misbehave.wasm", "processor", "mode=trap at=1", 50));
+    const Manifest good = manifest("good", chain("good", "hello_shout.wasm", "processor", "", 50));
+    auto bad_flow = create(bad);
+    auto good_flow = create(good);
+    ASSERT_TRUE(bad_flow.ok() && good_flow.ok());
+    FlowReport bad_report;
+    FlowReport good_report;
+    std::thread t1([&] { bad_report = bad_flow.value()->run(); });
+    std::thread t2([&] { good_report = good_flow.value()->run(); });
+    t1.join();
+    t2.join();
+    EXPECT_FALSE(bad_report.ok());
+    ASSERT_TRUE(good_report.ok()) << good_report.error->format();
+    EXPECT_EQ(good_report.delivered, 50u);
+    EXPECT_TRUE(good_report.accounting_balanced());
+}
+
+TEST_F(FlowTest, GuestErrorIsReportedWithItsKindAndMessage) {
+    const Manifest m = manifest("err", chain("err", "misbehave.wasm", "processor", "mode=error at=0"));
+    auto flow = create(m);
+    ASSERT_TRUE(flow.ok());
+    const FlowReport r = flow.value()->run();
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error->code, ErrorCode::guest_error);
+    EXPECT_NE(r.error->message.find("invalid-input: element rejected on purpose"), std::string::npos)
+        << r.error->message;
+    EXPECT_TRUE(r.accounting_balanced());
+}
+
+TEST_F(FlowTest, InfiniteLoopHitsTheCallDeadline) {
+    const Manifest m = manifest(
+        "spin", chain("spin", "misbehave.wasm", "processor", "mode=spin at=1", 5, "call-timeout = \"100ms\"\n"));
+    auto flow = create(m);
+    ASSERT_TRUE(flow.ok());
+    const FlowReport r = flow.value()->run();
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error->code, ErrorCode::guest_deadline);
+    EXPECT_NE(r.error->message.find("node 'mid'"), std::string::npos);
+    EXPECT_TRUE(r.accounting_balanced());
+}
+
+TEST_F(FlowTest, InitFailureStopsTheFlowBeforeAnyElement) {
+    const Manifest m = manifest("init", chain("init", "misbehave.wasm", "processor", "mode=init-fail"));
+    auto flow = create(m);
+    ASSERT_TRUE(flow.ok());
+    const FlowReport r = flow.value()->run();
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error->code, ErrorCode::guest_init_failed);
+    EXPECT_NE(r.error->message.find("refusing to start"), std::string::npos);
+    EXPECT_EQ(r.emitted, 0u);
+}
+
+TEST_F(FlowTest, WrongWorldIsRejectedBeforeAnythingRuns) {
+    // A processor component in a sink node.
+    const Manifest m = manifest("world", R"(
+[flow.w.nodes.src]
+component = "hello_greeter.wasm"
+role = "source"
+[flow.w.nodes.snk]
+component = "hello_shout.wasm"
+role = "sink"
+[[flow.w.edges]]
+from = "src"
+to = "snk"
+)");
+    auto flow = create(m);
+    ASSERT_FALSE(flow.ok());
+    EXPECT_EQ(flow.error().code, ErrorCode::component_wrong_world);
+    EXPECT_NE(flow.error().message.find("node 'snk'"), std::string::npos);
+    EXPECT_NE(flow.error().message.find("torvyn:streaming/sink@0.1.0"), std::string::npos);
+    EXPECT_FALSE(flow.error().hint.empty());
+}
+
+TEST_F(FlowTest, UngrantedCapabilityFailsToLink) {
+    // The printer imports wasi:cli/stdout; without the grant it cannot link.
+    const Manifest m = manifest("nogrant", R"(
+[flow.g.nodes.src]
+component = "hello_greeter.wasm"
+role = "source"
+[flow.g.nodes.snk]
+component = "hello_printer.wasm"
+role = "sink"
+[[flow.g.edges]]
+from = "src"
+to = "snk"
+)");
+    auto flow = create(m);
+    ASSERT_FALSE(flow.ok());
+    EXPECT_EQ(flow.error().code, ErrorCode::component_link);
+    EXPECT_NE(flow.error().message.find("needs capability 'stdout'"), std::string::npos)
+        << flow.error().message;
+    EXPECT_NE(flow.error().hint.find("capabilities = [\"stdout\"]"), std::string::npos);
+}
+
+TEST_F(FlowTest, MissingComponentFileNamesTheNode) {
+    const Manifest m = manifest("missing", R"(
+[flow.m.nodes.src]
+component = "no_such_component.wasm"
+role = "source"
+[flow.m.nodes.snk]
+component = "hello_printer.wasm"
+role = "sink"
+[[flow.m.edges]]
+from = "src"
+to = "snk"
+)");
+    auto flow = create(m);
+    ASSERT_FALSE(flow.ok());
+    EXPECT_EQ(flow.error().code, ErrorCode::component_not_found);
+    EXPECT_NE(flow.error().message.find("node 'src'"), std::string::npos);
+}
+
+TEST_F(FlowTest, NotAComponentIsACompileError) {
+    const fs::path junk = fs::path(TORVYN_TEST_TMP_DIR) / "junk.wasm";
+    std::ofstream(junk) << "this is not wasm";
+    const Manifest m = manifest("junk", "[flow.j.nodes.src]\ncomponent = \"" + junk.string() +
+                                            "\"\nrole = \"source\"\n[flow.j.nodes.snk]\ncomponent = "
+                                            "\"hello_printer.wasm\"\nrole = \"sink\"\n[[flow.j.edges]]\n"
+                                            "from = \"src\"\nto = \"snk\"\n");
+    auto flow = create(m);
+    ASSERT_FALSE(flow.ok());
+    EXPECT_EQ(flow.error().code, ErrorCode::component_invalid);
+}
+
+TEST_F(FlowTest, CompiledComponentsAreCachedByDigest) {
+    LoadInfo first;
+    LoadInfo second;
+    const fs::path file = fs::path(TORVYN_EXAMPLE_COMPONENT_DIR) / "hello_shout.wasm";
+    ASSERT_TRUE(runtime_->load(file, &first).ok());
+    ASSERT_TRUE(runtime_->load(file, &second).ok());
+    EXPECT_TRUE(second.cache_hit);
+    EXPECT_EQ(first.digest, second.digest);
+    EXPECT_EQ(first.digest.size(), 64u);
+}
+
+}  // namespace
+}  // namespace torvyn

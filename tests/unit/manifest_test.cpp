@@ -1,0 +1,212 @@
+#include "torvyn/config/manifest.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace torvyn {
+namespace {
+
+ManifestLoad parse(std::string_view text) { return parse_manifest(text, "Torvyn.toml"); }
+
+bool has_error(const ManifestLoad& m, ErrorCode code, std::string_view where_prefix = {}) {
+    return std::any_of(m.errors.begin(), m.errors.end(), [&](const Error& e) {
+        return e.code == code && e.where.rfind(where_prefix, 0) == 0;
+    });
+}
+
+constexpr std::string_view kGood = R"(
+[flow.demo]
+description = "three stages"
+queue-capacity = 8
+call-timeout = "250ms"
+
+[flow.demo.nodes.src]
+component = "a.wasm"
+role = "source"
+config = "count=3"
+
+[flow.demo.nodes.mid]
+component = "b.wasm"
+role = "processor"
+
+[flow.demo.nodes.out]
+component = "c.wasm"
+role = "sink"
+capabilities = ["stdout"]
+
+[[flow.demo.edges]]
+from = "src"
+to = "mid"
+
+[[flow.demo.edges]]
+from = "mid"
+to = "out"
+capacity = 2
+)";
+
+TEST(Manifest, ParsesAGoodFlow) {
+    const auto m = parse(kGood);
+    ASSERT_TRUE(m.ok()) << m.errors.front().format();
+    ASSERT_EQ(m.manifest.flows.size(), 1u);
+    const FlowSpec& f = m.manifest.flows[0];
+    EXPECT_EQ(f.name, "demo");
+    EXPECT_EQ(f.queue_capacity, 8u);
+    EXPECT_EQ(f.call_timeout, std::chrono::milliseconds(250));
+    ASSERT_EQ(f.nodes.size(), 3u);
+    // Nodes keep the order they are written in.
+    EXPECT_EQ(f.nodes[0].name, "src");
+    EXPECT_EQ(f.nodes[1].name, "mid");
+    EXPECT_EQ(f.nodes[2].name, "out");
+    EXPECT_EQ(f.nodes[0].role, Role::source);
+    EXPECT_EQ(f.nodes[0].config, "count=3");
+    EXPECT_EQ(f.nodes[2].capabilities, std::vector<std::string>{"stdout"});
+    ASSERT_EQ(f.edges.size(), 2u);
+    EXPECT_EQ(f.edges[1].from, "mid");
+    EXPECT_EQ(f.edges[1].capacity, 2u);
+    EXPECT_EQ(f.edges[0].capacity, 0u);
+    EXPECT_EQ(f.nodes[1].where.line, 12u);
+}
+
+TEST(Manifest, SyntaxErrorHasLineAndColumn) {
+    const auto m = parse("[flow.x]\nqueue-capacity = = 3\n");
+    ASSERT_EQ(m.errors.size(), 1u);
+    EXPECT_EQ(m.errors[0].code, ErrorCode::manifest_syntax);
+    EXPECT_EQ(m.errors[0].where.rfind("Torvyn.toml:2:", 0), 0u) << m.errors[0].where;
+}
+
+TEST(Manifest, ReportsEveryProblemAtOnce) {
+    const auto m = parse(R"(
+[flow.f]
+queu-capacity = 3
+
+[flow.f.nodes.a]
+component = "a.wasm"
+role = "producer"
+
+[flow.f.nodes.b]
+role = "sink"
+colour = "blue"
+
+[[flow.f.edges]]
+from = "a"
+to = "nowhere"
+)");
+    EXPECT_FALSE(m.ok());
+    EXPECT_TRUE(has_error(m, ErrorCode::manifest_schema, "Torvyn.toml:3:"));   // unknown flow key
+    EXPECT_TRUE(has_error(m, ErrorCode::manifest_value, "Torvyn.toml:7:"));    // unknown role
+    EXPECT_TRUE(has_error(m, ErrorCode::manifest_schema, "Torvyn.toml:11:"));  // unknown node key
+    EXPECT_TRUE(has_error(m, ErrorCode::manifest_schema, "Torvyn.toml:9:"));   // b lacks component
+    EXPECT_TRUE(has_error(m, ErrorCode::manifest_unknown_node, "Torvyn.toml:13:"));
+    EXPECT_GE(m.errors.size(), 5u);
+    for (const auto& e : m.errors) {
+        EXPECT_FALSE(e.where.empty()) << e.format();
+    }
+}
+
+TEST(Manifest, UnknownKeyErrorListsTheKnownKeys) {
+    const auto m = parse("[flow.f]\nqueue_capacity = 3\n[flow.f.nodes.a]\ncomponent=\"a\"\nrole=\"source\"\n");
+    ASSERT_TRUE(has_error(m, ErrorCode::manifest_schema, "Torvyn.toml:2:"));
+    const auto it = std::find_if(m.errors.begin(), m.errors.end(),
+                                 [](const Error& e) { return e.code == ErrorCode::manifest_schema; });
+    EXPECT_NE(it->hint.find("queue-capacity"), std::string::npos);
+}
+
+TEST(Manifest, RejectsCycles) {
+    const auto m = parse(R"(
+[flow.loop.nodes.s]
+component = "s"
+role = "source"
+[flow.loop.nodes.a]
+component = "a"
+role = "processor"
+[flow.loop.nodes.b]
+component = "b"
+role = "processor"
+[flow.loop.nodes.k]
+component = "k"
+role = "sink"
+[[flow.loop.edges]]
+from = "s"
+to = "a"
+[[flow.loop.edges]]
+from = "a"
+to = "b"
+[[flow.loop.edges]]
+from = "b"
+to = "a"
+[[flow.loop.edges]]
+from = "b"
+to = "k"
+)");
+    EXPECT_TRUE(has_error(m, ErrorCode::manifest_topology));
+}
+
+TEST(Manifest, RoleShapeIsChecked) {
+    const auto m = parse(R"(
+[flow.f.nodes.s]
+component = "s"
+role = "source"
+[flow.f.nodes.p]
+component = "p"
+role = "processor"
+[flow.f.nodes.k]
+component = "k"
+role = "sink"
+[[flow.f.edges]]
+from = "k"
+to = "s"
+)");
+    // sink with an output, source with an input, processor unconnected.
+    EXPECT_GE(std::count_if(m.errors.begin(), m.errors.end(),
+                            [](const Error& e) { return e.code == ErrorCode::manifest_topology; }),
+              4);
+}
+
+TEST(Manifest, UnknownCapabilityIsAnError) {
+    const auto m = parse(R"(
+[flow.f.nodes.s]
+component = "s"
+role = "source"
+capabilities = ["network"]
+[flow.f.nodes.k]
+component = "k"
+role = "sink"
+[[flow.f.edges]]
+from = "s"
+to = "k"
+)");
+    ASSERT_TRUE(has_error(m, ErrorCode::manifest_value, "Torvyn.toml:5:"));
+}
+
+TEST(Manifest, EmptyManifestSaysWhatToAdd) {
+    const auto m = parse("");
+    ASSERT_EQ(m.errors.size(), 1u);
+    EXPECT_EQ(m.errors[0].code, ErrorCode::manifest_schema);
+    EXPECT_FALSE(m.errors[0].hint.empty());
+}
+
+TEST(Manifest, MissingFileIsReported) {
+    const auto m = load_manifest("/nonexistent/Torvyn.toml");
+    ASSERT_EQ(m.errors.size(), 1u);
+    EXPECT_EQ(m.errors[0].code, ErrorCode::manifest_not_found);
+}
+
+TEST(Duration, ParsesUnits) {
+    EXPECT_EQ(parse_duration("250ms").value(), std::chrono::milliseconds(250));
+    EXPECT_EQ(parse_duration("5s").value(), std::chrono::milliseconds(5000));
+    EXPECT_EQ(parse_duration("2m").value(), std::chrono::milliseconds(120000));
+    EXPECT_EQ(parse_duration("40").value(), std::chrono::milliseconds(40));
+    EXPECT_FALSE(parse_duration("fast").ok());
+    EXPECT_FALSE(parse_duration("5h").ok());
+    EXPECT_FALSE(parse_duration("").ok());
+}
+
+TEST(ErrorFormat, OneLineWithCodeAndPlaceThenHint) {
+    const Error e(ErrorCode::component_wrong_world, "does not export x", "Torvyn.toml:3:1", "rebuild");
+    EXPECT_EQ(e.format(), "error[E0202] Torvyn.toml:3:1: does not export x\n  hint: rebuild");
+    EXPECT_EQ(error_code_name(ErrorCode::manifest_syntax), "E0101");
+}
+
+}  // namespace
+}  // namespace torvyn
