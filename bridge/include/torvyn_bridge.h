@@ -169,8 +169,8 @@ typedef struct tvb_grants {
 
 /* Per-instance limits, applied to the store when it is created. */
 typedef struct tvb_instance_limits {
-    uint64_t max_memory_bytes;  /* 0: engine's limit */
-    uint64_t call_deadline_ms;  /* 0: no deadline */
+    uint64_t max_memory_bytes; /* 0: engine's limit */
+    uint64_t call_deadline_ms; /* 0: no deadline */
 } tvb_instance_limits;
 
 typedef struct tvb_engine tvb_engine;

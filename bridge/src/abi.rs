@@ -191,13 +191,12 @@ fn call_failure(err: wasmtime::Error) -> tvb_status {
     // The root cause says what happened ("wasm trap: ..."); the outer layers
     // are Wasmtime's context and a backtrace, of which the top frame helps.
     let mut text = err.root_cause().to_string();
-    if let Some(frame) = err
+    if let Some(name) = err
         .downcast_ref::<wasmtime::WasmBacktrace>()
         .and_then(|bt| bt.frames().first())
+        .and_then(|frame| frame.func_name())
     {
-        if let Some(name) = frame.func_name() {
-            text.push_str(&format!(" (in {name})"));
-        }
+        text.push_str(&format!(" (in {name})"));
     }
     let status = match err.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => TVB_DEADLINE,

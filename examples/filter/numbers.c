@@ -11,9 +11,9 @@ bool exports_torvyn_streaming_lifecycle_init(torvyn_string_t* config, torvyn_err
     return true;
 }
 
-bool exports_torvyn_streaming_source_pull(torvyn_borrow_context_t context,
-                                          exports_torvyn_streaming_source_option_output_element_t* ret,
-                                          torvyn_error_t* err) {
+bool exports_torvyn_streaming_source_pull(
+    torvyn_borrow_context_t context, exports_torvyn_streaming_source_option_output_element_t* ret,
+    torvyn_error_t* err) {
     torvyn_streaming_types_flow_context_drop_borrow(context);
     if (next > count) {
         ret->is_some = false;
@@ -25,6 +25,7 @@ bool exports_torvyn_streaming_source_pull(torvyn_borrow_context_t context,
     return torvyn_make_output(text, n, "text/plain", next++ - 1, &ret->val, err);
 }
 
-void exports_torvyn_streaming_source_notify(exports_torvyn_streaming_source_backpressure_signal_t signal) {
+void exports_torvyn_streaming_source_notify(
+    exports_torvyn_streaming_source_backpressure_signal_t signal) {
     (void)signal;
 }

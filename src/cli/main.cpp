@@ -25,7 +25,9 @@ constexpr int kExitOk = 0;
 constexpr int kExitRunFailed = 1;
 constexpr int kExitInvalid = 2;
 
-void print_error(const torvyn::Error& e) { fmt::print(stderr, "torvyn: {}\n", e.format()); }
+void print_error(const torvyn::Error& e) {
+    fmt::print(stderr, "torvyn: {}\n", e.format());
+}
 
 std::filesystem::path default_cache_dir() {
     if (const char* x = std::getenv("XDG_CACHE_HOME"); x != nullptr && *x != '\0') {
@@ -47,7 +49,8 @@ std::vector<std::filesystem::path> env_component_path() {
     std::size_t start = 0;
     while (start <= s.size()) {
         const std::size_t end = s.find(':', start);
-        const std::string part = s.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        const std::string part =
+            s.substr(start, end == std::string::npos ? std::string::npos : end - start);
         if (!part.empty()) {
             out.emplace_back(part);
         }
@@ -89,16 +92,18 @@ int run(const RunArgs& args) {
     for (const auto& want : args.flows) {
         if (std::none_of(manifest.flows.begin(), manifest.flows.end(),
                          [&](const auto& f) { return f.name == want; })) {
-            print_error(torvyn::Error(torvyn::ErrorCode::usage,
-                                      fmt::format("no flow named '{}' in {}", want, manifest.path.string()),
-                                      {}, "omit --flow to run every flow"));
+            print_error(
+                torvyn::Error(torvyn::ErrorCode::usage,
+                              fmt::format("no flow named '{}' in {}", want, manifest.path.string()),
+                              {}, "omit --flow to run every flow"));
             return kExitInvalid;
         }
     }
 
     torvyn::RuntimeOptions ro;
     if (!args.no_cache) {
-        ro.cache_dir = args.cache_dir.empty() ? default_cache_dir() : std::filesystem::path(args.cache_dir);
+        ro.cache_dir =
+            args.cache_dir.empty() ? default_cache_dir() : std::filesystem::path(args.cache_dir);
     }
     auto runtime = torvyn::Runtime::create(ro);
     if (!runtime) {
@@ -178,8 +183,9 @@ int main(int argc, char** argv) {
     run_cmd->add_option("manifest", ra.manifest, "Torvyn.toml, or a folder containing one")
         ->capture_default_str();
     run_cmd->add_option("--flow", ra.flows, "Run only this flow (repeatable)");
-    run_cmd->add_option("--component-path,-L", ra.component_path,
-                        "Folder to search for component files (repeatable; also TORVYN_COMPONENT_PATH)");
+    run_cmd->add_option(
+        "--component-path,-L", ra.component_path,
+        "Folder to search for component files (repeatable; also TORVYN_COMPONENT_PATH)");
     run_cmd->add_option("--cache-dir", ra.cache_dir, "Where compiled components are cached");
     run_cmd->add_flag("--no-cache", ra.no_cache, "Compile every component afresh");
     run_cmd->add_option("--report", ra.report_file, "Write the run report as JSON to this file");

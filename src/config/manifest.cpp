@@ -14,8 +14,8 @@
 namespace torvyn {
 namespace {
 
-constexpr std::string_view kFlowKeys[] = {"description", "queue-capacity", "call-timeout",
-                                          "nodes", "edges"};
+constexpr std::string_view kFlowKeys[] = {"description", "queue-capacity", "call-timeout", "nodes",
+                                          "edges"};
 constexpr std::string_view kNodeKeys[] = {"component", "role", "config", "capabilities"};
 constexpr std::string_view kEdgeKeys[] = {"from", "to", "capacity"};
 
@@ -52,7 +52,8 @@ public:
     }
 
     template <std::size_t N>
-    void check_keys(const toml::table& t, const std::string_view (&keys)[N], std::string_view what) {
+    void check_keys(const toml::table& t, const std::string_view (&keys)[N],
+                    std::string_view what) {
         for (const auto& [k, v] : t) {
             if (!known(k.str(), keys)) {
                 error(ErrorCode::manifest_schema, at(v),
@@ -75,7 +76,8 @@ public:
         if (const auto* s = n->as_string()) {
             return s->get();
         }
-        error(ErrorCode::manifest_schema, at(*n), fmt::format("'{}' in {} must be a string", key, what));
+        error(ErrorCode::manifest_schema, at(*n),
+              fmt::format("'{}' in {} must be a string", key, what));
         return {};
     }
 
@@ -126,8 +128,9 @@ public:
                 for (const auto& c : *arr) {
                     const auto* s = c.as_string();
                     if (s == nullptr) {
-                        error(ErrorCode::manifest_schema, at(c),
-                              fmt::format("'capabilities' of {} must be an array of strings", what));
+                        error(
+                            ErrorCode::manifest_schema, at(c),
+                            fmt::format("'capabilities' of {} must be an array of strings", what));
                         continue;
                     }
                     if (!known(s->get(), kKnownCapabilities)) {
@@ -162,7 +165,8 @@ public:
     void parse_flow(Manifest& m, const std::string& name, const toml::node& value) {
         const auto* t = value.as_table();
         if (t == nullptr) {
-            error(ErrorCode::manifest_schema, at(value), fmt::format("flow '{}' must be a table", name));
+            error(ErrorCode::manifest_schema, at(value),
+                  fmt::format("flow '{}' must be a table", name));
             return;
         }
         FlowSpec flow;
@@ -174,11 +178,14 @@ public:
         flow.queue_capacity = get_count(*t, "queue-capacity", what, flow.queue_capacity);
         if (const toml::node* n = t->get("call-timeout")) {
             const auto* s = n->as_string();
-            auto d = s != nullptr ? parse_duration(s->get())
-                                  : Result<std::chrono::milliseconds>(Error(ErrorCode::manifest_value, ""));
+            auto d = s != nullptr
+                         ? parse_duration(s->get())
+                         : Result<std::chrono::milliseconds>(Error(ErrorCode::manifest_value, ""));
             if (!d) {
                 error(ErrorCode::manifest_value, at(*n),
-                      fmt::format("'call-timeout' of {} must be a duration such as \"250ms\" or \"5s\"", what));
+                      fmt::format(
+                          "'call-timeout' of {} must be a duration such as \"250ms\" or \"5s\"",
+                          what));
             } else {
                 flow.call_timeout = d.value();
             }
@@ -374,7 +381,8 @@ ManifestLoad parse_manifest(std::string_view text, const std::filesystem::path& 
     }
     for (const auto& [k, v] : root) {
         if (k.str() != "flow") {
-            p.error(ErrorCode::manifest_schema, p.at(v), fmt::format("unknown top-level key '{}'", k.str()),
+            p.error(ErrorCode::manifest_schema, p.at(v),
+                    fmt::format("unknown top-level key '{}'", k.str()),
                     "a manifest holds [flow.NAME] tables");
         }
     }
@@ -415,8 +423,9 @@ ManifestLoad load_manifest(const std::filesystem::path& path) {
     return parse_manifest(text.str(), file);
 }
 
-Result<std::filesystem::path> resolve_component(const Manifest& manifest, const NodeSpec& node,
-                                                const std::vector<std::filesystem::path>& search_path) {
+Result<std::filesystem::path> resolve_component(
+    const Manifest& manifest, const NodeSpec& node,
+    const std::vector<std::filesystem::path>& search_path) {
     const std::filesystem::path p(node.component);
     std::vector<std::filesystem::path> tried;
     if (p.is_absolute()) {
@@ -438,11 +447,12 @@ Result<std::filesystem::path> resolve_component(const Manifest& manifest, const 
         where += where.empty() ? "" : ", ";
         where += t.string();
     }
-    return Error(ErrorCode::component_not_found,
-                 fmt::format("node '{}': component file '{}' not found (looked in {})", node.name,
-                             node.component, where),
-                 node.where.str(),
-                 "build the components (make build) or pass --component-path / set TORVYN_COMPONENT_PATH");
+    return Error(
+        ErrorCode::component_not_found,
+        fmt::format("node '{}': component file '{}' not found (looked in {})", node.name,
+                    node.component, where),
+        node.where.str(),
+        "build the components (make build) or pass --component-path / set TORVYN_COMPONENT_PATH");
 }
 
 }  // namespace torvyn

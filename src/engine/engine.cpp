@@ -103,8 +103,12 @@ struct Runtime::Impl {
 Runtime::Runtime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Runtime::~Runtime() = default;
 
-std::string_view Runtime::wasmtime_version() { return tvb_wasmtime_version(); }
-const RuntimeOptions& Runtime::options() const { return impl_->options; }
+std::string_view Runtime::wasmtime_version() {
+    return tvb_wasmtime_version();
+}
+const RuntimeOptions& Runtime::options() const {
+    return impl_->options;
+}
 
 Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimeOptions& options) {
     auto impl = std::make_unique<Impl>();
@@ -129,11 +133,11 @@ Component::~Component() {
 
 ComponentInterfaces Component::interfaces() const {
     ComponentInterfaces out;
-    tvb_component_interfaces(raw_->handle, &out, [](void* user, int32_t kind, const char* name,
-                                                     size_t len) {
-        auto& o = *static_cast<ComponentInterfaces*>(user);
-        (kind == 0 ? o.imports : o.exports).emplace_back(name, len);
-    });
+    tvb_component_interfaces(raw_->handle, &out,
+                             [](void* user, int32_t kind, const char* name, size_t len) {
+                                 auto& o = *static_cast<ComponentInterfaces*>(user);
+                                 (kind == 0 ? o.imports : o.exports).emplace_back(name, len);
+                             });
     return out;
 }
 
@@ -168,8 +172,8 @@ Result<std::shared_ptr<const Component>> Runtime::load(const std::filesystem::pa
     // Key: what was compiled (digest) and how (engine version and settings).
     std::filesystem::path cached;
     if (!impl_->options.cache_dir.empty()) {
-        cached = impl_->options.cache_dir /
-                 fmt::format("{}-{:016x}.cwasm", digest, impl_->compat_hash);
+        cached =
+            impl_->options.cache_dir / fmt::format("{}-{:016x}.cwasm", digest, impl_->compat_hash);
         std::error_code ec;
         if (std::filesystem::is_regular_file(cached, ec)) {
             tvb_component* c = nullptr;
@@ -213,8 +217,7 @@ Result<std::shared_ptr<const Component>> Runtime::load(const std::filesystem::pa
 }
 
 Result<std::shared_ptr<const PreparedComponent>> Runtime::prepare(const Component& component,
-                                                                  Role role,
-                                                                  const Grants& grants) {
+                                                                  Role role, const Grants& grants) {
     tvb_grants g{};
     g.stdout_ = grants.stdout_stream ? 1 : 0;
     g.stderr_ = grants.stderr_stream ? 1 : 0;
@@ -262,23 +265,34 @@ Result<std::unique_ptr<Instance>> Runtime::instantiate(const PreparedComponent& 
 
 std::string_view call_status_name(CallStatus status) {
     switch (status) {
-        case CallStatus::ok: return "ok";
-        case CallStatus::guest_error: return "error";
-        case CallStatus::trap: return "trap";
-        case CallStatus::deadline: return "deadline exceeded";
-        case CallStatus::limit: return "limit exceeded";
-        case CallStatus::internal: return "internal error";
+        case CallStatus::ok:
+            return "ok";
+        case CallStatus::guest_error:
+            return "error";
+        case CallStatus::trap:
+            return "trap";
+        case CallStatus::deadline:
+            return "deadline exceeded";
+        case CallStatus::limit:
+            return "limit exceeded";
+        case CallStatus::internal:
+            return "internal error";
     }
     return "unknown";
 }
 
 std::string_view guest_error_kind_name(GuestErrorKind kind) {
     switch (kind) {
-        case GuestErrorKind::invalid_input: return "invalid-input";
-        case GuestErrorKind::unavailable: return "unavailable";
-        case GuestErrorKind::internal: return "internal";
-        case GuestErrorKind::deadline_exceeded: return "deadline-exceeded";
-        case GuestErrorKind::fatal: return "fatal";
+        case GuestErrorKind::invalid_input:
+            return "invalid-input";
+        case GuestErrorKind::unavailable:
+            return "unavailable";
+        case GuestErrorKind::internal:
+            return "internal";
+        case GuestErrorKind::deadline_exceeded:
+            return "deadline-exceeded";
+        case GuestErrorKind::fatal:
+            return "fatal";
     }
     return "unknown";
 }
@@ -288,21 +302,32 @@ Instance::~Instance() {
     delete raw_;
 }
 
-bool Instance::has_lifecycle() const { return tvb_instance_has_lifecycle(raw_->handle) != 0; }
+bool Instance::has_lifecycle() const {
+    return tvb_instance_has_lifecycle(raw_->handle) != 0;
+}
 
 CallResult Instance::finish(int status, const void* guest_error) {
     CallResult r;
     switch (status) {
-        case TVB_OK: return r;
+        case TVB_OK:
+            return r;
         case TVB_GUEST_ERROR:
             r.status = CallStatus::guest_error;
-            r.guest_kind = static_cast<GuestErrorKind>(
-                static_cast<const tvb_guest_error*>(guest_error)->kind);
+            r.guest_kind =
+                static_cast<GuestErrorKind>(static_cast<const tvb_guest_error*>(guest_error)->kind);
             break;
-        case TVB_TRAP: r.status = CallStatus::trap; break;
-        case TVB_DEADLINE: r.status = CallStatus::deadline; break;
-        case TVB_LIMIT: r.status = CallStatus::limit; break;
-        default: r.status = CallStatus::internal; break;
+        case TVB_TRAP:
+            r.status = CallStatus::trap;
+            break;
+        case TVB_DEADLINE:
+            r.status = CallStatus::deadline;
+            break;
+        case TVB_LIMIT:
+            r.status = CallStatus::limit;
+            break;
+        default:
+            r.status = CallStatus::internal;
+            break;
     }
     r.message = bridge_error();
     return r;
@@ -317,7 +342,8 @@ CallResult Instance::adopt(Produced& out) {
     if (op != BufferOp::ok) {
         CallResult r;
         r.status = CallStatus::internal;
-        r.message = fmt::format("returned buffer not owned by the component: {}", buffer_op_name(op));
+        r.message =
+            fmt::format("returned buffer not owned by the component: {}", buffer_op_name(op));
         return r;
     }
     return {};
@@ -340,7 +366,9 @@ CallResult Instance::init(std::string_view config) {
     return finish(tvb_call_init(raw_->handle, config.data(), config.size(), &err), &err);
 }
 
-CallResult Instance::teardown() { return finish(tvb_call_teardown(raw_->handle), nullptr); }
+CallResult Instance::teardown() {
+    return finish(tvb_call_teardown(raw_->handle), nullptr);
+}
 
 CallResult Instance::pull(Produced& out) {
     tvb_output o{};
@@ -396,12 +424,12 @@ CallResult Instance::route(const ElementRef& in, std::vector<std::string>& ports
     const tvb_element e = lend(in, host_);
     ports.clear();
     tvb_guest_error err{};
-    return finish(tvb_call_route(raw_->handle, &e, &ports,
-                                 [](void* user, const char* name, size_t len) {
-                                     static_cast<std::vector<std::string>*>(user)->emplace_back(
-                                         name, len);
-                                 },
-                                 &err),
+    return finish(tvb_call_route(
+                      raw_->handle, &e, &ports,
+                      [](void* user, const char* name, size_t len) {
+                          static_cast<std::vector<std::string>*>(user)->emplace_back(name, len);
+                      },
+                      &err),
                   &err);
 }
 
@@ -420,13 +448,14 @@ CallResult Instance::ingest(const ElementRef& in, Produced& out) {
 CallResult Instance::flush(std::vector<Produced>& out) {
     out.clear();
     tvb_guest_error err{};
-    CallResult r = finish(tvb_call_flush(raw_->handle, &out,
-                                         [](void* user, const tvb_output* o) {
-                                             Produced p;
-                                             copy_output(*o, p);
-                                             static_cast<std::vector<Produced>*>(user)->push_back(p);
-                                         },
-                                         &err),
+    CallResult r = finish(tvb_call_flush(
+                              raw_->handle, &out,
+                              [](void* user, const tvb_output* o) {
+                                  Produced p;
+                                  copy_output(*o, p);
+                                  static_cast<std::vector<Produced>*>(user)->push_back(p);
+                              },
+                              &err),
                           &err);
     if (!r.ok()) {
         return r;

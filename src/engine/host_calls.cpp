@@ -18,7 +18,9 @@ constexpr int32_t kOk = 0;
 constexpr int32_t kBufferError = 1;
 constexpr int32_t kTrap = -1;
 
-NodeHost& host(void* node) { return *static_cast<NodeHost*>(node); }
+NodeHost& host(void* node) {
+    return *static_cast<NodeHost*>(node);
+}
 
 int32_t refuse(NodeHost& h, std::string_view what, BufferOp op) {
     h.last_refusal = fmt::format("{}: {}", what, buffer_op_name(op));
@@ -26,8 +28,7 @@ int32_t refuse(NodeHost& h, std::string_view what, BufferOp op) {
     return kTrap;
 }
 
-int32_t buffer_error(BufferOp op, tvb_buffer_error_kind* kind, uint64_t* value,
-                     uint64_t amount) {
+int32_t buffer_error(BufferOp op, tvb_buffer_error_kind* kind, uint64_t* value, uint64_t amount) {
     switch (op) {
         case BufferOp::capacity_exceeded:
             *kind = TVB_BUF_CAPACITY_EXCEEDED;
@@ -146,10 +147,17 @@ int32_t context_string(void* node, uint32_t c, int32_t field, const char** data,
     }
     const std::string* s = nullptr;
     switch (field) {
-        case TVB_CTX_FLOW_ID: s = &h.context->flow_id; break;
-        case TVB_CTX_TRACE_ID: s = &h.context->trace_id; break;
-        case TVB_CTX_SPAN_ID: s = &h.context->span_id; break;
-        default: return refuse(h, "flow-context", BufferOp::invalid_state);
+        case TVB_CTX_FLOW_ID:
+            s = &h.context->flow_id;
+            break;
+        case TVB_CTX_TRACE_ID:
+            s = &h.context->trace_id;
+            break;
+        case TVB_CTX_SPAN_ID:
+            s = &h.context->span_id;
+            break;
+        default:
+            return refuse(h, "flow-context", BufferOp::invalid_state);
     }
     *data = s->data();
     *len = s->size();
@@ -165,10 +173,9 @@ int32_t context_remaining_deadline(void* node, uint32_t c, uint8_t* present, uin
         *present = 0;
         return kOk;
     }
-    const auto now = static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(
-            std::chrono::steady_clock::now().time_since_epoch())
-            .count());
+    const auto now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                               std::chrono::steady_clock::now().time_since_epoch())
+                                               .count());
     *present = 1;
     *ns = *h.context->deadline_ns > now ? *h.context->deadline_ns - now : 0;
     return kOk;
@@ -178,10 +185,18 @@ int32_t context_remaining_deadline(void* node, uint32_t c, uint8_t* present, uin
 
 const tvb_host_callbacks& host_callbacks() {
     static const tvb_host_callbacks callbacks = {
-        buffer_size,       buffer_content_type, buffer_read,
-        buffer_drop,       mutable_allocate,    mutable_write,
-        mutable_size,      mutable_capacity,    mutable_set_content_type,
-        mutable_freeze,    mutable_drop,        context_string,
+        buffer_size,
+        buffer_content_type,
+        buffer_read,
+        buffer_drop,
+        mutable_allocate,
+        mutable_write,
+        mutable_size,
+        mutable_capacity,
+        mutable_set_content_type,
+        mutable_freeze,
+        mutable_drop,
+        context_string,
         context_remaining_deadline,
     };
     return callbacks;

@@ -21,13 +21,21 @@ constexpr std::array<RoleNames, 6> kRoles = {{
     {Role::aggregator, "aggregator", "torvyn:streaming/aggregator@0.1.0", "data-aggregator"},
 }};
 
-const RoleNames& names(Role role) { return kRoles[static_cast<std::size_t>(role)]; }
+const RoleNames& names(Role role) {
+    return kRoles[static_cast<std::size_t>(role)];
+}
 
 }  // namespace
 
-std::string_view role_name(Role role) { return names(role).name; }
-std::string_view role_interface(Role role) { return names(role).interface; }
-std::string_view role_world(Role role) { return names(role).world; }
+std::string_view role_name(Role role) {
+    return names(role).name;
+}
+std::string_view role_interface(Role role) {
+    return names(role).interface;
+}
+std::string_view role_world(Role role) {
+    return names(role).world;
+}
 
 std::optional<Role> parse_role(std::string_view name) {
     for (const auto& r : kRoles) {

@@ -46,21 +46,23 @@ nlohmann::json ledger_json(const CopyLedger& l) {
 
 std::string format_summary(const FlowReport& r) {
     std::string out;
-    out += fmt::format("flow '{}': {}, {} elements in {} ({:.0f} elements/s), start-up {}\n", r.name,
-                       r.ok() ? "completed" : "FAILED", r.emitted,
-                       duration(r.wall), r.elements_per_second(), duration(r.startup));
-    out += fmt::format("  {:<14} {:<10} {:>8} {:>8} {:>8} {:>6} {:>11} {:>7} {:>10}\n", "node", "role",
-                       "in", "out", "filtered", "errors", "time", "copies", "copied");
+    out += fmt::format("flow '{}': {}, {} elements in {} ({:.0f} elements/s), start-up {}\n",
+                       r.name, r.ok() ? "completed" : "FAILED", r.emitted, duration(r.wall),
+                       r.elements_per_second(), duration(r.startup));
+    out += fmt::format("  {:<14} {:<10} {:>8} {:>8} {:>8} {:>6} {:>11} {:>7} {:>10}\n", "node",
+                       "role", "in", "out", "filtered", "errors", "time", "copies", "copied");
     for (const auto& n : r.nodes) {
-        out += fmt::format("  {:<14} {:<10} {:>8} {:>8} {:>8} {:>6} {:>11} {:>7} {:>10}\n", n.name,
-                           role_name(n.role), n.elements_in, n.elements_out, n.filtered, n.errors,
-                           duration(n.busy), n.copies.total().copies, bytes(n.copies.total().bytes));
+        out +=
+            fmt::format("  {:<14} {:<10} {:>8} {:>8} {:>8} {:>6} {:>11} {:>7} {:>10}\n", n.name,
+                        role_name(n.role), n.elements_in, n.elements_out, n.filtered, n.errors,
+                        duration(n.busy), n.copies.total().copies, bytes(n.copies.total().bytes));
     }
     const auto total = r.copies.total();
-    out += fmt::format("  payload copies: {} ({}), {:.2f} per element; peak buffer memory {}\n",
-                       total.copies, bytes(total.bytes),
-                       r.emitted ? static_cast<double>(total.copies) / static_cast<double>(r.emitted) : 0.0,
-                       bytes(r.buffers.peak_bytes_held));
+    out += fmt::format(
+        "  payload copies: {} ({}), {:.2f} per element; peak buffer memory {}\n", total.copies,
+        bytes(total.bytes),
+        r.emitted ? static_cast<double>(total.copies) / static_cast<double>(r.emitted) : 0.0,
+        bytes(r.buffers.peak_bytes_held));
     out += fmt::format("  accounting: {} emitted{} = {} delivered + {} filtered + {} failed: {}\n",
                        r.emitted, r.branches ? fmt::format(" + {} fan-out", r.branches) : "",
                        r.delivered, r.filtered, r.failed,
@@ -77,9 +79,9 @@ nlohmann::json report_to_json(const FlowReport& r) {
                       {"message", r.error->message},
                       {"where", r.error->where}};
     }
-    j["elements"] = {{"emitted", r.emitted},   {"branches", r.branches}, {"delivered", r.delivered},
-                     {"filtered", r.filtered}, {"failed", r.failed},
-                     {"balanced", r.accounting_balanced()}};
+    j["elements"] = {{"emitted", r.emitted},     {"branches", r.branches},
+                     {"delivered", r.delivered}, {"filtered", r.filtered},
+                     {"failed", r.failed},       {"balanced", r.accounting_balanced()}};
     j["wall_ns"] = r.wall.count();
     j["startup_ns"] = r.startup.count();
     j["elements_per_second"] = r.elements_per_second();

@@ -83,19 +83,25 @@ std::uint64_t wall_clock_ns() {
 ErrorCode code_for(const CallResult& r) {
     switch (r.status) {
         case CallStatus::guest_error:
-            return r.guest_kind == GuestErrorKind::fatal ? ErrorCode::guest_fatal : ErrorCode::guest_error;
-        case CallStatus::trap: return ErrorCode::guest_trap;
-        case CallStatus::deadline: return ErrorCode::guest_deadline;
-        case CallStatus::limit: return ErrorCode::guest_limit;
-        default: return ErrorCode::internal;
+            return r.guest_kind == GuestErrorKind::fatal ? ErrorCode::guest_fatal
+                                                         : ErrorCode::guest_error;
+        case CallStatus::trap:
+            return ErrorCode::guest_trap;
+        case CallStatus::deadline:
+            return ErrorCode::guest_deadline;
+        case CallStatus::limit:
+            return ErrorCode::guest_limit;
+        default:
+            return ErrorCode::internal;
     }
 }
 
 std::string describe(const CallResult& r) {
     if (r.status == CallStatus::guest_error) {
-        return r.message.empty() ? fmt::format("returned error {}", guest_error_kind_name(r.guest_kind))
-                                 : fmt::format("returned error {}: {}",
-                                               guest_error_kind_name(r.guest_kind), r.message);
+        return r.message.empty()
+                   ? fmt::format("returned error {}", guest_error_kind_name(r.guest_kind))
+                   : fmt::format("returned error {}: {}", guest_error_kind_name(r.guest_kind),
+                                 r.message);
     }
     // Wasmtime's messages span lines (backtraces); the first says what happened.
     std::string first = r.message.substr(0, r.message.find('\n'));
@@ -157,12 +163,12 @@ struct Flow::State {
             n.dead = true;
         }
         if (!report.error) {
-            report.error = Error(code_for(r),
-                                 fmt::format("node '{}' {} {}", n.spec.name, during, describe(r)),
-                                 n.spec.where.str(),
-                                 r.status == CallStatus::deadline
-                                     ? "raise the flow's call-timeout or fix the component's loop"
-                                     : "see the component's error; the flow was stopped (policy: fail)");
+            report.error =
+                Error(code_for(r), fmt::format("node '{}' {} {}", n.spec.name, during, describe(r)),
+                      n.spec.where.str(),
+                      r.status == CallStatus::deadline
+                          ? "raise the flow's call-timeout or fix the component's loop"
+                          : "see the component's error; the flow was stopped (policy: fail)");
         }
     }
 
@@ -187,9 +193,10 @@ struct Flow::State {
                 if (r.ok()) {
                     if (out.present) {
                         // A transform keeps its input's identity unless it sets its own.
-                        forward(n, ElementRef{out.sequence != 0 ? out.sequence : in.sequence,
-                                              out.timestamp_ns != 0 ? out.timestamp_ns : in.timestamp_ns,
-                                              out.payload});
+                        forward(n, ElementRef{
+                                       out.sequence != 0 ? out.sequence : in.sequence,
+                                       out.timestamp_ns != 0 ? out.timestamp_ns : in.timestamp_ns,
+                                       out.payload});
                     } else {
                         ++n.report.filtered;
                         ++report.filtered;
@@ -242,9 +249,9 @@ struct Flow::State {
             return;
         }
         ++report.emitted;
-        forward(n, ElementRef{out.sequence != 0 ? out.sequence : n.report.elements_out,
-                              out.timestamp_ns != 0 ? out.timestamp_ns : wall_clock_ns(),
-                              out.payload});
+        forward(
+            n, ElementRef{out.sequence != 0 ? out.sequence : n.report.elements_out,
+                          out.timestamp_ns != 0 ? out.timestamp_ns : wall_clock_ns(), out.payload});
     }
 
     // Sweeps downstream-first so queues drain before sources refill them.
@@ -257,13 +264,15 @@ struct Flow::State {
             for (auto it = topo.rbegin(); it != topo.rend(); ++it) {
                 Node& n = *nodes[*it];
                 if (n.spec.role == Role::source) {
-                    for (int i = 0; i < kBatch && !report.error && !n.exhausted && room_downstream(n); ++i) {
+                    for (int i = 0;
+                         i < kBatch && !report.error && !n.exhausted && room_downstream(n); ++i) {
                         pull(n);
                         progressed = true;
                     }
                     continue;
                 }
-                for (int i = 0; i < kBatch && has_input(n) && (n.stopped || room_downstream(n)); ++i) {
+                for (int i = 0; i < kBatch && has_input(n) && (n.stopped || room_downstream(n));
+                     ++i) {
                     if (n.stopped) {
                         buffers.release(take_input(n).payload);
                         ++report.failed;
@@ -332,7 +341,8 @@ Result<std::unique_ptr<Flow>> Flow::create(Runtime& runtime, const Manifest& man
         const std::uint32_t from = index.at(es.from);
         const std::uint32_t to = index.at(es.to);
         const std::uint32_t e = static_cast<std::uint32_t>(s->edges.size());
-        s->edges.push_back(Edge{from, to, Queue(es.capacity != 0 ? es.capacity : spec.queue_capacity)});
+        s->edges.push_back(
+            Edge{from, to, Queue(es.capacity != 0 ? es.capacity : spec.queue_capacity)});
         s->nodes[from]->outputs.push_back(e);
         s->nodes[to]->inputs.push_back(e);
     }
@@ -393,8 +403,9 @@ Result<std::unique_ptr<Flow>> Flow::create(Runtime& runtime, const Manifest& man
             e.message = fmt::format("node '{}': {}", n.spec.name, e.message);
             e.where = n.spec.where.str();
             if (e.code == ErrorCode::component_link) {
-                e.hint = "the component imports an interface the node was not granted; grant the "
-                         "capability in the node's capabilities list, or remove the import";
+                e.hint =
+                    "the component imports an interface the node was not granted; grant the "
+                    "capability in the node's capabilities list, or remove the import";
             }
             return e;
         }

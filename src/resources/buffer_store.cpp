@@ -39,11 +39,16 @@ std::uint32_t next_generation(std::uint32_t g) {
 
 std::string_view buffer_op_name(BufferOp op) {
     switch (op) {
-        case BufferOp::ok: return "ok";
-        case BufferOp::capacity_exceeded: return "capacity exceeded";
-        case BufferOp::out_of_bounds: return "out of bounds";
-        case BufferOp::invalid_state: return "invalid state";
-        case BufferOp::invalid_handle: return "invalid handle";
+        case BufferOp::ok:
+            return "ok";
+        case BufferOp::capacity_exceeded:
+            return "capacity exceeded";
+        case BufferOp::out_of_bounds:
+            return "out of bounds";
+        case BufferOp::invalid_state:
+            return "invalid state";
+        case BufferOp::invalid_handle:
+            return "invalid handle";
     }
     return "unknown";
 }
@@ -82,7 +87,9 @@ const BufferStore::Slot* BufferStore::lookup(BufferHandle h) const {
     return &s;
 }
 
-bool BufferStore::valid(BufferHandle h) const { return lookup(h) != nullptr; }
+bool BufferStore::valid(BufferHandle h) const {
+    return lookup(h) != nullptr;
+}
 
 BufferState BufferStore::state(BufferHandle h) const {
     const Slot* s = lookup(h);
@@ -297,8 +304,8 @@ BufferOp BufferStore::take_from_guest(NodeId owner, BufferHandle h) {
     return BufferOp::ok;
 }
 
-BufferHandle BufferStore::make_host_buffer(std::span<const std::byte> bytes,
-                                           std::string_view type, BufferOp* why) {
+BufferHandle BufferStore::make_host_buffer(std::span<const std::byte> bytes, std::string_view type,
+                                           BufferOp* why) {
     CopyLedger unused;
     BufferHandle h = allocate(kHostOwner, bytes.size(), why);
     if (h == 0) {
@@ -319,7 +326,8 @@ std::uint64_t BufferStore::reclaim(NodeId owner) {
     std::uint64_t n = 0;
     for (std::uint32_t i = 0; i < slots_.size(); ++i) {
         const Slot& s = slots_[i];
-        if ((s.state == BufferState::writable || s.state == BufferState::owned) && s.owner == owner) {
+        if ((s.state == BufferState::writable || s.state == BufferState::owned) &&
+            s.owner == owner) {
             retire(i);
             ++n;
         }

@@ -4,9 +4,12 @@ namespace torvyn {
 
 std::string_view copy_reason_name(CopyReason reason) {
     switch (reason) {
-        case CopyReason::host_to_guest: return "host->component read";
-        case CopyReason::guest_to_host: return "component->host write";
-        case CopyReason::host_resize: return "host resize";
+        case CopyReason::host_to_guest:
+            return "host->component read";
+        case CopyReason::guest_to_host:
+            return "component->host write";
+        case CopyReason::host_resize:
+            return "host resize";
     }
     return "unknown";
 }

@@ -64,11 +64,11 @@ Status check_imports(const std::vector<std::string>& imports,
                          "components may import only torvyn:streaming interfaces and granted WASI "
                          "interfaces (stdout, stderr); rebuild without that import");
         }
-        return Error(ErrorCode::component_link,
-                     fmt::format("node '{}': component imports {}, which needs capability '{}'",
-                                 node_name, imp, caps.front()),
-                     {},
-                     fmt::format("grant it in the manifest: capabilities = [\"{}\"]", caps.front()));
+        return Error(
+            ErrorCode::component_link,
+            fmt::format("node '{}': component imports {}, which needs capability '{}'", node_name,
+                        imp, caps.front()),
+            {}, fmt::format("grant it in the manifest: capabilities = [\"{}\"]", caps.front()));
     }
     return {};
 }

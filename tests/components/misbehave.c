@@ -19,24 +19,30 @@ bool exports_torvyn_streaming_lifecycle_init(torvyn_string_t* config, torvyn_err
     torvyn_config_str(config, "mode", m, sizeof m);
     at = torvyn_config_u64(config, "at", 2);
     torvyn_string_free(config);
-    if (strcmp(m, "trap") == 0) mode = TRAP;
-    else if (strcmp(m, "error") == 0) mode = ERROR;
-    else if (strcmp(m, "fatal") == 0) mode = FATAL;
-    else if (strcmp(m, "spin") == 0) mode = SPIN;
-    else if (strcmp(m, "init-fail") == 0) mode = INIT_FAIL;
+    if (strcmp(m, "trap") == 0)
+        mode = TRAP;
+    else if (strcmp(m, "error") == 0)
+        mode = ERROR;
+    else if (strcmp(m, "fatal") == 0)
+        mode = FATAL;
+    else if (strcmp(m, "spin") == 0)
+        mode = SPIN;
+    else if (strcmp(m, "init-fail") == 0)
+        mode = INIT_FAIL;
     if (mode == INIT_FAIL) {
         return torvyn_fail(err, TORVYN_ERROR_INVALID_INPUT, "refusing to start (mode=init-fail)");
     }
     return true;
 }
 
-bool exports_torvyn_streaming_processor_process(torvyn_element_t* element,
-                                                exports_torvyn_streaming_processor_process_result_t* ret,
-                                                torvyn_error_t* err) {
+bool exports_torvyn_streaming_processor_process(
+    torvyn_element_t* element, exports_torvyn_streaming_processor_process_result_t* ret,
+    torvyn_error_t* err) {
     const uint64_t seq = element->meta.sequence;
     if (seq == at) {
         switch (mode) {
-            case TRAP: __builtin_trap();
+            case TRAP:
+                __builtin_trap();
             case ERROR:
                 torvyn_element_done(element);
                 return torvyn_fail(err, TORVYN_ERROR_INVALID_INPUT, "element rejected on purpose");
@@ -47,7 +53,8 @@ bool exports_torvyn_streaming_processor_process(torvyn_element_t* element,
                 for (;;) {
                     sink_counter++;
                 }
-            default: break;
+            default:
+                break;
         }
     }
     torvyn_list_u8_t bytes = torvyn_read_all(element->payload);

@@ -64,16 +64,26 @@ protected:
 Runtime* FlowTest::runtime_ = nullptr;
 
 std::string chain(const std::string& flow, const std::string& middle_component,
-                  const std::string& middle_role, const std::string& middle_config,
-                  int count = 5, const std::string& extra = "") {
-    return "[flow." + flow + "]\n" + extra +
-           "[flow." + flow + ".nodes.src]\ncomponent = \"hello_greeter.wasm\"\nrole = \"source\"\n"
-           "config = \"count=" + std::to_string(count) + "\"\n"
-           "[flow." + flow + ".nodes.mid]\ncomponent = \"" + middle_component + "\"\nrole = \"" +
-           middle_role + "\"\nconfig = \"" + middle_config + "\"\n"
-           "[flow." + flow + ".nodes.end]\ncomponent = \"hello_printer.wasm\"\nrole = \"sink\"\ncapabilities = [\"stdout\"]\n"
-           "[[flow." + flow + ".edges]]\nfrom = \"src\"\nto = \"mid\"\n"
-           "[[flow." + flow + ".edges]]\nfrom = \"mid\"\nto = \"end\"\n";
+                  const std::string& middle_role, const std::string& middle_config, int count = 5,
+                  const std::string& extra = "") {
+    return "[flow." + flow + "]\n" + extra + "[flow." + flow +
+           ".nodes.src]\ncomponent = \"hello_greeter.wasm\"\nrole = \"source\"\n"
+           "config = \"count=" +
+           std::to_string(count) +
+           "\"\n"
+           "[flow." +
+           flow + ".nodes.mid]\ncomponent = \"" + middle_component + "\"\nrole = \"" + middle_role +
+           "\"\nconfig = \"" + middle_config +
+           "\"\n"
+           "[flow." +
+           flow +
+           ".nodes.end]\ncomponent = \"hello_printer.wasm\"\nrole = \"sink\"\ncapabilities = "
+           "[\"stdout\"]\n"
+           "[[flow." +
+           flow +
+           ".edges]]\nfrom = \"src\"\nto = \"mid\"\n"
+           "[[flow." +
+           flow + ".edges]]\nfrom = \"mid\"\nto = \"end\"\n";
 }
 
 TEST_F(FlowTest, HelloPipelineMakesExactlyTheContractsCopies) {
@@ -170,7 +180,8 @@ to = "print"
 }
 
 TEST_F(FlowTest, TrapNamesTheNodeAndCountsTheLostElements) {
-    const Manifest m = manifest("trap", chain("trap", "misbehave.wasm", "processor", "mode=trap at=3", 10));
+    const Manifest m =
+        manifest("trap", chain("trap", "misbehave.wasm", "processor", "mode=trap at=3", 10));
     auto flow = create(m);
     ASSERT_TRUE(flow.ok()) << flow.error().format();
     const FlowReport r = flow.value()->run();
@@ -187,7 +198,8 @@ TEST_F(FlowTest, TrapNamesTheNodeAndCountsTheLostElements) {
 }
 
 TEST_F(FlowTest, TrapInOneFlowLeavesAnotherFlowUntouched) {
-    const Manifest bad = manifest("trap2", chain("bad", "misbehave.wasm", "processor", "mode=trap at=1", 50));
+    const Manifest bad =
+        manifest("trap2", chain("bad", "misbehave.wasm", "processor", "mode=trap at=1", 50));
     const Manifest good = manifest("good", chain("good", "hello_shout.wasm", "processor", "", 50));
     auto bad_flow = create(bad);
     auto good_flow = create(good);
@@ -205,20 +217,22 @@ TEST_F(FlowTest, TrapInOneFlowLeavesAnotherFlowUntouched) {
 }
 
 TEST_F(FlowTest, GuestErrorIsReportedWithItsKindAndMessage) {
-    const Manifest m = manifest("err", chain("err", "misbehave.wasm", "processor", "mode=error at=0"));
+    const Manifest m =
+        manifest("err", chain("err", "misbehave.wasm", "processor", "mode=error at=0"));
     auto flow = create(m);
     ASSERT_TRUE(flow.ok());
     const FlowReport r = flow.value()->run();
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error->code, ErrorCode::guest_error);
-    EXPECT_NE(r.error->message.find("invalid-input: element rejected on purpose"), std::string::npos)
+    EXPECT_NE(r.error->message.find("invalid-input: element rejected on purpose"),
+              std::string::npos)
         << r.error->message;
     EXPECT_TRUE(r.accounting_balanced());
 }
 
 TEST_F(FlowTest, InfiniteLoopHitsTheCallDeadline) {
-    const Manifest m = manifest(
-        "spin", chain("spin", "misbehave.wasm", "processor", "mode=spin at=1", 5, "call-timeout = \"100ms\"\n"));
+    const Manifest m = manifest("spin", chain("spin", "misbehave.wasm", "processor",
+                                              "mode=spin at=1", 5, "call-timeout = \"100ms\"\n"));
     auto flow = create(m);
     ASSERT_TRUE(flow.ok());
     const FlowReport r = flow.value()->run();
@@ -229,7 +243,8 @@ TEST_F(FlowTest, InfiniteLoopHitsTheCallDeadline) {
 }
 
 TEST_F(FlowTest, InitFailureStopsTheFlowBeforeAnyElement) {
-    const Manifest m = manifest("init", chain("init", "misbehave.wasm", "processor", "mode=init-fail"));
+    const Manifest m =
+        manifest("init", chain("init", "misbehave.wasm", "processor", "mode=init-fail"));
     auto flow = create(m);
     ASSERT_TRUE(flow.ok());
     const FlowReport r = flow.value()->run();
@@ -302,10 +317,11 @@ to = "snk"
 TEST_F(FlowTest, NotAComponentIsACompileError) {
     const fs::path junk = fs::path(TORVYN_TEST_TMP_DIR) / "junk.wasm";
     std::ofstream(junk) << "this is not wasm";
-    const Manifest m = manifest("junk", "[flow.j.nodes.src]\ncomponent = \"" + junk.string() +
-                                            "\"\nrole = \"source\"\n[flow.j.nodes.snk]\ncomponent = "
-                                            "\"hello_printer.wasm\"\nrole = \"sink\"\n[[flow.j.edges]]\n"
-                                            "from = \"src\"\nto = \"snk\"\n");
+    const Manifest m =
+        manifest("junk", "[flow.j.nodes.src]\ncomponent = \"" + junk.string() +
+                             "\"\nrole = \"source\"\n[flow.j.nodes.snk]\ncomponent = "
+                             "\"hello_printer.wasm\"\nrole = \"sink\"\n[[flow.j.edges]]\n"
+                             "from = \"src\"\nto = \"snk\"\n");
     auto flow = create(m);
     ASSERT_FALSE(flow.ok());
     EXPECT_EQ(flow.error().code, ErrorCode::component_invalid);

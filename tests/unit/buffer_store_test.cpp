@@ -29,7 +29,8 @@ TEST(BufferStore, WriteFreezeHandOverRelease) {
     ASSERT_NE(m, 0u);
     EXPECT_EQ(store.state(m), BufferState::writable);
     EXPECT_EQ(store.write(kNode, m, BufferStore::kAppend, bytes_of("hello"), ledger), BufferOp::ok);
-    EXPECT_EQ(store.write(kNode, m, BufferStore::kAppend, bytes_of(" world"), ledger), BufferOp::ok);
+    EXPECT_EQ(store.write(kNode, m, BufferStore::kAppend, bytes_of(" world"), ledger),
+              BufferOp::ok);
     EXPECT_EQ(store.set_content_type(kNode, m, "text/plain"), BufferOp::ok);
 
     BufferHandle frozen = 0;

@@ -7,7 +7,9 @@
 namespace torvyn {
 namespace {
 
-ManifestLoad parse(std::string_view text) { return parse_manifest(text, "Torvyn.toml"); }
+ManifestLoad parse(std::string_view text) {
+    return parse_manifest(text, "Torvyn.toml");
+}
 
 bool has_error(const ManifestLoad& m, ErrorCode code, std::string_view where_prefix = {}) {
     return std::any_of(m.errors.begin(), m.errors.end(), [&](const Error& e) {
@@ -105,10 +107,12 @@ to = "nowhere"
 }
 
 TEST(Manifest, UnknownKeyErrorListsTheKnownKeys) {
-    const auto m = parse("[flow.f]\nqueue_capacity = 3\n[flow.f.nodes.a]\ncomponent=\"a\"\nrole=\"source\"\n");
+    const auto m =
+        parse("[flow.f]\nqueue_capacity = 3\n[flow.f.nodes.a]\ncomponent=\"a\"\nrole=\"source\"\n");
     ASSERT_TRUE(has_error(m, ErrorCode::manifest_schema, "Torvyn.toml:2:"));
-    const auto it = std::find_if(m.errors.begin(), m.errors.end(),
-                                 [](const Error& e) { return e.code == ErrorCode::manifest_schema; });
+    const auto it = std::find_if(m.errors.begin(), m.errors.end(), [](const Error& e) {
+        return e.code == ErrorCode::manifest_schema;
+    });
     EXPECT_NE(it->hint.find("queue-capacity"), std::string::npos);
 }
 
@@ -203,7 +207,8 @@ TEST(Duration, ParsesUnits) {
 }
 
 TEST(ErrorFormat, OneLineWithCodeAndPlaceThenHint) {
-    const Error e(ErrorCode::component_wrong_world, "does not export x", "Torvyn.toml:3:1", "rebuild");
+    const Error e(ErrorCode::component_wrong_world, "does not export x", "Torvyn.toml:3:1",
+                  "rebuild");
     EXPECT_EQ(e.format(), "error[E0202] Torvyn.toml:3:1: does not export x\n  hint: rebuild");
     EXPECT_EQ(error_code_name(ErrorCode::manifest_syntax), "E0101");
 }

@@ -25,7 +25,7 @@ struct NodeSpec {
     std::string name;
     std::string component;  // path as written; see resolve_component()
     Role role = Role::processor;
-    std::string config;     // handed to the component's init
+    std::string config;  // handed to the component's init
     std::vector<std::string> capabilities;
     SourceLocation where;
 };
@@ -72,7 +72,8 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text);
 
 // Finds a node's component file: absolute, relative to the manifest's folder,
 // then relative to each folder of `search_path`. Lists what it tried on failure.
-Result<std::filesystem::path> resolve_component(const Manifest& manifest, const NodeSpec& node,
-                                                const std::vector<std::filesystem::path>& search_path);
+Result<std::filesystem::path> resolve_component(
+    const Manifest& manifest, const NodeSpec& node,
+    const std::vector<std::filesystem::path>& search_path);
 
 }  // namespace torvyn

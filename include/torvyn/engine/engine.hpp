@@ -40,7 +40,7 @@ struct Grants {
 };
 
 struct InstanceLimits {
-    std::uint64_t max_memory_bytes = 0;      // 0: the runtime's ceiling
+    std::uint64_t max_memory_bytes = 0;          // 0: the runtime's ceiling
     std::chrono::milliseconds call_deadline{0};  // 0: none
 };
 
@@ -77,8 +77,8 @@ public:
     Result<std::shared_ptr<const PreparedComponent>> prepare(const Component& component, Role role,
                                                              const Grants& grants);
     // A fresh instance in its own store. `host` must outlive it.
-    Result<std::unique_ptr<Instance>> instantiate(const PreparedComponent& prepared,
-                                                  NodeHost& host, const InstanceLimits& limits);
+    Result<std::unique_ptr<Instance>> instantiate(const PreparedComponent& prepared, NodeHost& host,
+                                                  const InstanceLimits& limits);
 
     [[nodiscard]] const RuntimeOptions& options() const;
     static std::string_view wasmtime_version();

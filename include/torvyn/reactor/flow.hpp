@@ -39,8 +39,8 @@ struct FlowReport {
     std::uint64_t emitted = 0;    // produced by sources
     std::uint64_t delivered = 0;  // accepted by a sink
     std::uint64_t filtered = 0;
-    std::uint64_t failed = 0;     // lost to an error (counted, never silent)
-    std::uint64_t branches = 0;   // extra paths: an element sent on k edges adds k-1
+    std::uint64_t failed = 0;    // lost to an error (counted, never silent)
+    std::uint64_t branches = 0;  // extra paths: an element sent on k edges adds k-1
     CopyLedger copies;
     BufferStats buffers;
     std::chrono::nanoseconds wall{0};

@@ -33,8 +33,8 @@ enum class BufferOp : std::uint8_t {
     ok,
     capacity_exceeded,  // over a byte budget or the maximum buffer size
     out_of_bounds,
-    invalid_state,      // wrong state or wrong owner for this operation
-    invalid_handle,     // stale, double-freed or never issued
+    invalid_state,   // wrong state or wrong owner for this operation
+    invalid_handle,  // stale, double-freed or never issued
 };
 
 std::string_view buffer_op_name(BufferOp op);
@@ -47,10 +47,10 @@ struct BufferLimits {
 };
 
 struct BufferStats {
-    std::uint64_t allocations = 0;     // buffers handed out
-    std::uint64_t pool_reuses = 0;     // of which served from a free list
+    std::uint64_t allocations = 0;  // buffers handed out
+    std::uint64_t pool_reuses = 0;  // of which served from a free list
     std::uint64_t live_buffers = 0;
-    std::uint64_t bytes_held = 0;      // capacity of live buffers
+    std::uint64_t bytes_held = 0;  // capacity of live buffers
     std::uint64_t peak_bytes_held = 0;
 };
 

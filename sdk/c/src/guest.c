@@ -8,11 +8,20 @@ bool torvyn_fail(torvyn_error_t* err, uint8_t kind, const char* message) {
     err->tag = kind;
     torvyn_string_t* text = NULL;
     switch (kind) {
-        case TORVYN_ERROR_INVALID_INPUT: text = &err->val.invalid_input; break;
-        case TORVYN_ERROR_UNAVAILABLE: text = &err->val.unavailable; break;
-        case TORVYN_ERROR_INTERNAL: text = &err->val.internal; break;
-        case TORVYN_ERROR_FATAL: text = &err->val.fatal; break;
-        default: return false; /* deadline-exceeded carries no message */
+        case TORVYN_ERROR_INVALID_INPUT:
+            text = &err->val.invalid_input;
+            break;
+        case TORVYN_ERROR_UNAVAILABLE:
+            text = &err->val.unavailable;
+            break;
+        case TORVYN_ERROR_INTERNAL:
+            text = &err->val.internal;
+            break;
+        case TORVYN_ERROR_FATAL:
+            text = &err->val.fatal;
+            break;
+        default:
+            return false; /* deadline-exceeded carries no message */
     }
     /* The canonical ABI frees this string after the host has read it. */
     torvyn_string_dup(text, message != NULL ? message : "");
@@ -41,7 +50,8 @@ static bool config_find(const torvyn_string_t* config, const char* key, const ch
     const size_t k = strlen(key);
     size_t i = 0;
     while (i < n) {
-        while (i < n && (s[i] == ' ' || s[i] == ',' || s[i] == ';' || s[i] == '\n' || s[i] == '\t')) {
+        while (i < n &&
+               (s[i] == ' ' || s[i] == ',' || s[i] == ';' || s[i] == '\n' || s[i] == '\t')) {
             ++i;
         }
         const size_t start = i;
@@ -109,7 +119,8 @@ bool torvyn_make_buffer(const void* data, size_t len, const char* content_type,
     if (!torvyn_streaming_buffer_allocator_allocate(len, &mb, &berr)) {
         return torvyn_fail(err, TORVYN_ERROR_UNAVAILABLE, "buffer allocation refused by host");
     }
-    torvyn_streaming_types_borrow_mutable_buffer_t w = torvyn_streaming_types_borrow_mutable_buffer(mb);
+    torvyn_streaming_types_borrow_mutable_buffer_t w =
+        torvyn_streaming_types_borrow_mutable_buffer(mb);
     torvyn_list_u8_t bytes = {(uint8_t*)data, len};
     if (!torvyn_streaming_types_method_mutable_buffer_append(w, &bytes, &berr)) {
         torvyn_streaming_types_mutable_buffer_drop_own(mb);
@@ -123,8 +134,8 @@ bool torvyn_make_buffer(const void* data, size_t len, const char* content_type,
     return true;
 }
 
-bool torvyn_make_output(const void* data, size_t len, const char* content_type,
-                        uint64_t sequence, torvyn_output_t* out, torvyn_error_t* err) {
+bool torvyn_make_output(const void* data, size_t len, const char* content_type, uint64_t sequence,
+                        torvyn_output_t* out, torvyn_error_t* err) {
     out->meta.sequence = sequence;
     out->meta.timestamp_ns = 0; /* the host stamps it */
     return torvyn_make_buffer(data, len, content_type, &out->payload, err);

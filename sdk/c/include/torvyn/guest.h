@@ -72,8 +72,8 @@ size_t torvyn_format_u64(uint64_t value, char* out);
 bool torvyn_make_buffer(const void* data, size_t len, const char* content_type,
                         torvyn_own_buffer_t* out, torvyn_error_t* err);
 /* Fills *out with an element carrying a new buffer of `data` and `sequence`. */
-bool torvyn_make_output(const void* data, size_t len, const char* content_type,
-                        uint64_t sequence, torvyn_output_t* out, torvyn_error_t* err);
+bool torvyn_make_output(const void* data, size_t len, const char* content_type, uint64_t sequence,
+                        torvyn_output_t* out, torvyn_error_t* err);
 #endif
 
 /* Capability "stdout": writes all of `data` to the host's standard output.

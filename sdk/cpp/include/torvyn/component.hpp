@@ -132,9 +132,15 @@ private:
 class ContextView {
 public:
     explicit ContextView(torvyn_borrow_context_t h) : h_(h) {}
-    [[nodiscard]] std::string flow_id() const { return get(torvyn_streaming_types_method_flow_context_flow_id); }
-    [[nodiscard]] std::string trace_id() const { return get(torvyn_streaming_types_method_flow_context_trace_id); }
-    [[nodiscard]] std::string span_id() const { return get(torvyn_streaming_types_method_flow_context_span_id); }
+    [[nodiscard]] std::string flow_id() const {
+        return get(torvyn_streaming_types_method_flow_context_flow_id);
+    }
+    [[nodiscard]] std::string trace_id() const {
+        return get(torvyn_streaming_types_method_flow_context_trace_id);
+    }
+    [[nodiscard]] std::string span_id() const {
+        return get(torvyn_streaming_types_method_flow_context_span_id);
+    }
     [[nodiscard]] std::optional<std::uint64_t> remaining_deadline_ns() const {
         std::uint64_t ns = 0;
         if (torvyn_streaming_types_method_flow_context_remaining_deadline_ns(h_, &ns)) {
@@ -212,7 +218,8 @@ public:
     }
     // Copies `bytes` to the end of the buffer.
     Result<Ok> append(std::string_view bytes) {
-        torvyn_list_u8_t list{reinterpret_cast<std::uint8_t*>(const_cast<char*>(bytes.data())), bytes.size()};
+        torvyn_list_u8_t list{reinterpret_cast<std::uint8_t*>(const_cast<char*>(bytes.data())),
+                              bytes.size()};
         torvyn_streaming_types_buffer_error_t err;
         if (!torvyn_streaming_types_method_mutable_buffer_append(borrow(), &list, &err)) {
             return Error::unavailable("host refused the write");
@@ -226,7 +233,8 @@ public:
         return torvyn_streaming_types_method_mutable_buffer_size(borrow());
     }
     void set_content_type(std::string_view type) {
-        torvyn_string_t s{reinterpret_cast<std::uint8_t*>(const_cast<char*>(type.data())), type.size()};
+        torvyn_string_t s{reinterpret_cast<std::uint8_t*>(const_cast<char*>(type.data())),
+                          type.size()};
         torvyn_streaming_types_method_mutable_buffer_set_content_type(borrow(), &s);
     }
     // Ends writing; the bytes become an immutable Buffer without a copy.
@@ -286,7 +294,8 @@ public:
                 ++i;
             }
             std::string_view word = text_.substr(start, i - start);
-            if (word.size() > key.size() && word.substr(0, key.size()) == key && word[key.size()] == '=') {
+            if (word.size() > key.size() && word.substr(0, key.size()) == key &&
+                word[key.size()] == '=') {
                 return word.substr(key.size() + 1);
             }
         }
@@ -308,14 +317,20 @@ public:
     }
 
 private:
-    static bool is_sep(char c) { return c == ' ' || c == ',' || c == ';' || c == '\n' || c == '\t'; }
+    static bool is_sep(char c) {
+        return c == ' ' || c == ',' || c == ';' || c == '\n' || c == '\t';
+    }
     std::string_view text_;
 };
 
 // Capability "stdout": returns false when the host refused the write.
-inline bool print(std::string_view text) { return torvyn_stdout_write(text.data(), text.size()); }
+inline bool print(std::string_view text) {
+    return torvyn_stdout_write(text.data(), text.size());
+}
 // Capability "stderr".
-inline bool eprint(std::string_view text) { return torvyn_stderr_write(text.data(), text.size()); }
+inline bool eprint(std::string_view text) {
+    return torvyn_stderr_write(text.data(), text.size());
+}
 
 namespace detail {
 
@@ -394,90 +409,90 @@ T& instance() {
 }  // namespace detail
 }  // namespace torvyn
 
-#define TORVYN_DETAIL_LIFECYCLE(Type)                                                           \
-    extern "C" bool exports_torvyn_streaming_lifecycle_init(torvyn_string_t* config,           \
-                                                            torvyn_error_t* err) {             \
-        return ::torvyn::detail::init(::torvyn::detail::instance<Type>(), config, err);        \
-    }                                                                                           \
-    extern "C" void exports_torvyn_streaming_lifecycle_teardown(void) {                        \
-        ::torvyn::detail::teardown(::torvyn::detail::instance<Type>());                        \
+#define TORVYN_DETAIL_LIFECYCLE(Type)                                                   \
+    extern "C" bool exports_torvyn_streaming_lifecycle_init(torvyn_string_t* config,    \
+                                                            torvyn_error_t* err) {      \
+        return ::torvyn::detail::init(::torvyn::detail::instance<Type>(), config, err); \
+    }                                                                                   \
+    extern "C" void exports_torvyn_streaming_lifecycle_teardown(void) {                 \
+        ::torvyn::detail::teardown(::torvyn::detail::instance<Type>());                 \
     }
 
 // Source: `Result<std::optional<Output>> pull(const ContextView&)`; nullopt
 // ends the stream. Optional `void notify(bool pause)`.
-#define TORVYN_SOURCE(Type)                                                                     \
-    TORVYN_DETAIL_LIFECYCLE(Type)                                                               \
-    extern "C" bool exports_torvyn_streaming_source_pull(                                       \
-        torvyn_borrow_context_t context, exports_torvyn_streaming_source_option_output_element_t* ret, \
-        torvyn_error_t* err) {                                                                  \
-        auto r = ::torvyn::detail::instance<Type>().pull(::torvyn::ContextView(context));       \
-        torvyn_streaming_types_flow_context_drop_borrow(context);                               \
-        if (!r) {                                                                               \
-            return ::torvyn::detail::fail(err, r.error());                                      \
-        }                                                                                       \
-        ret->is_some = r.value().has_value();                                                   \
-        if (ret->is_some) {                                                                     \
-            ret->val = ::torvyn::detail::lower(std::move(*r.value()));                          \
-        }                                                                                       \
-        return true;                                                                            \
-    }                                                                                           \
-    extern "C" void exports_torvyn_streaming_source_notify(                                     \
-        exports_torvyn_streaming_source_backpressure_signal_t signal) {                         \
-        ::torvyn::detail::notify(::torvyn::detail::instance<Type>(),                            \
-                                 signal == TORVYN_STREAMING_TYPES_BACKPRESSURE_SIGNAL_PAUSE);   \
+#define TORVYN_SOURCE(Type)                                                                   \
+    TORVYN_DETAIL_LIFECYCLE(Type)                                                             \
+    extern "C" bool exports_torvyn_streaming_source_pull(                                     \
+        torvyn_borrow_context_t context,                                                      \
+        exports_torvyn_streaming_source_option_output_element_t* ret, torvyn_error_t* err) {  \
+        auto r = ::torvyn::detail::instance<Type>().pull(::torvyn::ContextView(context));     \
+        torvyn_streaming_types_flow_context_drop_borrow(context);                             \
+        if (!r) {                                                                             \
+            return ::torvyn::detail::fail(err, r.error());                                    \
+        }                                                                                     \
+        ret->is_some = r.value().has_value();                                                 \
+        if (ret->is_some) {                                                                   \
+            ret->val = ::torvyn::detail::lower(std::move(*r.value()));                        \
+        }                                                                                     \
+        return true;                                                                          \
+    }                                                                                         \
+    extern "C" void exports_torvyn_streaming_source_notify(                                   \
+        exports_torvyn_streaming_source_backpressure_signal_t signal) {                       \
+        ::torvyn::detail::notify(::torvyn::detail::instance<Type>(),                          \
+                                 signal == TORVYN_STREAMING_TYPES_BACKPRESSURE_SIGNAL_PAUSE); \
     }
 
 // Processor: `Result<std::optional<Output>> process(const Element&)`;
 // nullopt drops the element.
-#define TORVYN_PROCESSOR(Type)                                                                  \
-    TORVYN_DETAIL_LIFECYCLE(Type)                                                               \
-    extern "C" bool exports_torvyn_streaming_processor_process(                                 \
-        torvyn_element_t* element, exports_torvyn_streaming_processor_process_result_t* ret,    \
-        torvyn_error_t* err) {                                                                  \
-        ::torvyn::detail::Lent lent(element);                                                   \
-        auto r = ::torvyn::detail::instance<Type>().process(lent.element());                    \
-        if (!r) {                                                                               \
-            return ::torvyn::detail::fail(err, r.error());                                      \
-        }                                                                                       \
-        if (r.value().has_value()) {                                                            \
-            ret->tag = EXPORTS_TORVYN_STREAMING_PROCESSOR_PROCESS_RESULT_EMIT;                  \
-            ret->val.emit = ::torvyn::detail::lower(std::move(*r.value()));                     \
-        } else {                                                                                \
-            ret->tag = EXPORTS_TORVYN_STREAMING_PROCESSOR_PROCESS_RESULT_DROP;                  \
-        }                                                                                       \
-        return true;                                                                            \
+#define TORVYN_PROCESSOR(Type)                                                               \
+    TORVYN_DETAIL_LIFECYCLE(Type)                                                            \
+    extern "C" bool exports_torvyn_streaming_processor_process(                              \
+        torvyn_element_t* element, exports_torvyn_streaming_processor_process_result_t* ret, \
+        torvyn_error_t* err) {                                                               \
+        ::torvyn::detail::Lent lent(element);                                                \
+        auto r = ::torvyn::detail::instance<Type>().process(lent.element());                 \
+        if (!r) {                                                                            \
+            return ::torvyn::detail::fail(err, r.error());                                   \
+        }                                                                                    \
+        if (r.value().has_value()) {                                                         \
+            ret->tag = EXPORTS_TORVYN_STREAMING_PROCESSOR_PROCESS_RESULT_EMIT;               \
+            ret->val.emit = ::torvyn::detail::lower(std::move(*r.value()));                  \
+        } else {                                                                             \
+            ret->tag = EXPORTS_TORVYN_STREAMING_PROCESSOR_PROCESS_RESULT_DROP;               \
+        }                                                                                    \
+        return true;                                                                         \
     }
 
 // Sink: `Result<bool> push(const Element&)` (true asks the host to pause)
 // and optional `Result<Ok> complete()`.
-#define TORVYN_SINK(Type)                                                                       \
-    TORVYN_DETAIL_LIFECYCLE(Type)                                                               \
-    extern "C" bool exports_torvyn_streaming_sink_push(                                         \
-        torvyn_element_t* element, exports_torvyn_streaming_sink_backpressure_signal_t* ret,    \
-        torvyn_error_t* err) {                                                                  \
-        ::torvyn::detail::Lent lent(element);                                                   \
-        auto r = ::torvyn::detail::instance<Type>().push(lent.element());                       \
-        if (!r) {                                                                               \
-            return ::torvyn::detail::fail(err, r.error());                                      \
-        }                                                                                       \
-        *ret = r.value() ? TORVYN_STREAMING_TYPES_BACKPRESSURE_SIGNAL_PAUSE                     \
-                         : TORVYN_STREAMING_TYPES_BACKPRESSURE_SIGNAL_READY;                    \
-        return true;                                                                            \
-    }                                                                                           \
-    extern "C" bool exports_torvyn_streaming_sink_complete(torvyn_error_t* err) {               \
-        return ::torvyn::detail::complete(::torvyn::detail::instance<Type>(), err);             \
+#define TORVYN_SINK(Type)                                                                    \
+    TORVYN_DETAIL_LIFECYCLE(Type)                                                            \
+    extern "C" bool exports_torvyn_streaming_sink_push(                                      \
+        torvyn_element_t* element, exports_torvyn_streaming_sink_backpressure_signal_t* ret, \
+        torvyn_error_t* err) {                                                               \
+        ::torvyn::detail::Lent lent(element);                                                \
+        auto r = ::torvyn::detail::instance<Type>().push(lent.element());                    \
+        if (!r) {                                                                            \
+            return ::torvyn::detail::fail(err, r.error());                                   \
+        }                                                                                    \
+        *ret = r.value() ? TORVYN_STREAMING_TYPES_BACKPRESSURE_SIGNAL_PAUSE                  \
+                         : TORVYN_STREAMING_TYPES_BACKPRESSURE_SIGNAL_READY;                 \
+        return true;                                                                         \
+    }                                                                                        \
+    extern "C" bool exports_torvyn_streaming_sink_complete(torvyn_error_t* err) {            \
+        return ::torvyn::detail::complete(::torvyn::detail::instance<Type>(), err);          \
     }
 
 // Filter: `Result<bool> accept(const Element&)`.
-#define TORVYN_FILTER(Type)                                                                     \
-    TORVYN_DETAIL_LIFECYCLE(Type)                                                               \
+#define TORVYN_FILTER(Type)                                                                      \
+    TORVYN_DETAIL_LIFECYCLE(Type)                                                                \
     extern "C" bool exports_torvyn_streaming_filter_accept(torvyn_element_t* element, bool* ret, \
-                                                           torvyn_error_t* err) {               \
-        ::torvyn::detail::Lent lent(element);                                                   \
-        auto r = ::torvyn::detail::instance<Type>().accept(lent.element());                     \
-        if (!r) {                                                                               \
-            return ::torvyn::detail::fail(err, r.error());                                      \
-        }                                                                                       \
-        *ret = r.value();                                                                       \
-        return true;                                                                            \
+                                                           torvyn_error_t* err) {                \
+        ::torvyn::detail::Lent lent(element);                                                    \
+        auto r = ::torvyn::detail::instance<Type>().accept(lent.element());                      \
+        if (!r) {                                                                                \
+            return ::torvyn::detail::fail(err, r.error());                                       \
+        }                                                                                        \
+        *ret = r.value();                                                                        \
+        return true;                                                                             \
     }
