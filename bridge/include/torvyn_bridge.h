@@ -251,6 +251,9 @@ tvb_status tvb_call_accept(tvb_instance* instance, const tvb_element* element, i
 tvb_status tvb_call_route(tvb_instance* instance, const tvb_element* element, void* user,
                           void (*port)(void* user, const char* name, size_t len),
                           tvb_guest_error* err);
+/* Calls `port` once per port name the router declares. */
+tvb_status tvb_call_ports(tvb_instance* instance, void* user,
+                          void (*port)(void* user, const char* name, size_t len));
 tvb_status tvb_call_ingest(tvb_instance* instance, const tvb_element* element, tvb_output* out,
                            tvb_guest_error* err);
 /* Calls `each` once per element the aggregator flushed. */

@@ -822,6 +822,23 @@ pub extern "C" fn tvb_call_route(
 }
 
 #[unsafe(no_mangle)]
+pub extern "C" fn tvb_call_ports(
+    instance: *mut tvb_instance,
+    user: *mut c_void,
+    port: extern "C" fn(*mut c_void, *const u8, usize),
+) -> tvb_status {
+    with_instance(instance, |i| {
+        let RoleGuest::Router(g) = &i.guest else {
+            return wrong_role();
+        };
+        for p in &g.call_ports(&mut i.store)? {
+            port(user, p.as_ptr(), p.len());
+        }
+        Ok(TVB_OK)
+    })
+}
+
+#[unsafe(no_mangle)]
 pub extern "C" fn tvb_call_ingest(
     instance: *mut tvb_instance,
     input: *const tvb_element,

@@ -1,11 +1,15 @@
 // torvyn — the command-line front end.
 //
 // Exit codes:
-//   0  every flow completed
-//   1  a flow failed while running (guest trap, error, deadline ...)
-//   2  invalid input found before anything ran (usage, manifest, component, link)
+//   0    every flow completed
+//   1    a flow failed while running (guest trap, error, deadline, timeout ...)
+//   2    invalid input found before anything ran (usage, manifest, component, link)
+//   130  stopped by SIGINT, 143 by SIGTERM (after draining, or forced by a
+//        second signal or the drain timeout)
 #include <CLI/CLI.hpp>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -62,6 +66,49 @@ std::vector<std::filesystem::path> env_component_path() {
     return out;
 }
 
+// Turns SIGINT/SIGTERM into stop requests: the first drains gracefully, the
+// second stops at once. Signals are taken by one thread with sigtimedwait, so
+// no handler runs on a thread that is inside a guest.
+class SignalWatcher {
+public:
+    SignalWatcher() {
+        sigemptyset(&set_);
+        sigaddset(&set_, SIGINT);
+        sigaddset(&set_, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+        thread_ = std::thread([this] {
+            const timespec tick{0, 50'000'000};
+            while (!done_.load()) {
+                const int sig = sigtimedwait(&set_, nullptr, &tick);
+                if (sig <= 0) {
+                    continue;
+                }
+                signal_ = sig;
+                const int level = stop_.load() + 1;
+                stop_.store(std::min(level, 2));
+                fmt::print(
+                    stderr, "\ntorvyn: {} received, {}\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
+                    level == 1 ? "draining (send it again to stop at once)" : "stopping now");
+            }
+        });
+    }
+    SignalWatcher(const SignalWatcher&) = delete;
+    SignalWatcher& operator=(const SignalWatcher&) = delete;
+    ~SignalWatcher() {
+        done_.store(true);
+        thread_.join();
+    }
+    [[nodiscard]] const std::atomic<int>* stop() const { return &stop_; }
+    [[nodiscard]] int signal() const { return signal_.load(); }
+
+private:
+    sigset_t set_{};
+    std::atomic<int> stop_{0};
+    std::atomic<int> signal_{0};
+    std::atomic<bool> done_{false};
+    std::thread thread_;
+};
+
 struct RunArgs {
     std::string manifest = ".";
     std::vector<std::string> flows;
@@ -73,6 +120,8 @@ struct RunArgs {
 };
 
 int run(const RunArgs& args) {
+    // First, before any thread exists, so every thread inherits the mask.
+    SignalWatcher signals;
     auto load = torvyn::load_manifest(args.manifest);
     if (!load.ok()) {
         for (const auto& e : load.errors) {
@@ -112,6 +161,7 @@ int run(const RunArgs& args) {
     }
 
     torvyn::RunOptions opts;
+    opts.stop = signals.stop();
     for (const auto& p : args.component_path) {
         opts.component_path.emplace_back(p);
     }
@@ -156,7 +206,15 @@ int run(const RunArgs& args) {
             print_error(*r.error);
             rc = kExitRunFailed;
         }
+        if (args.quiet) {
+            for (const auto& e : r.node_errors) {
+                fmt::print(stderr, "torvyn: warning: {}\n", e.format());
+            }
+        }
         json.push_back(torvyn::report_to_json(r));
+    }
+    if (signals.signal() != 0) {
+        rc = 128 + signals.signal();
     }
     if (!args.report_file.empty()) {
         std::ofstream out(args.report_file);

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -14,10 +15,16 @@
 namespace torvyn {
 namespace {
 
-constexpr std::string_view kFlowKeys[] = {"description", "queue-capacity", "call-timeout", "nodes",
-                                          "edges"};
-constexpr std::string_view kNodeKeys[] = {"component", "role", "config", "capabilities"};
-constexpr std::string_view kEdgeKeys[] = {"from", "to", "capacity"};
+constexpr std::string_view kFlowKeys[] = {"description",    "queue-capacity", "backpressure",
+                                          "high-watermark", "low-watermark",  "call-timeout",
+                                          "timeout",        "drain-timeout",  "max-buffer-memory",
+                                          "nodes",          "edges"};
+constexpr std::string_view kNodeKeys[] = {
+    "component", "role",          "config",      "capabilities",      "on-error",
+    "retries",   "retry-backoff", "dead-letter", "max-buffer-memory", "call-timeout"};
+constexpr std::string_view kEdgeKeys[] = {"from", "to", "capacity", "backpressure"};
+constexpr std::string_view kErrorPolicies[] = {"fail", "skip", "retry", "dead-letter"};
+constexpr std::string_view kOverflowPolicies[] = {"block", "drop-oldest", "drop-newest", "fail"};
 
 template <std::size_t N>
 bool known(std::string_view key, const std::string_view (&keys)[N]) {
@@ -96,6 +103,86 @@ public:
         return static_cast<std::uint32_t>(i->get());
     }
 
+    // A duration key: "250ms", "5s", "2m". Leaves `out` unchanged when absent.
+    void get_duration(const toml::table& t, std::string_view key, std::string_view what,
+                      std::chrono::milliseconds& out) {
+        const toml::node* n = t.get(key);
+        if (n == nullptr) {
+            return;
+        }
+        const auto* str = n->as_string();
+        auto d = str != nullptr
+                     ? parse_duration(str->get())
+                     : Result<std::chrono::milliseconds>(Error(ErrorCode::manifest_value, ""));
+        if (!d) {
+            error(ErrorCode::manifest_value, at(*n),
+                  fmt::format("'{}' of {} must be a duration such as \"250ms\", \"5s\" or \"2m\"",
+                              key, what));
+            return;
+        }
+        out = d.value();
+    }
+
+    // A size key: "64KiB", "16MiB" or a whole number of bytes.
+    void get_size(const toml::table& t, std::string_view key, std::string_view what,
+                  std::uint64_t& out) {
+        const toml::node* n = t.get(key);
+        if (n == nullptr) {
+            return;
+        }
+        Result<std::uint64_t> v = Error(ErrorCode::manifest_value, "");
+        if (const auto* str = n->as_string()) {
+            v = parse_size(str->get());
+        } else if (const auto* i = n->as_integer(); i != nullptr && i->get() >= 0) {
+            v = static_cast<std::uint64_t>(i->get());
+        }
+        if (!v) {
+            error(
+                ErrorCode::manifest_value, at(*n),
+                fmt::format("'{}' of {} must be a size such as \"64KiB\" or \"16MiB\"", key, what));
+            return;
+        }
+        out = v.value();
+    }
+
+    // One of `names`; returns its index, or -1 when absent or invalid.
+    template <std::size_t N>
+    int get_choice(const toml::table& t, std::string_view key, std::string_view what,
+                   const std::string_view (&names)[N]) {
+        const toml::node* n = t.get(key);
+        if (n == nullptr) {
+            return -1;
+        }
+        const auto* str = n->as_string();
+        if (str != nullptr) {
+            for (std::size_t i = 0; i < N; ++i) {
+                if (names[i] == str->get()) {
+                    return static_cast<int>(i);
+                }
+            }
+        }
+        error(ErrorCode::manifest_value, at(*n), fmt::format("invalid '{}' for {}", key, what),
+              fmt::format("one of: {}", list(names)));
+        return -1;
+    }
+
+    void get_fraction(const toml::table& t, std::string_view key, std::string_view what,
+                      double& out) {
+        const toml::node* n = t.get(key);
+        if (n == nullptr) {
+            return;
+        }
+        const auto* f = n->as_floating_point();
+        if (f == nullptr || !(f->get() > 0.0 && f->get() <= 1.0)) {
+            error(ErrorCode::manifest_value, at(*n),
+                  fmt::format("'{}' of {} must be a fraction of the queue capacity, above 0 and at "
+                              "most 1.0 (e.g. 0.75)",
+                              key, what));
+            return;
+        }
+        out = f->get();
+    }
+
     void parse_node(FlowSpec& flow, const std::string& name, const toml::node& value) {
         const std::string what = fmt::format("node '{}'", name);
         const auto* t = value.as_table();
@@ -143,6 +230,24 @@ public:
                 }
             }
         }
+        if (const int p = get_choice(*t, "on-error", what, kErrorPolicies); p >= 0) {
+            node.on_error = static_cast<ErrorPolicy>(p);
+        }
+        node.retries = get_count(*t, "retries", what, node.retries);
+        get_duration(*t, "retry-backoff", what, node.retry_backoff);
+        node.dead_letter = get_string(*t, "dead-letter", what, false, node.where);
+        get_size(*t, "max-buffer-memory", what, node.max_buffer_memory);
+        get_duration(*t, "call-timeout", what, node.call_timeout);
+        if (node.on_error == ErrorPolicy::dead_letter && node.dead_letter.empty()) {
+            error(ErrorCode::manifest_schema, node.where,
+                  fmt::format("{} has on-error = \"dead-letter\" but no 'dead-letter' sink", what),
+                  "name a sink node of the same flow: dead-letter = \"NAME\"");
+        }
+        if (!node.dead_letter.empty() && node.on_error != ErrorPolicy::dead_letter) {
+            error(ErrorCode::manifest_value, at(*t->get("dead-letter")),
+                  fmt::format("{} names a dead-letter sink but its on-error is not \"dead-letter\"",
+                              what));
+        }
         flow.nodes.push_back(std::move(node));
     }
 
@@ -157,8 +262,15 @@ public:
         edge.where = at(value);
         check_keys(*t, kEdgeKeys, what);
         edge.from = get_string(*t, "from", what, true, edge.where);
+        if (const auto dot = edge.from.find('.'); dot != std::string::npos) {
+            edge.from_port = edge.from.substr(dot + 1);
+            edge.from.resize(dot);
+        }
         edge.to = get_string(*t, "to", what, true, edge.where);
         edge.capacity = get_count(*t, "capacity", what, 0);
+        if (const int p = get_choice(*t, "backpressure", what, kOverflowPolicies); p >= 0) {
+            edge.overflow = static_cast<OverflowPolicy>(p);
+        }
         flow.edges.push_back(std::move(edge));
     }
 
@@ -176,20 +288,20 @@ public:
         check_keys(*t, kFlowKeys, what);
         flow.description = get_string(*t, "description", what, false, flow.where);
         flow.queue_capacity = get_count(*t, "queue-capacity", what, flow.queue_capacity);
-        if (const toml::node* n = t->get("call-timeout")) {
-            const auto* s = n->as_string();
-            auto d = s != nullptr
-                         ? parse_duration(s->get())
-                         : Result<std::chrono::milliseconds>(Error(ErrorCode::manifest_value, ""));
-            if (!d) {
-                error(ErrorCode::manifest_value, at(*n),
-                      fmt::format(
-                          "'call-timeout' of {} must be a duration such as \"250ms\" or \"5s\"",
-                          what));
-            } else {
-                flow.call_timeout = d.value();
-            }
+        if (const int p = get_choice(*t, "backpressure", what, kOverflowPolicies); p >= 0) {
+            flow.overflow = static_cast<OverflowPolicy>(p);
         }
+        get_fraction(*t, "high-watermark", what, flow.high_watermark);
+        get_fraction(*t, "low-watermark", what, flow.low_watermark);
+        if (flow.low_watermark >= flow.high_watermark) {
+            error(ErrorCode::manifest_value, flow.where,
+                  fmt::format("{}: low-watermark ({}) must be below high-watermark ({})", what,
+                              flow.low_watermark, flow.high_watermark));
+        }
+        get_duration(*t, "call-timeout", what, flow.call_timeout);
+        get_duration(*t, "timeout", what, flow.timeout);
+        get_duration(*t, "drain-timeout", what, flow.drain_timeout);
+        get_size(*t, "max-buffer-memory", what, flow.max_buffer_memory);
         if (const toml::node* nodes = t->get("nodes")) {
             if (const auto* nt = nodes->as_table()) {
                 for (const auto& [k, v] : *nt) {
@@ -231,7 +343,7 @@ public:
         std::map<std::string, int> in_degree;
         std::map<std::string, int> out_degree;
         std::map<std::string, std::vector<std::string>> next;
-        std::set<std::pair<std::string, std::string>> seen;
+        std::set<std::tuple<std::string, std::string, std::string>> seen;
         for (const auto& n : flow.nodes) {
             in_degree[n.name] = 0;
             out_degree[n.name] = 0;
@@ -249,7 +361,19 @@ public:
             if (!good || e.from.empty() || e.to.empty()) {
                 continue;
             }
-            if (!seen.insert({e.from, e.to}).second) {
+            const NodeSpec& from = *flow.find(e.from);
+            if (from.role == Role::router && e.from_port.empty()) {
+                error(ErrorCode::manifest_topology, e.where,
+                      fmt::format("edge from router '{}' must name a port", e.from),
+                      fmt::format("write from = \"{}.PORT\"", e.from));
+            }
+            if (from.role != Role::router && !e.from_port.empty()) {
+                error(ErrorCode::manifest_topology, e.where,
+                      fmt::format("'{}' is a {}; only routers have named output ports", e.from,
+                                  role_name(from.role)),
+                      fmt::format("write from = \"{}\"", e.from));
+            }
+            if (!seen.insert({e.from, e.from_port, e.to}).second) {
                 error(ErrorCode::manifest_duplicate, e.where,
                       fmt::format("duplicate edge {} -> {} in {}", e.from, e.to, what));
                 continue;
@@ -257,6 +381,21 @@ public:
             ++out_degree[e.from];
             ++in_degree[e.to];
             next[e.from].push_back(e.to);
+        }
+        // Dead-letter sinks receive elements from the nodes that name them.
+        for (const auto& n : flow.nodes) {
+            if (n.dead_letter.empty()) {
+                continue;
+            }
+            const NodeSpec* dl = flow.find(n.dead_letter);
+            if (dl == nullptr || dl->role != Role::sink || dl->name == n.name) {
+                error(ErrorCode::manifest_topology, n.where,
+                      fmt::format("dead-letter of node '{}' must name another sink of {}", n.name,
+                                  what));
+                continue;
+            }
+            ++in_degree[dl->name];
+            next[n.name].push_back(dl->name);
         }
         for (const auto& n : flow.nodes) {
             const int in = in_degree[n.name];
@@ -340,6 +479,40 @@ const NodeSpec* FlowSpec::find(std::string_view node) const {
         }
     }
     return nullptr;
+}
+
+std::string_view error_policy_name(ErrorPolicy p) {
+    return kErrorPolicies[static_cast<int>(p)];
+}
+std::string_view overflow_policy_name(OverflowPolicy p) {
+    return kOverflowPolicies[static_cast<int>(p)];
+}
+
+Result<std::uint64_t> parse_size(std::string_view text) {
+    std::uint64_t value = 0;
+    const char* end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (ec != std::errc() || ptr == text.data()) {
+        return Error(ErrorCode::manifest_value, fmt::format("not a size: '{}'", text));
+    }
+    const std::string_view unit(ptr, static_cast<std::size_t>(end - ptr));
+    static constexpr std::pair<std::string_view, std::uint64_t> kUnits[] = {{"", 1},
+                                                                            {"B", 1},
+                                                                            {"KiB", 1ull << 10},
+                                                                            {"MiB", 1ull << 20},
+                                                                            {"GiB", 1ull << 30},
+                                                                            {"KB", 1000},
+                                                                            {"MB", 1000'000},
+                                                                            {"GB", 1000'000'000}};
+    for (const auto& [name, scale] : kUnits) {
+        if (unit == name) {
+            if (value > UINT64_MAX / scale) {
+                break;
+            }
+            return value * scale;
+        }
+    }
+    return Error(ErrorCode::manifest_value, fmt::format("unknown size unit in '{}'", text));
 }
 
 Result<std::chrono::milliseconds> parse_duration(std::string_view text) {

@@ -420,6 +420,16 @@ CallResult Instance::accept(const ElementRef& in, bool& accepted) {
     return r;
 }
 
+CallResult Instance::ports(std::vector<std::string>& names) {
+    names.clear();
+    return finish(tvb_call_ports(raw_->handle, &names,
+                                 [](void* user, const char* name, size_t len) {
+                                     static_cast<std::vector<std::string>*>(user)->emplace_back(
+                                         name, len);
+                                 }),
+                  nullptr);
+}
+
 CallResult Instance::route(const ElementRef& in, std::vector<std::string>& ports) {
     const tvb_element e = lend(in, host_);
     ports.clear();

@@ -28,6 +28,19 @@ int32_t refuse(NodeHost& h, std::string_view what, BufferOp op) {
     return kTrap;
 }
 
+// Remembers that a budget refused the guest, so a failure that follows is
+// reported as the budget's, with the numbers.
+void note_budget(NodeHost& h, std::string_view what, std::uint64_t bytes) {
+    h.budget_refused = true;
+    const auto limit = [](std::uint64_t n) {
+        return n == 0 ? std::string("no limit") : fmt::format("limit {}", n);
+    };
+    h.last_refusal = fmt::format(
+        "{} of {} bytes refused: the component holds {} bytes ({}), the flow {} bytes ({})", what,
+        bytes, h.buffers->held_by(h.id), limit(h.buffers->limit_of(h.id)),
+        h.buffers->stats().bytes_held, limit(h.buffers->limits().max_bytes_held));
+}
+
 int32_t buffer_error(BufferOp op, tvb_buffer_error_kind* kind, uint64_t* value, uint64_t amount) {
     switch (op) {
         case BufferOp::capacity_exceeded:
@@ -72,6 +85,9 @@ int32_t buffer_read(void* node, uint32_t b, uint64_t offset, uint64_t len, const
     }
     // The bridge copies these bytes into the guest right after we return.
     h.ledger->record(CopyReason::host_to_guest, bytes.size());
+    if (h.edge_ledger != nullptr) {
+        h.edge_ledger->record(CopyReason::host_to_guest, bytes.size());
+    }
     *data = reinterpret_cast<const uint8_t*>(bytes.data());
     *out_len = bytes.size();
     return kOk;
@@ -89,6 +105,7 @@ int32_t mutable_allocate(void* node, uint64_t hint, uint32_t* out, tvb_buffer_er
     BufferOp why = BufferOp::ok;
     const BufferHandle m = h.buffers->allocate(h.id, hint, &why);
     if (m == 0) {
+        note_budget(h, "allocate", hint);
         return buffer_error(why, kind, value, h.buffers->limits().max_buffer_bytes);
     }
     *out = m;
@@ -105,6 +122,9 @@ int32_t mutable_write(void* node, uint32_t m, uint64_t offset, const uint8_t* da
         return kOk;
     }
     if (op == BufferOp::capacity_exceeded || op == BufferOp::out_of_bounds) {
+        if (op == BufferOp::capacity_exceeded) {
+            note_budget(h, "write", len);
+        }
         return buffer_error(op, kind, value, h.buffers->limits().max_buffer_bytes);
     }
     return refuse(h, "mutable-buffer.write", op);

@@ -47,15 +47,25 @@ nlohmann::json ledger_json(const CopyLedger& l) {
 std::string format_summary(const FlowReport& r) {
     std::string out;
     out += fmt::format("flow '{}': {}, {} elements in {} ({:.0f} elements/s), start-up {}\n",
-                       r.name, r.ok() ? "completed" : "FAILED", r.emitted, duration(r.wall),
+                       r.name, stop_reason_name(r.stop), r.emitted, duration(r.wall),
                        r.elements_per_second(), duration(r.startup));
     out += fmt::format("  {:<14} {:<10} {:>8} {:>8} {:>8} {:>6} {:>11} {:>7} {:>10}\n", "node",
                        "role", "in", "out", "filtered", "errors", "time", "copies", "copied");
     for (const auto& n : r.nodes) {
-        out +=
-            fmt::format("  {:<14} {:<10} {:>8} {:>8} {:>8} {:>6} {:>11} {:>7} {:>10}\n", n.name,
-                        role_name(n.role), n.elements_in, n.elements_out, n.filtered, n.errors,
-                        duration(n.busy), n.copies.total().copies, bytes(n.copies.total().bytes));
+        out += fmt::format("  {:<14} {:<10} {:>8} {:>8} {:>8} {:>6} {:>11} {:>7} {:>10}{}\n",
+                           n.name, role_name(n.role), n.elements_in, n.elements_out, n.filtered,
+                           n.errors, duration(n.busy), n.copies.total().copies,
+                           bytes(n.copies.total().bytes), n.stopped ? "  (stopped)" : "");
+    }
+    out += fmt::format("  {:<26} {:>8} {:>8} {:>8} {:>8} {:>12}\n", "queue", "capacity", "peak",
+                       "dropped", "pressure", "pressured");
+    for (const auto& e : r.edges) {
+        const std::string name = fmt::format("{} -> {}", e.from, e.to);
+        out += fmt::format("  {:<26} {:>8} {:>8} {:>8} {:>8} {:>12}{}\n", name, e.capacity, e.peak,
+                           e.dropped, e.pressure_episodes, duration(e.pressured),
+                           e.overflow == OverflowPolicy::block
+                               ? ""
+                               : fmt::format("  ({})", overflow_policy_name(e.overflow)));
     }
     const auto total = r.copies.total();
     out += fmt::format(
@@ -63,25 +73,55 @@ std::string format_summary(const FlowReport& r) {
         bytes(total.bytes),
         r.emitted ? static_cast<double>(total.copies) / static_cast<double>(r.emitted) : 0.0,
         bytes(r.buffers.peak_bytes_held));
-    out += fmt::format("  accounting: {} emitted{} = {} delivered + {} filtered + {} failed: {}\n",
-                       r.emitted, r.branches ? fmt::format(" + {} fan-out", r.branches) : "",
-                       r.delivered, r.filtered, r.failed,
+    std::string started = fmt::format("{} emitted", r.emitted);
+    if (r.derived != 0) {
+        started += fmt::format(" + {} derived", r.derived);
+    }
+    if (r.branches != 0) {
+        started += fmt::format(" + {} fan-out", r.branches);
+    }
+    std::string ended = fmt::format("{} delivered + {} filtered + {} dropped + {} failed",
+                                    r.delivered, r.filtered, r.dropped, r.failed);
+    if (r.dead_lettered != 0) {
+        ended += fmt::format(" + {} dead-lettered", r.dead_lettered);
+    }
+    if (r.aggregated != 0) {
+        ended += fmt::format(" + {} aggregated", r.aggregated);
+    }
+    out += fmt::format("  accounting: {} = {}: {}\n", started, ended,
                        r.accounting_balanced() ? "balanced" : "UNBALANCED");
+    for (const auto& e : r.node_errors) {
+        out += fmt::format("  warning: {}\n", e.format());
+    }
     return out;
 }
+
+namespace {
+nlohmann::json error_json(const Error& e) {
+    return {{"code", error_code_name(e.code)},
+            {"message", e.message},
+            {"where", e.where},
+            {"hint", e.hint}};
+}
+}  // namespace
 
 nlohmann::json report_to_json(const FlowReport& r) {
     nlohmann::json j;
     j["flow"] = r.name;
     j["ok"] = r.ok();
+    j["stop"] = stop_reason_name(r.stop);
     if (r.error) {
-        j["error"] = {{"code", error_code_name(r.error->code)},
-                      {"message", r.error->message},
-                      {"where", r.error->where}};
+        j["error"] = error_json(*r.error);
     }
-    j["elements"] = {{"emitted", r.emitted},     {"branches", r.branches},
-                     {"delivered", r.delivered}, {"filtered", r.filtered},
-                     {"failed", r.failed},       {"balanced", r.accounting_balanced()}};
+    auto& ne = j["node_errors"] = nlohmann::json::array();
+    for (const auto& e : r.node_errors) {
+        ne.push_back(error_json(e));
+    }
+    j["elements"] = {{"emitted", r.emitted},       {"derived", r.derived},
+                     {"branches", r.branches},     {"delivered", r.delivered},
+                     {"filtered", r.filtered},     {"dropped", r.dropped},
+                     {"failed", r.failed},         {"dead_lettered", r.dead_lettered},
+                     {"aggregated", r.aggregated}, {"balanced", r.accounting_balanced()}};
     j["wall_ns"] = r.wall.count();
     j["startup_ns"] = r.startup.count();
     j["elements_per_second"] = r.elements_per_second();
@@ -98,10 +138,30 @@ nlohmann::json report_to_json(const FlowReport& r) {
                          {"out", n.elements_out},
                          {"filtered", n.filtered},
                          {"errors", n.errors},
+                         {"retries", n.retries},
+                         {"skipped", n.skipped},
+                         {"dead_lettered", n.dead_lettered},
+                         {"pauses", n.pauses},
                          {"calls", n.calls},
                          {"busy_ns", n.busy.count()},
+                         {"peak_buffer_bytes", n.peak_buffer_bytes},
+                         {"stopped", n.stopped},
                          {"compile_cache_hit", n.cache_hit},
                          {"copies", ledger_json(n.copies)}});
+    }
+    auto& edges = j["queues"] = nlohmann::json::array();
+    for (const auto& e : r.edges) {
+        edges.push_back({{"from", e.from},
+                         {"to", e.to},
+                         {"capacity", e.capacity},
+                         {"backpressure", overflow_policy_name(e.overflow)},
+                         {"dead_letter", e.dead_letter},
+                         {"pushed", e.pushed},
+                         {"peak", e.peak},
+                         {"dropped", e.dropped},
+                         {"pressure_episodes", e.pressure_episodes},
+                         {"pressured_ns", e.pressured.count()},
+                         {"copies", ledger_json(e.copies)}});
     }
     return j;
 }

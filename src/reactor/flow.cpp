@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "torvyn/security/capabilities.hpp"
 
@@ -16,6 +18,11 @@ using Clock = std::chrono::steady_clock;
 // Calls per node per scheduling turn: large enough to amortise the sweep,
 // small enough that every node gets its turn promptly.
 constexpr int kBatch = 64;
+// A sink that asks to pause is left alone for this long, doubling while it
+// keeps asking, up to the maximum.
+constexpr std::chrono::microseconds kFirstPause{100};
+constexpr std::chrono::microseconds kMaxPause{10'000};
+constexpr std::uint32_t kNoEdge = ~0u;
 
 // A bounded FIFO of elements in transit on one edge.
 class Queue {
@@ -25,11 +32,9 @@ public:
     [[nodiscard]] bool full() const { return count_ == ring_.size(); }
     [[nodiscard]] std::size_t size() const { return count_; }
     [[nodiscard]] std::size_t capacity() const { return ring_.size(); }
-    [[nodiscard]] std::size_t peak() const { return peak_; }
     void push(const ElementRef& e) {
         ring_[(head_ + count_) % ring_.size()] = e;
         ++count_;
-        peak_ = std::max(peak_, count_);
     }
     ElementRef pop() {
         ElementRef e = ring_[head_];
@@ -42,13 +47,17 @@ private:
     std::vector<ElementRef> ring_;
     std::size_t head_ = 0;
     std::size_t count_ = 0;
-    std::size_t peak_ = 0;
 };
 
 struct Edge {
     std::uint32_t from;
     std::uint32_t to;
     Queue queue;
+    std::size_t high;  // pressured at or above
+    std::size_t low;   // relieved at or below
+    bool pressured = false;
+    Clock::time_point pressured_since;
+    EdgeReport report;
 };
 
 struct Node {
@@ -58,11 +67,21 @@ struct Node {
     std::unique_ptr<Instance> instance;
     NodeReport report;
     std::vector<std::uint32_t> inputs;   // edge indices
-    std::vector<std::uint32_t> outputs;  // edge indices
-    std::size_t next_input = 0;          // round-robin over inputs
-    bool exhausted = false;              // sources: pull returned none
-    bool dead = false;                   // instance unusable (trap etc.)
-    bool stopped = false;                // gets no more elements (failed)
+    std::vector<std::uint32_t> outputs;  // edge indices (not the dead-letter edge)
+    std::uint32_t dead_letter = kNoEdge;
+    // Routers: port name -> edges leaving that port.
+    std::vector<std::pair<std::string, std::vector<std::uint32_t>>> ports;
+    // Sources: block-policy edges downstream, whose pressure pauses the source.
+    std::vector<std::uint32_t> watched;
+    std::size_t next_input = 0;  // round-robin over inputs (fair merge)
+    bool done = false;           // will never run again
+    bool stopped = false;        // takes no more elements (failure, fatal)
+    bool dead = false;           // instance unusable (trap, deadline, limit)
+    bool torn_down = false;
+    bool paused_by_pressure = false;  // sources: told to pause
+    Clock::time_point resume_at{};    // sinks: paused until
+    std::chrono::microseconds pause_backoff{0};
+    std::vector<std::string> route_scratch;
 };
 
 std::string random_hex(std::size_t bytes) {
@@ -103,73 +122,236 @@ std::string describe(const CallResult& r) {
                    : fmt::format("returned error {}: {}", guest_error_kind_name(r.guest_kind),
                                  r.message);
     }
-    // Wasmtime's messages span lines (backtraces); the first says what happened.
-    std::string first = r.message.substr(0, r.message.find('\n'));
-    return fmt::format("{}: {}", call_status_name(r.status), first);
+    // Wasmtime's messages may span lines; the first says what happened.
+    return fmt::format("{}: {}", call_status_name(r.status),
+                       r.message.substr(0, r.message.find('\n')));
+}
+
+bool retryable(const CallResult& r) {
+    return r.status == CallStatus::guest_error && r.guest_kind != GuestErrorKind::fatal;
+}
+
+CallResult unknown_port(std::string_view name) {
+    CallResult r;
+    r.status = CallStatus::guest_error;
+    r.guest_kind = GuestErrorKind::internal;
+    r.message = fmt::format("route returned '{}', which is not one of its ports", name);
+    return r;
 }
 
 }  // namespace
 
+std::string_view stop_reason_name(StopReason reason) {
+    switch (reason) {
+        case StopReason::completed:
+            return "completed";
+        case StopReason::failed:
+            return "failed";
+        case StopReason::timeout:
+            return "timed out";
+        case StopReason::interrupted:
+            return "interrupted";
+        case StopReason::forced:
+            return "stopped (forced)";
+    }
+    return "unknown";
+}
+
+double FlowReport::elements_per_second() const {
+    const double secs = std::chrono::duration<double>(wall).count();
+    return secs > 0 ? static_cast<double>(emitted) / secs : 0.0;
+}
+
 struct Flow::State {
     Runtime* runtime = nullptr;
     FlowSpec spec;
+    RunOptions options;
     BufferStore buffers;
     FlowContextInfo context;
     std::vector<std::unique_ptr<Node>> nodes;  // stable addresses: NodeHost is referenced
     std::vector<Edge> edges;
     std::vector<std::uint32_t> topo;  // nodes, upstream first
     FlowReport report;
-    std::uint64_t branches = 0;  // extra paths created by broadcast edges
+    Clock::time_point started;
+    Clock::time_point drain_deadline = Clock::time_point::max();
+    bool stopping = false;  // sources stop; everything in flight drains
+    bool aborted = false;   // stop now
 
-    bool room_downstream(const Node& n) const {
-        return std::all_of(n.outputs.begin(), n.outputs.end(),
-                           [&](std::uint32_t e) { return !edges[e].queue.full(); });
+    explicit State(BufferLimits limits) : buffers(limits) {}
+
+    // --- queues ----------------------------------------------------------
+
+    void note_pressure(Edge& e) {
+        const std::size_t n = e.queue.size();
+        e.report.peak = std::max<std::uint64_t>(e.report.peak, n);
+        if (!e.pressured && n >= e.high) {
+            e.pressured = true;
+            e.pressured_since = Clock::now();
+            ++e.report.pressure_episodes;
+        } else if (e.pressured && n <= e.low) {
+            e.pressured = false;
+            e.report.pressured += Clock::now() - e.pressured_since;
+        }
     }
 
-    bool has_input(Node& n) {
+    // Places one reference to `el` on edge `index`, applying its overflow
+    // policy when the queue is full.
+    void push(std::uint32_t index, const ElementRef& el) {
+        Edge& e = edges[index];
+        if (e.queue.full()) {
+            switch (e.report.overflow) {
+                case OverflowPolicy::drop_oldest: {
+                    buffers.release(e.queue.pop().payload);
+                    ++e.report.dropped;
+                    ++report.dropped;
+                    break;
+                }
+                case OverflowPolicy::drop_newest:
+                    buffers.release(el.payload);
+                    ++e.report.dropped;
+                    ++report.dropped;
+                    return;
+                case OverflowPolicy::fail:
+                case OverflowPolicy::block:
+                    // Block edges are checked before a producer runs, so only
+                    // a "fail" edge (or a bug) gets here.
+                    buffers.release(el.payload);
+                    ++report.failed;
+                    fail_flow(Error(ErrorCode::queue_overflow,
+                                    fmt::format("queue {} -> {} overflowed its capacity of {}",
+                                                e.report.from, e.report.to, e.queue.capacity()),
+                                    spec.where.str(),
+                                    "raise the edge's capacity or use backpressure = \"block\""));
+                    return;
+            }
+        }
+        e.queue.push(el);
+        ++e.report.pushed;
+        note_pressure(e);
+    }
+
+    ElementRef pop(std::uint32_t index) {
+        Edge& e = edges[index];
+        ElementRef el = e.queue.pop();
+        note_pressure(e);
+        return el;
+    }
+
+    [[nodiscard]] bool room(std::uint32_t index) const {
+        const Edge& e = edges[index];
+        return e.report.overflow != OverflowPolicy::block || !e.queue.full();
+    }
+
+    // A node may run only if every block edge it can write to has room.
+    [[nodiscard]] bool room_downstream(const Node& n) const {
+        const auto ok = [&](std::uint32_t e) { return room(e); };
+        return std::all_of(n.outputs.begin(), n.outputs.end(), ok) &&
+               (n.dead_letter == kNoEdge || ok(n.dead_letter));
+    }
+
+    [[nodiscard]] bool has_input(const Node& n) const {
         return std::any_of(n.inputs.begin(), n.inputs.end(),
                            [&](std::uint32_t e) { return !edges[e].queue.empty(); });
     }
 
-    ElementRef take_input(Node& n) {
+    // Next element for `n`, round-robin over its non-empty inputs.
+    std::pair<ElementRef, std::uint32_t> take_input(Node& n) {
         for (std::size_t i = 0; i < n.inputs.size(); ++i) {
-            Edge& e = edges[n.inputs[(n.next_input + i) % n.inputs.size()]];
-            if (!e.queue.empty()) {
+            const std::uint32_t e = n.inputs[(n.next_input + i) % n.inputs.size()];
+            if (!edges[e].queue.empty()) {
                 n.next_input = (n.next_input + i + 1) % n.inputs.size();
-                return e.queue.pop();
+                return {pop(e), e};
             }
         }
-        return {};
+        return {{}, kNoEdge};
     }
 
-    // Hands an element the node now holds (one reference) to every output
-    // edge; extra edges share the buffer.
-    void forward(Node& n, const ElementRef& e) {
-        for (std::size_t i = 0; i < n.outputs.size(); ++i) {
+    // Hands an element the node holds (one reference) to `targets`; extra
+    // targets share the buffer.
+    void forward(const std::vector<std::uint32_t>& targets, const ElementRef& el) {
+        for (std::size_t i = 0; i < targets.size(); ++i) {
             if (i > 0) {
-                buffers.add_ref(e.payload);
-                ++branches;
+                buffers.add_ref(el.payload);
+                ++report.branches;
             }
-            edges[n.outputs[i]].queue.push(e);
+            push(targets[i], el);
         }
-        n.report.elements_out += 1;
     }
 
-    void fail(Node& n, const CallResult& r, std::string_view during) {
-        ++n.report.errors;
-        // Policy "fail the flow": the node takes no more elements.
+    // --- failures ----------------------------------------------------------
+
+    void fail_flow(Error e) {
+        if (!report.error) {
+            report.error = std::move(e);
+            report.stop = StopReason::failed;
+        }
+        stopping = true;
+    }
+
+    Error error_for(const Node& n, const CallResult& r, std::string_view during) const {
+        if (n.host.budget_refused) {
+            return Error(ErrorCode::resource_budget,
+                         fmt::format("node '{}' {} exceeded a buffer budget: {}", n.spec.name,
+                                     during, n.host.last_refusal),
+                         n.spec.where.str(),
+                         "raise the node's or the flow's max-buffer-memory, or make smaller "
+                         "buffers");
+        }
+        // A trap the host caused by refusing a bad handle is a resource error.
+        const ErrorCode code = r.status == CallStatus::trap && !n.host.last_refusal.empty()
+                                   ? ErrorCode::resource_handle
+                                   : code_for(r);
+        std::string message = fmt::format("node '{}' {} {}", n.spec.name, during, describe(r));
+        if (code == ErrorCode::resource_handle) {
+            message += fmt::format(" ({})", n.host.last_refusal);
+        }
+        return Error(code, std::move(message), n.spec.where.str(),
+                     r.status == CallStatus::deadline
+                         ? "raise the call-timeout or fix the component's loop"
+                         : fmt::format("on-error = \"{}\" for this node",
+                                       error_policy_name(n.spec.on_error)));
+    }
+
+    void stop_node(Node& n, const CallResult& r) {
         n.stopped = true;
+        n.report.stopped = true;
         if (r.instance_dead()) {
             n.dead = true;
+        } else if (r.status == CallStatus::guest_error && r.guest_kind == GuestErrorKind::fatal) {
+            // A component that declares itself unable to go on is torn down now.
+            teardown(n);
         }
-        if (!report.error) {
-            report.error =
-                Error(code_for(r), fmt::format("node '{}' {} {}", n.spec.name, during, describe(r)),
-                      n.spec.where.str(),
-                      r.status == CallStatus::deadline
-                          ? "raise the flow's call-timeout or fix the component's loop"
-                          : "see the component's error; the flow was stopped (policy: fail)");
+    }
+
+    // What happens to an element a node could not process.
+    void give_up(Node& n, const ElementRef& el) {
+        if (n.spec.on_error == ErrorPolicy::dead_letter) {
+            ++n.report.dead_lettered;
+            push(n.dead_letter, el);  // counted when the dead-letter sink takes it
+            return;
         }
+        buffers.release(el.payload);
+        ++report.failed;
+        if (n.spec.on_error != ErrorPolicy::fail) {
+            ++n.report.skipped;
+        }
+    }
+
+    // A call on element `el` failed; apply the node's error policy.
+    void on_failure(Node& n, const ElementRef& el, const CallResult& r, std::string_view during) {
+        ++n.report.errors;
+        Error e = error_for(n, r, during);
+        if (r.instance_dead() || n.spec.on_error == ErrorPolicy::fail ||
+            (r.status == CallStatus::guest_error && r.guest_kind == GuestErrorKind::fatal)) {
+            stop_node(n, r);
+        }
+        if (n.spec.on_error == ErrorPolicy::fail) {
+            fail_flow(std::move(e));
+        } else if (n.stopped) {
+            // The flow goes on without this node; keep why, for the report.
+            report.node_errors.push_back(std::move(e));
+        }
+        give_up(n, el);
     }
 
     template <class F>
@@ -181,114 +363,351 @@ struct Flow::State {
         return r;
     }
 
-    // Runs one element through a non-source node.
+    // Calls `call` and, under on-error = "retry", calls it again with backoff
+    // while it fails with a retryable error.
+    template <class F>
+    CallResult with_retries(Node& n, F&& call) {
+        n.host.last_refusal.clear();
+        n.host.budget_refused = false;
+        CallResult r = timed(n, call);
+        if (n.spec.on_error != ErrorPolicy::retry) {
+            return r;
+        }
+        auto backoff = n.spec.retry_backoff;
+        for (std::uint32_t attempt = 0; attempt < n.spec.retries && retryable(r); ++attempt) {
+            ++n.report.errors;
+            ++n.report.retries;
+            std::this_thread::sleep_for(backoff);
+            backoff *= 2;
+            r = timed(n, call);
+        }
+        return r;
+    }
+
+    // --- running nodes -------------------------------------------------------
+
     void step(Node& n) {
-        const ElementRef in = take_input(n);
+        const auto taken = take_input(n);
+        const ElementRef in = taken.first;
+        const std::uint32_t from = taken.second;
         ++n.report.elements_in;
-        CallResult r;
+        if (n.stopped) {
+            give_up(n, in);
+            return;
+        }
+        n.host.edge_ledger = &edges[from].report.copies;
         switch (n.spec.role) {
             case Role::processor: {
                 Produced out;
-                r = timed(n, [&] { return n.instance->process(in, out); });
-                if (r.ok()) {
-                    if (out.present) {
-                        // A transform keeps its input's identity unless it sets its own.
-                        forward(n, ElementRef{
-                                       out.sequence != 0 ? out.sequence : in.sequence,
-                                       out.timestamp_ns != 0 ? out.timestamp_ns : in.timestamp_ns,
-                                       out.payload});
-                    } else {
-                        ++n.report.filtered;
-                        ++report.filtered;
-                    }
+                const CallResult r = with_retries(n, [&] { return n.instance->process(in, out); });
+                if (!r.ok()) {
+                    on_failure(n, in, r, fmt::format("failed on element {}:", in.sequence));
+                    return;
                 }
                 buffers.release(in.payload);
-                break;
+                if (out.present) {
+                    // A transform keeps its input's identity unless it sets its own.
+                    ++n.report.elements_out;
+                    forward(n.outputs,
+                            ElementRef{out.sequence != 0 ? out.sequence : in.sequence,
+                                       out.timestamp_ns != 0 ? out.timestamp_ns : in.timestamp_ns,
+                                       out.payload});
+                } else {
+                    ++n.report.filtered;
+                    ++report.filtered;
+                }
+                return;
             }
             case Role::filter: {
                 bool accepted = false;
-                r = timed(n, [&] { return n.instance->accept(in, accepted); });
-                if (r.ok() && accepted) {
-                    forward(n, in);  // same buffer, no copy
+                const CallResult r =
+                    with_retries(n, [&] { return n.instance->accept(in, accepted); });
+                if (!r.ok()) {
+                    on_failure(n, in, r, fmt::format("failed on element {}:", in.sequence));
+                } else if (accepted) {
+                    ++n.report.elements_out;
+                    forward(n.outputs, in);  // same buffer, no copy
                 } else {
-                    if (r.ok()) {
-                        ++n.report.filtered;
-                        ++report.filtered;
-                    }
+                    ++n.report.filtered;
+                    ++report.filtered;
                     buffers.release(in.payload);
                 }
-                break;
+                return;
+            }
+            case Role::router: {
+                std::vector<std::string>& chosen = n.route_scratch;
+                CallResult r = with_retries(n, [&] { return n.instance->route(in, chosen); });
+                std::vector<std::uint32_t> targets;
+                for (const auto& name : chosen) {
+                    if (!r.ok()) {
+                        break;
+                    }
+                    const auto port = std::find_if(n.ports.begin(), n.ports.end(),
+                                                   [&](const auto& p) { return p.first == name; });
+                    if (port == n.ports.end()) {
+                        r = unknown_port(name);
+                        break;
+                    }
+                    for (const auto e : port->second) {
+                        if (std::find(targets.begin(), targets.end(), e) == targets.end()) {
+                            targets.push_back(e);
+                        }
+                    }
+                }
+                if (!r.ok()) {
+                    on_failure(n, in, r, fmt::format("failed on element {}:", in.sequence));
+                } else if (targets.empty()) {
+                    ++n.report.filtered;
+                    ++report.filtered;
+                    buffers.release(in.payload);
+                } else {
+                    ++n.report.elements_out;
+                    forward(targets, in);  // every port shares the buffer
+                }
+                return;
+            }
+            case Role::aggregator: {
+                Produced out;
+                const CallResult r = with_retries(n, [&] { return n.instance->ingest(in, out); });
+                if (!r.ok()) {
+                    on_failure(n, in, r, fmt::format("failed on element {}:", in.sequence));
+                    return;
+                }
+                buffers.release(in.payload);
+                ++report.aggregated;
+                if (out.present) {
+                    emit_derived(n, out);
+                }
+                return;
             }
             case Role::sink: {
                 bool pause = false;
-                r = timed(n, [&] { return n.instance->push(in, pause); });
-                if (r.ok()) {
-                    ++report.delivered;
+                const CallResult r = with_retries(n, [&] { return n.instance->push(in, pause); });
+                if (!r.ok()) {
+                    on_failure(n, in, r, fmt::format("failed on element {}:", in.sequence));
+                    return;
                 }
                 buffers.release(in.payload);
-                break;
+                if (edges[from].report.dead_letter) {
+                    ++report.dead_lettered;
+                } else {
+                    ++report.delivered;
+                }
+                if (pause) {
+                    ++n.report.pauses;
+                    n.pause_backoff = n.pause_backoff.count() == 0
+                                          ? kFirstPause
+                                          : std::min(n.pause_backoff * 2, kMaxPause);
+                    n.resume_at = Clock::now() + n.pause_backoff;
+                } else {
+                    n.pause_backoff = std::chrono::microseconds{0};
+                }
+                return;
             }
-            default:
-                break;
+            case Role::source:
+                return;
         }
-        if (!r.ok()) {
-            ++report.failed;
-            fail(n, r, "failed on element " + std::to_string(in.sequence) + ":");
-        }
+    }
+
+    void emit_derived(Node& n, const Produced& out) {
+        ++report.derived;
+        ++n.report.elements_out;
+        forward(n.outputs, ElementRef{out.sequence != 0 ? out.sequence : n.report.elements_out - 1,
+                                      out.timestamp_ns != 0 ? out.timestamp_ns : wall_clock_ns(),
+                                      out.payload});
     }
 
     void pull(Node& n) {
         Produced out;
-        const CallResult r = timed(n, [&] { return n.instance->pull(out); });
+        n.host.edge_ledger = nullptr;
+        const CallResult r = with_retries(n, [&] { return n.instance->pull(out); });
         if (!r.ok()) {
-            fail(n, r, "failed in pull:");
+            // A failed pull produced no element, so there is nothing to account
+            // for; under skip/retry/dead-letter the source is simply asked again.
+            ++n.report.errors;
+            const bool fatal = r.instance_dead() || (r.status == CallStatus::guest_error &&
+                                                     r.guest_kind == GuestErrorKind::fatal);
+            if (fatal || n.spec.on_error == ErrorPolicy::fail) {
+                stop_node(n, r);
+            }
+            if (n.spec.on_error == ErrorPolicy::fail) {
+                fail_flow(error_for(n, r, "failed in pull:"));
+            } else if (n.stopped) {
+                report.node_errors.push_back(error_for(n, r, "failed in pull:"));
+            }
             return;
         }
         if (!out.present) {
-            n.exhausted = true;
+            n.done = true;  // exhausted
             return;
         }
         ++report.emitted;
-        forward(
-            n, ElementRef{out.sequence != 0 ? out.sequence : n.report.elements_out,
-                          out.timestamp_ns != 0 ? out.timestamp_ns : wall_clock_ns(), out.payload});
+        ++n.report.elements_out;
+        forward(n.outputs, ElementRef{out.sequence != 0 ? out.sequence : n.report.elements_out - 1,
+                                      out.timestamp_ns != 0 ? out.timestamp_ns : wall_clock_ns(),
+                                      out.payload});
     }
 
-    // Sweeps downstream-first so queues drain before sources refill them.
-    // After a failure (policy: fail the flow) sources stop, elements that
-    // reach a dead node are counted as failed, and everything already past
-    // the failure still drains to the sinks.
-    void drive() {
-        for (;;) {
-            bool progressed = false;
-            for (auto it = topo.rbegin(); it != topo.rend(); ++it) {
-                Node& n = *nodes[*it];
-                if (n.spec.role == Role::source) {
-                    for (int i = 0;
-                         i < kBatch && !report.error && !n.exhausted && room_downstream(n); ++i) {
-                        pull(n);
-                        progressed = true;
-                    }
-                    continue;
-                }
-                for (int i = 0; i < kBatch && has_input(n) && (n.stopped || room_downstream(n));
-                     ++i) {
-                    if (n.stopped) {
-                        buffers.release(take_input(n).payload);
-                        ++report.failed;
-                    } else {
-                        step(n);
-                    }
-                    progressed = true;
-                }
-            }
-            if (!progressed) {
+    // Sources pause while a watched queue is between its watermarks.
+    void update_pressure(Node& n) {
+        const bool pressured = std::any_of(n.watched.begin(), n.watched.end(),
+                                           [&](std::uint32_t e) { return edges[e].pressured; });
+        if (pressured == n.paused_by_pressure) {
+            return;
+        }
+        n.paused_by_pressure = pressured;
+        const CallResult r = timed(n, [&] { return n.instance->notify(pressured); });
+        if (!r.ok()) {
+            ++n.report.errors;
+            stop_node(n, r);
+            fail_flow(error_for(n, r, "failed in notify:"));
+        }
+    }
+
+    void teardown(Node& n) {
+        if (n.torn_down || n.dead || !n.instance) {
+            return;
+        }
+        n.torn_down = true;
+        if (const CallResult r = n.instance->teardown(); !r.ok()) {
+            ++n.report.errors;
+            n.dead = r.instance_dead();
+        }
+    }
+
+    // Upstream is exhausted and the inputs are empty: finish the node.
+    void finish(Node& n) {
+        n.done = true;
+        if (n.stopped || aborted) {
+            return;
+        }
+        if (n.spec.role == Role::aggregator) {
+            std::vector<Produced> outs;
+            const CallResult r = timed(n, [&] { return n.instance->flush(outs); });
+            if (!r.ok()) {
+                ++n.report.errors;
+                stop_node(n, r);
+                fail_flow(error_for(n, r, "failed in flush:"));
                 return;
+            }
+            for (const auto& o : outs) {
+                emit_derived(n, o);
+            }
+        } else if (n.spec.role == Role::sink) {
+            const CallResult r = timed(n, [&] { return n.instance->complete(); });
+            if (!r.ok()) {
+                ++n.report.errors;
+                stop_node(n, r);
+                fail_flow(error_for(n, r, "failed in complete:"));
             }
         }
     }
 
-    // Elements still queued when the flow stops are failed, not forgotten.
+    [[nodiscard]] bool upstream_done(const Node& n) const {
+        return std::all_of(n.inputs.begin(), n.inputs.end(),
+                           [&](std::uint32_t e) { return nodes[edges[e].from]->done; });
+    }
+
+    // Reacts to a stop request, the flow's timeout and the drain deadline.
+    void check_stop() {
+        const auto now = Clock::now();
+        const int request = options.stop != nullptr ? options.stop->load() : 0;
+        if (request == static_cast<int>(StopRequest::forced) ||
+            (stopping && now >= drain_deadline)) {
+            aborted = true;
+            if (report.stop == StopReason::completed || report.stop == StopReason::interrupted) {
+                report.stop = StopReason::forced;
+            }
+            return;
+        }
+        if (!stopping && request == static_cast<int>(StopRequest::graceful)) {
+            stopping = true;
+            report.stop = StopReason::interrupted;
+        }
+        if (!stopping && spec.timeout.count() > 0 && now - started >= spec.timeout) {
+            fail_flow(Error(ErrorCode::flow_timeout,
+                            fmt::format("flow '{}' ran longer than its timeout of {} ms", spec.name,
+                                        spec.timeout.count()),
+                            spec.where.str(), "raise the flow's timeout"));
+            report.stop = StopReason::timeout;
+        }
+        if (stopping && drain_deadline == Clock::time_point::max()) {
+            drain_deadline = now + spec.drain_timeout;
+        }
+    }
+
+    // One sweep over the nodes, downstream first so queues drain before
+    // sources refill them. Returns whether anything happened.
+    bool sweep(Clock::time_point& earliest_resume) {
+        bool progressed = false;
+        for (auto it = topo.rbegin(); it != topo.rend() && !aborted; ++it) {
+            Node& n = *nodes[*it];
+            if (n.done) {
+                continue;
+            }
+            if (n.spec.role == Role::source) {
+                if (stopping || n.stopped) {
+                    n.done = true;
+                    progressed = true;
+                    continue;
+                }
+                for (int i = 0; i < kBatch && !n.done && !n.stopped && !stopping; ++i) {
+                    update_pressure(n);
+                    if (n.paused_by_pressure || !room_downstream(n)) {
+                        break;
+                    }
+                    pull(n);
+                    progressed = true;
+                }
+                continue;
+            }
+            if (n.resume_at > Clock::now()) {
+                earliest_resume = std::min(earliest_resume, n.resume_at);
+                continue;
+            }
+            for (int i = 0; i < kBatch && has_input(n) && (n.stopped || room_downstream(n)) &&
+                            n.resume_at <= Clock::now();
+                 ++i) {
+                step(n);
+                progressed = true;
+            }
+            if (!has_input(n) && upstream_done(n)) {
+                finish(n);
+                progressed = true;
+            }
+        }
+        return progressed;
+    }
+
+    void drive() {
+        for (;;) {
+            check_stop();
+            if (aborted) {
+                return;
+            }
+            Clock::time_point earliest_resume = Clock::time_point::max();
+            const bool progressed = sweep(earliest_resume);
+            if (std::all_of(nodes.begin(), nodes.end(), [](const auto& n) { return n->done; })) {
+                return;
+            }
+            if (!progressed) {
+                if (earliest_resume == Clock::time_point::max()) {
+                    fail_flow(
+                        Error(ErrorCode::internal,
+                              fmt::format("flow '{}' stalled with elements in flight", spec.name)));
+                    aborted = true;
+                    return;
+                }
+                // Only paused sinks are left to run: wait for the first, but
+                // wake up regularly to notice stop requests.
+                const auto wake =
+                    std::min(earliest_resume, Clock::now() + std::chrono::milliseconds(5));
+                std::this_thread::sleep_until(wake);
+            }
+        }
+    }
+
+    // Elements still queued when the flow is aborted are failed, not forgotten.
     void drain_queues() {
         for (auto& e : edges) {
             while (!e.queue.empty()) {
@@ -299,24 +718,52 @@ struct Flow::State {
     }
 };
 
-double FlowReport::elements_per_second() const {
-    const double secs = std::chrono::duration<double>(wall).count();
-    return secs > 0 ? static_cast<double>(emitted) / secs : 0.0;
-}
-
-bool FlowReport::accounting_balanced() const {
-    return emitted + branches == delivered + filtered + failed;
-}
-
 Flow::Flow(std::unique_ptr<State> state) : s_(std::move(state)) {}
 Flow::~Flow() = default;
+
+namespace {
+
+// Edges reachable downstream of `start` whose policy is block.
+std::vector<std::uint32_t> watched_edges(const std::vector<std::unique_ptr<Node>>& nodes,
+                                         const std::vector<Edge>& edges, std::uint32_t start) {
+    std::vector<std::uint32_t> out;
+    std::vector<std::uint32_t> todo{start};
+    std::vector<bool> seen(nodes.size(), false);
+    while (!todo.empty()) {
+        const std::uint32_t n = todo.back();
+        todo.pop_back();
+        for (const auto e : nodes[n]->outputs) {
+            if (edges[e].report.overflow == OverflowPolicy::block) {
+                out.push_back(e);
+            }
+            if (!seen[edges[e].to]) {
+                seen[edges[e].to] = true;
+                todo.push_back(edges[e].to);
+            }
+        }
+    }
+    return out;
+}
+
+Error node_error(Error e, const NodeSpec& n) {
+    if (e.message.rfind("node '", 0) != 0) {
+        e.message = fmt::format("node '{}': {}", n.name, e.message);
+    }
+    e.where = n.where.str();
+    return e;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Flow>> Flow::create(Runtime& runtime, const Manifest& manifest,
                                            const FlowSpec& spec, const RunOptions& options) {
     const auto t0 = Clock::now();
-    auto s = std::make_unique<State>();
+    BufferLimits limits;
+    limits.max_bytes_held = spec.max_buffer_memory;
+    auto s = std::make_unique<State>(limits);
     s->runtime = &runtime;
     s->spec = spec;
+    s->options = options;
     s->report.name = spec.name;
     s->context.flow_id = spec.name;
     s->context.trace_id = random_hex(16);
@@ -324,12 +771,6 @@ Result<std::unique_ptr<Flow>> Flow::create(Runtime& runtime, const Manifest& man
 
     std::map<std::string, std::uint32_t> index;
     for (const auto& ns : spec.nodes) {
-        if (ns.role == Role::router || ns.role == Role::aggregator) {
-            return Error(ErrorCode::manifest_topology,
-                         fmt::format("node '{}': role '{}' is not supported by this runtime yet",
-                                     ns.name, role_name(ns.role)),
-                         ns.where.str(), "use source, processor, filter and sink nodes");
-        }
         auto node = std::make_unique<Node>();
         node->spec = ns;
         node->report.name = ns.name;
@@ -337,14 +778,53 @@ Result<std::unique_ptr<Flow>> Flow::create(Runtime& runtime, const Manifest& man
         index[ns.name] = static_cast<std::uint32_t>(s->nodes.size());
         s->nodes.push_back(std::move(node));
     }
+    const auto add_edge = [&](std::uint32_t from, std::uint32_t to, std::uint32_t capacity,
+                              OverflowPolicy overflow, std::string from_name) {
+        const auto e = static_cast<std::uint32_t>(s->edges.size());
+        const double cap = capacity;
+        Edge edge{from,
+                  to,
+                  Queue(capacity),
+                  std::max<std::size_t>(1, static_cast<std::size_t>(cap * spec.high_watermark)),
+                  static_cast<std::size_t>(cap * spec.low_watermark),
+                  false,
+                  {},
+                  {}};
+        edge.report.from = std::move(from_name);
+        edge.report.to = s->nodes[to]->spec.name;
+        edge.report.capacity = capacity;
+        edge.report.overflow = overflow;
+        s->edges.push_back(std::move(edge));
+        s->nodes[to]->inputs.push_back(e);
+        return e;
+    };
     for (const auto& es : spec.edges) {
         const std::uint32_t from = index.at(es.from);
-        const std::uint32_t to = index.at(es.to);
-        const std::uint32_t e = static_cast<std::uint32_t>(s->edges.size());
-        s->edges.push_back(
-            Edge{from, to, Queue(es.capacity != 0 ? es.capacity : spec.queue_capacity)});
-        s->nodes[from]->outputs.push_back(e);
-        s->nodes[to]->inputs.push_back(e);
+        Node& f = *s->nodes[from];
+        const std::uint32_t e =
+            add_edge(from, index.at(es.to), es.capacity != 0 ? es.capacity : spec.queue_capacity,
+                     es.overflow.value_or(spec.overflow),
+                     es.from_port.empty() ? es.from : es.from + "." + es.from_port);
+        f.outputs.push_back(e);
+        if (!es.from_port.empty()) {
+            auto port = std::find_if(f.ports.begin(), f.ports.end(),
+                                     [&](const auto& p) { return p.first == es.from_port; });
+            if (port == f.ports.end()) {
+                f.ports.push_back({es.from_port, {}});
+                port = f.ports.end() - 1;
+            }
+            port->second.push_back(e);
+        }
+    }
+    for (std::uint32_t i = 0; i < s->nodes.size(); ++i) {
+        Node& n = *s->nodes[i];
+        if (!n.spec.dead_letter.empty()) {
+            // Dead letters never block the failing node for long: they wait
+            // in a queue of their own that blocks like any other.
+            n.dead_letter = add_edge(i, index.at(n.spec.dead_letter), spec.queue_capacity,
+                                     OverflowPolicy::block, n.spec.name + " (dead letters)");
+            s->edges[n.dead_letter].report.dead_letter = true;
+        }
     }
     // Topological order (the manifest was checked to be acyclic).
     std::vector<int> indeg(s->nodes.size(), 0);
@@ -357,18 +837,26 @@ Result<std::unique_ptr<Flow>> Flow::create(Runtime& runtime, const Manifest& man
             ready.push_back(i);
         }
     }
-    while (!ready.empty()) {
-        const std::uint32_t n = ready.front();
-        ready.erase(ready.begin());
+    for (std::size_t head = 0; head < ready.size(); ++head) {
+        const std::uint32_t n = ready[head];
         s->topo.push_back(n);
-        for (const auto e : s->nodes[n]->outputs) {
+        std::vector<std::uint32_t> outs = s->nodes[n]->outputs;
+        if (s->nodes[n]->dead_letter != kNoEdge) {
+            outs.push_back(s->nodes[n]->dead_letter);
+        }
+        for (const auto e : outs) {
             if (--indeg[s->edges[e].to] == 0) {
                 ready.push_back(s->edges[e].to);
             }
         }
     }
+    for (std::uint32_t i = 0; i < s->nodes.size(); ++i) {
+        if (s->nodes[i]->spec.role == Role::source) {
+            s->nodes[i]->watched = watched_edges(s->nodes, s->edges, i);
+        }
+    }
 
-    // Load, link and instantiate: every failure names the node.
+    // Load, check, link and instantiate: every failure names the node.
     for (std::uint32_t i = 0; i < s->nodes.size(); ++i) {
         Node& n = *s->nodes[i];
         auto file = resolve_component(manifest, n.spec, options.component_path);
@@ -378,19 +866,14 @@ Result<std::unique_ptr<Flow>> Flow::create(Runtime& runtime, const Manifest& man
         LoadInfo info;
         auto component = runtime.load(file.value(), &info);
         if (!component) {
-            auto e = std::move(component).error();
-            e.message = fmt::format("node '{}': {}", n.spec.name, e.message);
-            e.where = n.spec.where.str();
-            return e;
+            return node_error(std::move(component).error(), n.spec);
         }
         n.report.cache_hit = info.cache_hit;
         // Deny-all: every import must be a torvyn interface or granted.
         if (Status granted = check_imports(component.value()->interfaces().imports,
                                            n.spec.capabilities, n.spec.name);
             !granted) {
-            auto e = std::move(granted).error();
-            e.where = n.spec.where.str();
-            return e;
+            return node_error(std::move(granted).error(), n.spec);
         }
         Grants grants;
         for (const auto& c : n.spec.capabilities) {
@@ -399,15 +882,7 @@ Result<std::unique_ptr<Flow>> Flow::create(Runtime& runtime, const Manifest& man
         }
         auto prepared = runtime.prepare(*component.value(), n.spec.role, grants);
         if (!prepared) {
-            auto e = std::move(prepared).error();
-            e.message = fmt::format("node '{}': {}", n.spec.name, e.message);
-            e.where = n.spec.where.str();
-            if (e.code == ErrorCode::component_link) {
-                e.hint =
-                    "the component imports an interface the node was not granted; grant the "
-                    "capability in the node's capabilities list, or remove the import";
-            }
-            return e;
+            return node_error(std::move(prepared).error(), n.spec);
         }
         n.prepared = prepared.value();
         n.host.buffers = &s->buffers;
@@ -415,14 +890,13 @@ Result<std::unique_ptr<Flow>> Flow::create(Runtime& runtime, const Manifest& man
         n.host.id = i;
         n.host.context = &s->context;
         n.host.context_handle = 1;
-        InstanceLimits limits;
-        limits.call_deadline = spec.call_timeout;
-        auto instance = runtime.instantiate(*n.prepared, n.host, limits);
+        s->buffers.set_owner_limit(i, n.spec.max_buffer_memory);
+        InstanceLimits il;
+        il.call_deadline =
+            n.spec.call_timeout.count() > 0 ? n.spec.call_timeout : spec.call_timeout;
+        auto instance = runtime.instantiate(*n.prepared, n.host, il);
         if (!instance) {
-            auto e = std::move(instance).error();
-            e.message = fmt::format("node '{}': {}", n.spec.name, e.message);
-            e.where = n.spec.where.str();
-            return e;
+            return node_error(std::move(instance).error(), n.spec);
         }
         n.instance = std::move(instance).value();
     }
@@ -432,53 +906,78 @@ Result<std::unique_ptr<Flow>> Flow::create(Runtime& runtime, const Manifest& man
 
 FlowReport Flow::run() {
     State& s = *s_;
-    const auto t0 = Clock::now();
+    s.started = Clock::now();
 
+    // init every node; then routers declare their ports, checked against the
+    // flow's edges before any element moves.
     for (const auto i : s.topo) {
         Node& n = *s.nodes[i];
         const CallResult r = s.timed(n, [&] { return n.instance->init(n.spec.config); });
         if (!r.ok()) {
-            s.fail(n, r, "failed in init:");
-            s.report.error->code = ErrorCode::guest_init_failed;
+            ++n.report.errors;
+            s.stop_node(n, r);
+            Error e = s.error_for(n, r, "failed in init:");
+            e.code = ErrorCode::guest_init_failed;
+            s.fail_flow(std::move(e));
             break;
         }
-    }
-    const bool started = !s.report.error;
-    if (started) {
-        s.drive();
-        // Sinks complete even after a failure elsewhere, so what they did
-        // receive is flushed.
-        for (const auto i : s.topo) {
-            Node& n = *s.nodes[i];
-            if (n.spec.role == Role::sink && !n.dead) {
-                const CallResult r = s.timed(n, [&] { return n.instance->complete(); });
-                if (!r.ok()) {
-                    s.fail(n, r, "failed in complete:");
+        if (n.spec.role == Role::router) {
+            std::vector<std::string> declared;
+            const CallResult pr = s.timed(n, [&] { return n.instance->ports(declared); });
+            if (!pr.ok()) {
+                s.stop_node(n, pr);
+                s.fail_flow(s.error_for(n, pr, "failed in ports:"));
+                break;
+            }
+            for (const auto& [port, edges] : n.ports) {
+                if (std::find(declared.begin(), declared.end(), port) == declared.end()) {
+                    s.fail_flow(Error(ErrorCode::manifest_topology,
+                                      fmt::format("router '{}' has no port '{}' (it declares: {})",
+                                                  n.spec.name, port, fmt::join(declared, ", ")),
+                                      n.spec.where.str(), "use one of the declared port names"));
+                }
+            }
+            for (const auto& port : declared) {
+                if (std::none_of(n.ports.begin(), n.ports.end(),
+                                 [&](const auto& p) { return p.first == port; })) {
+                    s.fail_flow(Error(
+                        ErrorCode::manifest_topology,
+                        fmt::format("port '{}' of router '{}' has no edge", port, n.spec.name),
+                        n.spec.where.str(),
+                        fmt::format("add an edge with from = \"{}.{}\"", n.spec.name, port)));
                 }
             }
         }
     }
+    if (!s.report.error) {
+        s.drive();
+    }
     s.drain_queues();
     for (const auto i : s.topo) {
         Node& n = *s.nodes[i];
-        if (!n.dead) {
-            if (const CallResult r = n.instance->teardown(); !r.ok()) {
-                s.fail(n, r, "failed in teardown:");
-            }
+        if (!s.aborted) {
+            s.teardown(n);
         }
-        // Free every instance now, so their owned buffers return to the pool
-        // before the store's statistics are read.
+        // Free every instance now, so what it held returns to the pool
+        // before the statistics are read.
         n.instance.reset();
-        // Buffers a trapped guest still held are reclaimed with its instance.
         s.buffers.reclaim(i);
     }
-    s.report.wall = Clock::now() - t0;
-    for (auto& n : s.nodes) {
-        s.report.copies += n->report.copies;
-        s.report.nodes.push_back(n->report);
+    const auto now = Clock::now();
+    s.report.wall = now - s.started;
+    for (auto& e : s.edges) {
+        if (e.pressured) {
+            e.report.pressured += now - e.pressured_since;
+        }
+        s.report.edges.push_back(e.report);
+    }
+    for (std::uint32_t i = 0; i < s.nodes.size(); ++i) {
+        auto& n = *s.nodes[i];
+        n.report.peak_buffer_bytes = s.buffers.peak_held_by(i);
+        s.report.copies += n.report.copies;
+        s.report.nodes.push_back(n.report);
     }
     s.report.buffers = s.buffers.stats();
-    s.report.branches = s.branches;
     return s.report;
 }
 

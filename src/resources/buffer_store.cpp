@@ -114,7 +114,8 @@ BufferHandle BufferStore::new_slot(BufferOp* why) {
     return encode(index, slots_[index].generation);
 }
 
-bool BufferStore::acquire_block(Slot& s, std::uint64_t capacity, BufferOp* why) {
+bool BufferStore::acquire_block(Slot& s, NodeId owner, std::uint64_t capacity, BufferOp* why,
+                                std::uint64_t replacing) {
     if (capacity > limits_.max_buffer_bytes) {
         *why = BufferOp::capacity_exceeded;
         return false;
@@ -122,7 +123,15 @@ bool BufferStore::acquire_block(Slot& s, std::uint64_t capacity, BufferOp* why) 
     const int tier = tier_for(capacity);
     const std::uint64_t bytes =
         tier >= 0 ? kTierBytes[static_cast<std::size_t>(tier)] : ((capacity + 4095) & ~4095ull);
-    if (limits_.max_bytes_held != 0 && stats_.bytes_held + bytes > limits_.max_bytes_held) {
+    // `replacing` bytes are released right after (a buffer moving to a bigger
+    // block), so they do not count against the budgets.
+    if (limits_.max_bytes_held != 0 &&
+        stats_.bytes_held - replacing + bytes > limits_.max_bytes_held) {
+        *why = BufferOp::capacity_exceeded;
+        return false;
+    }
+    OwnerUsage* usage = usage_of(owner);
+    if (usage != nullptr && usage->limit != 0 && usage->held - replacing + bytes > usage->limit) {
         *why = BufferOp::capacity_exceeded;
         return false;
     }
@@ -143,14 +152,20 @@ bool BufferStore::acquire_block(Slot& s, std::uint64_t capacity, BufferOp* why) 
     s.capacity = bytes;
     stats_.bytes_held += bytes;
     stats_.peak_bytes_held = std::max(stats_.peak_bytes_held, stats_.bytes_held);
+    if (usage != nullptr) {
+        usage->held += bytes;
+        usage->peak = std::max(usage->peak, usage->held);
+    }
     return true;
 }
-
 void BufferStore::release_block(Slot& s) {
     if (s.data == nullptr) {
         return;
     }
     stats_.bytes_held -= s.capacity;
+    if (OwnerUsage* usage = usage_of(s.owner)) {
+        usage->held -= s.capacity;
+    }
     const int tier = tier_for(s.capacity);
     if (tier >= 0 && kTierBytes[static_cast<std::size_t>(tier)] == s.capacity &&
         free_blocks_[static_cast<std::size_t>(tier)].size() < kMaxFreeBlocksPerTier) {
@@ -162,6 +177,33 @@ void BufferStore::release_block(Slot& s) {
     s.capacity = 0;
 }
 
+BufferStore::OwnerUsage* BufferStore::usage_of(NodeId owner) {
+    if (owner == kHostOwner) {
+        return nullptr;
+    }
+    if (owner >= owners_.size()) {
+        owners_.resize(owner + 1);
+    }
+    return &owners_[owner];
+}
+
+void BufferStore::set_owner_limit(NodeId owner, std::uint64_t max_bytes) {
+    if (OwnerUsage* usage = usage_of(owner)) {
+        usage->limit = max_bytes;
+    }
+}
+
+std::uint64_t BufferStore::held_by(NodeId owner) const {
+    return owner < owners_.size() ? owners_[owner].held : 0;
+}
+
+std::uint64_t BufferStore::limit_of(NodeId owner) const {
+    return owner < owners_.size() ? owners_[owner].limit : 0;
+}
+
+std::uint64_t BufferStore::peak_held_by(NodeId owner) const {
+    return owner < owners_.size() ? owners_[owner].peak : 0;
+}
 void BufferStore::retire(std::uint32_t index) {
     Slot& s = slots_[index];
     release_block(s);
@@ -186,12 +228,13 @@ BufferHandle BufferStore::allocate(NodeId owner, std::uint64_t capacity_hint, Bu
     }
     const std::uint32_t index = h & kIndexMask;
     Slot& s = slots_[index];
-    if (!acquire_block(s, std::max<std::uint64_t>(capacity_hint, 1), why)) {
+    s.owner = owner;
+    if (!acquire_block(s, owner, std::max<std::uint64_t>(capacity_hint, 1), why)) {
+        s.owner = kHostOwner;
         free_slots_.push_back(index);
         return 0;
     }
     s.size = 0;
-    s.owner = owner;
     s.state = BufferState::writable;
     ++stats_.allocations;
     ++stats_.live_buffers;
@@ -200,14 +243,12 @@ BufferHandle BufferStore::allocate(NodeId owner, std::uint64_t capacity_hint, Bu
 
 BufferOp BufferStore::grow(Slot& s, std::uint64_t needed, CopyLedger& ledger) {
     Slot bigger;
+    bigger.owner = s.owner;
     // Grow geometrically so appends stay amortised O(1).
     const std::uint64_t target = std::max(needed, s.capacity * 2);
     BufferOp why = BufferOp::ok;
-    // Account for the old block being released after the move.
-    stats_.bytes_held -= s.capacity;
-    const bool ok = acquire_block(bigger, std::min(target, limits_.max_buffer_bytes), &why);
-    stats_.bytes_held += s.capacity;
-    if (!ok) {
+    if (!acquire_block(bigger, s.owner, std::min(target, limits_.max_buffer_bytes), &why,
+                       s.capacity)) {
         return why;
     }
     if (s.size > 0) {
@@ -219,7 +260,6 @@ BufferOp BufferStore::grow(Slot& s, std::uint64_t needed, CopyLedger& ledger) {
     s.capacity = bigger.capacity;
     return BufferOp::ok;
 }
-
 BufferOp BufferStore::write(NodeId owner, BufferHandle h, std::uint64_t offset,
                             std::span<const std::byte> bytes, CopyLedger& ledger) {
     Slot* s = lookup(h);
@@ -297,6 +337,10 @@ BufferOp BufferStore::take_from_guest(NodeId owner, BufferHandle h) {
     }
     if (s->state != BufferState::owned || s->owner != owner) {
         return BufferOp::invalid_state;
+    }
+    // The bytes leave the component's budget and stay in the flow's.
+    if (OwnerUsage* usage = usage_of(owner)) {
+        usage->held -= s->capacity;
     }
     s->state = BufferState::in_transit;
     s->owner = kHostOwner;

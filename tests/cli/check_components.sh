@@ -6,7 +6,8 @@ set -eu
 tools=$1 dir=$2
 declare -A role=(
   [hello_greeter]=source [hello_shout]=processor [hello_printer]=sink
-  [numbers]=source [multiple_of]=filter)
+  [numbers]=source [multiple_of]=filter [parity_router]=router [blobs]=source
+  [slow_sink]=sink [events]=source [window_count]=aggregator)
 fail=0
 for name in "${!role[@]}"; do
   wit=$("$tools" component wit "$dir/$name.wasm")
@@ -17,7 +18,7 @@ for name in "${!role[@]}"; do
     echo "$name: does not export torvyn:streaming/lifecycle@0.1.0"; fail=1
   fi
   extra=$(grep -E '^\s*import ' <<<"$wit" | grep -v 'torvyn:streaming/' || true)
-  if [ "$name" = hello_printer ]; then
+  if [ "$name" = hello_printer ] || [ "$name" = slow_sink ]; then
     extra=$(grep -v -E 'wasi:cli/stdout|wasi:io/(streams|error)' <<<"$extra" || true)
   fi
   if [ -n "$extra" ]; then

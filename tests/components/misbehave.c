@@ -1,66 +1,130 @@
-// A processor the tests script to misbehave, through its config string:
-//   mode=trap      traps (unreachable) on element `at`
-//   mode=error     returns process-error invalid-input on element `at`
-//   mode=fatal     returns process-error fatal on element `at`
-//   mode=spin      loops forever on element `at` (deadline test)
-//   mode=init-fail init returns an error
+// A processor the tests script to misbehave, through its config string
+// ("mode=... at=N times=K"):
+//   trap          traps (unreachable) on element `at`
+//   error         returns process-error invalid-input on element `at`
+//   flaky         returns process-error unavailable the first `times` times it
+//                 sees element `at`, then succeeds (retry tests)
+//   fatal         returns process-error fatal on element `at`
+//   spin          loops forever on element `at` (deadline tests)
+//   init-fail     init returns an error
+//   keep-borrow   returns from element `at` without releasing its borrowed
+//                 handles (the component model forbids it)
+//   use-consumed  appends to a mutable buffer after freezing it
+//   double-free   drops the same owned buffer twice
 // Every other element passes through unchanged (copied into a new buffer).
 #include <string.h>
 
 #include <torvyn/guest.h>
 
-enum mode { PASS, TRAP, ERROR, FATAL, SPIN, INIT_FAIL };
+enum mode {
+    PASS,
+    TRAP,
+    ERROR,
+    FLAKY,
+    FATAL,
+    SPIN,
+    INIT_FAIL,
+    KEEP_BORROW,
+    USE_CONSUMED,
+    DOUBLE_FREE
+};
+static const char* const kModes[] = {"pass",         "trap",       "error",     "flaky",
+                                     "fatal",        "spin",       "init-fail", "keep-borrow",
+                                     "use-consumed", "double-free"};
 static enum mode mode = PASS;
 static uint64_t at = 2;
-static volatile uint64_t sink_counter;
+static uint64_t times = 1;
+static uint64_t failures = 0;
+static volatile uint64_t spin_counter;
 
 bool exports_torvyn_streaming_lifecycle_init(torvyn_string_t* config, torvyn_error_t* err) {
-    char m[16] = "";
+    char m[16] = "pass";
     torvyn_config_str(config, "mode", m, sizeof m);
     at = torvyn_config_u64(config, "at", 2);
+    times = torvyn_config_u64(config, "times", 1);
     torvyn_string_free(config);
-    if (strcmp(m, "trap") == 0)
-        mode = TRAP;
-    else if (strcmp(m, "error") == 0)
-        mode = ERROR;
-    else if (strcmp(m, "fatal") == 0)
-        mode = FATAL;
-    else if (strcmp(m, "spin") == 0)
-        mode = SPIN;
-    else if (strcmp(m, "init-fail") == 0)
-        mode = INIT_FAIL;
+    for (unsigned i = 0; i < sizeof kModes / sizeof kModes[0]; ++i) {
+        if (strcmp(m, kModes[i]) == 0) {
+            mode = (enum mode)i;
+        }
+    }
     if (mode == INIT_FAIL) {
         return torvyn_fail(err, TORVYN_ERROR_INVALID_INPUT, "refusing to start (mode=init-fail)");
     }
     return true;
 }
 
+static bool misbehave(torvyn_element_t* element, torvyn_error_t* err, bool* handled) {
+    *handled = true;
+    switch (mode) {
+        case TRAP:
+            __builtin_trap();
+        case ERROR:
+            torvyn_element_done(element);
+            return torvyn_fail(err, TORVYN_ERROR_INVALID_INPUT, "element rejected on purpose");
+        case FLAKY:
+            if (failures < times) {
+                ++failures;
+                torvyn_element_done(element);
+                return torvyn_fail(err, TORVYN_ERROR_UNAVAILABLE, "not yet (mode=flaky)");
+            }
+            break;
+        case FATAL:
+            torvyn_element_done(element);
+            return torvyn_fail(err, TORVYN_ERROR_FATAL, "giving up on purpose");
+        case SPIN:
+            for (;;) {
+                spin_counter++;
+            }
+        case KEEP_BORROW:
+            return torvyn_fail(err, TORVYN_ERROR_INVALID_INPUT, "kept the borrows");
+        case USE_CONSUMED: {
+            torvyn_streaming_types_own_mutable_buffer_t mb;
+            torvyn_streaming_types_buffer_error_t berr;
+            torvyn_element_done(element);
+            if (!torvyn_streaming_buffer_allocator_allocate(8, &mb, &berr)) {
+                return torvyn_fail(err, TORVYN_ERROR_INTERNAL, "allocate failed");
+            }
+            torvyn_streaming_types_own_buffer_t frozen =
+                torvyn_streaming_types_static_mutable_buffer_freeze(mb);
+            torvyn_list_u8_t bytes = {(uint8_t*)"x", 1};
+            /* mb was consumed by freeze: this handle no longer exists. */
+            torvyn_streaming_types_method_mutable_buffer_append(
+                torvyn_streaming_types_borrow_mutable_buffer(mb), &bytes, &berr);
+            torvyn_streaming_types_buffer_drop_own(frozen);
+            return torvyn_fail(err, TORVYN_ERROR_INTERNAL, "survived use of a consumed buffer");
+        }
+        case DOUBLE_FREE: {
+            torvyn_own_buffer_t b;
+            torvyn_element_done(element);
+            if (!torvyn_make_buffer("x", 1, "", &b, err)) {
+                return false;
+            }
+            torvyn_streaming_types_buffer_drop_own(b);
+            torvyn_streaming_types_buffer_drop_own(b);
+            return torvyn_fail(err, TORVYN_ERROR_INTERNAL, "survived a double free");
+        }
+        default:
+            break;
+    }
+    *handled = false;
+    return true;
+}
+
 bool exports_torvyn_streaming_processor_process(
     torvyn_element_t* element, exports_torvyn_streaming_processor_process_result_t* ret,
     torvyn_error_t* err) {
-    const uint64_t seq = element->meta.sequence;
-    if (seq == at) {
-        switch (mode) {
-            case TRAP:
-                __builtin_trap();
-            case ERROR:
-                torvyn_element_done(element);
-                return torvyn_fail(err, TORVYN_ERROR_INVALID_INPUT, "element rejected on purpose");
-            case FATAL:
-                torvyn_element_done(element);
-                return torvyn_fail(err, TORVYN_ERROR_FATAL, "giving up on purpose");
-            case SPIN:
-                for (;;) {
-                    sink_counter++;
-                }
-            default:
-                break;
+    if (element->meta.sequence == at) {
+        bool handled = false;
+        bool ok = misbehave(element, err, &handled);
+        if (handled) {
+            return ok;
         }
     }
     torvyn_list_u8_t bytes = torvyn_read_all(element->payload);
     torvyn_element_done(element);
     ret->tag = EXPORTS_TORVYN_STREAMING_PROCESSOR_PROCESS_RESULT_EMIT;
-    bool ok = torvyn_make_output(bytes.ptr, bytes.len, "text/plain", 0, &ret->val.emit, err);
+    bool ok = torvyn_make_output(bytes.ptr, bytes.len, "", 0, &ret->val.emit, err);
     torvyn_list_u8_free(&bytes);
     return ok;
 }

@@ -1,67 +1,12 @@
 // Runs real components on real Wasmtime through the host's public API.
-#include <gtest/gtest.h>
-
-#include <filesystem>
-#include <fstream>
 #include <thread>
 
-#include "torvyn/config/manifest.hpp"
-#include "torvyn/engine/engine.hpp"
-#include "torvyn/reactor/flow.hpp"
+#include "fixture.hpp"
 
 namespace torvyn {
 namespace {
 
-namespace fs = std::filesystem;
-
-class FlowTest : public ::testing::Test {
-protected:
-    static void SetUpTestSuite() {
-        RuntimeOptions o;
-        o.cache_dir = fs::path(TORVYN_TEST_TMP_DIR) / "compiled";
-        auto r = Runtime::create(o);
-        ASSERT_TRUE(r.ok()) << r.error().format();
-        runtime_ = std::move(r).value().release();
-    }
-    static void TearDownTestSuite() {
-        delete runtime_;
-        runtime_ = nullptr;
-    }
-
-    // Writes `text` as a manifest and parses it.
-    static Manifest manifest(const std::string& name, const std::string& text) {
-        const fs::path dir = fs::path(TORVYN_TEST_TMP_DIR) / "manifests";
-        fs::create_directories(dir);
-        const fs::path file = dir / (name + ".toml");
-        std::ofstream(file) << text;
-        auto m = load_manifest(file);
-        EXPECT_TRUE(m.ok()) << (m.errors.empty() ? "" : m.errors.front().format());
-        return m.manifest;
-    }
-
-    static RunOptions options() {
-        RunOptions o;
-        o.component_path = {TORVYN_EXAMPLE_COMPONENT_DIR, TORVYN_TEST_COMPONENT_DIR};
-        return o;
-    }
-
-    static Result<std::unique_ptr<Flow>> create(const Manifest& m, std::size_t flow = 0) {
-        return Flow::create(*runtime_, m, m.flows.at(flow), options());
-    }
-
-    static const NodeReport& node(const FlowReport& r, std::string_view name) {
-        for (const auto& n : r.nodes) {
-            if (n.name == name) {
-                return n;
-            }
-        }
-        throw std::runtime_error("no node " + std::string(name));
-    }
-
-    static Runtime* runtime_;
-};
-
-Runtime* FlowTest::runtime_ = nullptr;
+using testing::FlowTest;
 
 std::string chain(const std::string& flow, const std::string& middle_component,
                   const std::string& middle_role, const std::string& middle_config, int count = 5,
@@ -315,6 +260,7 @@ to = "snk"
 }
 
 TEST_F(FlowTest, NotAComponentIsACompileError) {
+    namespace fs = std::filesystem;
     const fs::path junk = fs::path(TORVYN_TEST_TMP_DIR) / "junk.wasm";
     std::ofstream(junk) << "this is not wasm";
     const Manifest m =
@@ -328,6 +274,7 @@ TEST_F(FlowTest, NotAComponentIsACompileError) {
 }
 
 TEST_F(FlowTest, CompiledComponentsAreCachedByDigest) {
+    namespace fs = std::filesystem;
     LoadInfo first;
     LoadInfo second;
     const fs::path file = fs::path(TORVYN_EXAMPLE_COMPONENT_DIR) / "hello_shout.wasm";

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,19 +22,47 @@ struct SourceLocation {
     [[nodiscard]] std::string str() const;
 };
 
+// What a node does when a call fails (the component returns an error, traps,
+// or misses its deadline).
+enum class ErrorPolicy : std::uint8_t {
+    fail,         // stop the flow (default)
+    skip,         // count the element as failed and go on
+    retry,        // call again up to `retries` times with backoff, then fail
+    dead_letter,  // send the element to the `dead-letter` sink and go on
+};
+
+// What an edge does when its queue is full.
+enum class OverflowPolicy : std::uint8_t {
+    block,        // the producer waits (default; nothing is lost)
+    drop_oldest,  // the oldest queued element is dropped
+    drop_newest,  // the arriving element is dropped
+    fail,         // the flow fails
+};
+
+std::string_view error_policy_name(ErrorPolicy p);
+std::string_view overflow_policy_name(OverflowPolicy p);
+
 struct NodeSpec {
     std::string name;
     std::string component;  // path as written; see resolve_component()
     Role role = Role::processor;
     std::string config;  // handed to the component's init
     std::vector<std::string> capabilities;
+    ErrorPolicy on_error = ErrorPolicy::fail;
+    std::uint32_t retries = 3;
+    std::chrono::milliseconds retry_backoff{10};
+    std::string dead_letter;                    // sink node for ErrorPolicy::dead_letter
+    std::uint64_t max_buffer_memory = 0;        // bytes the component may hold; 0: no own limit
+    std::chrono::milliseconds call_timeout{0};  // 0: the flow's
     SourceLocation where;
 };
 
 struct EdgeSpec {
     std::string from;
+    std::string from_port;  // routers only: from = "router.port"
     std::string to;
-    std::uint32_t capacity = 0;  // 0: the flow's default
+    std::uint32_t capacity = 0;              // 0: the flow's default
+    std::optional<OverflowPolicy> overflow;  // none: the flow's default
     SourceLocation where;
 };
 
@@ -41,7 +70,15 @@ struct FlowSpec {
     std::string name;
     std::string description;
     std::uint32_t queue_capacity = 64;
+    OverflowPolicy overflow = OverflowPolicy::block;
+    // Backpressure hysteresis, as fractions of an edge's capacity: sources are
+    // paused when a queue reaches the high mark and resumed at the low mark.
+    double high_watermark = 0.75;
+    double low_watermark = 0.25;
     std::chrono::milliseconds call_timeout{10'000};
+    std::chrono::milliseconds timeout{0};  // whole flow; 0: none
+    std::chrono::milliseconds drain_timeout{5'000};
+    std::uint64_t max_buffer_memory = 256ull << 20;  // bytes held by the whole flow
     std::vector<NodeSpec> nodes;
     std::vector<EdgeSpec> edges;
     SourceLocation where;
@@ -69,6 +106,14 @@ ManifestLoad parse_manifest(std::string_view text, const std::filesystem::path& 
 
 // "250ms", "5s", "2m", or a bare number of milliseconds.
 Result<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+// "512B", "64KiB", "16MiB", "1GiB" (KB/MB/GB are powers of 1000), or a bare
+// number of bytes.
+Result<std::uint64_t> parse_size(std::string_view text);
+
+// "512B", "64KiB", "16MiB", "1GiB" (also KB/MB/GB as powers of 1000), or a
+// bare number of bytes.
+Result<std::uint64_t> parse_size(std::string_view text);
 
 // Finds a node's component file: absolute, relative to the manifest's folder,
 // then relative to each folder of `search_path`. Lists what it tried on failure.

@@ -34,9 +34,11 @@ enum class ErrorCode : std::uint16_t {
     guest_error = 303,
     guest_init_failed = 304,
     guest_fatal = 305,
+    flow_timeout = 306,
     // Resources (4xx)
     resource_budget = 400,
     resource_handle = 401,
+    queue_overflow = 402,
     // Command line and host (5xx)
     usage = 500,
     io = 501,

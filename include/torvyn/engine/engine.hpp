@@ -186,6 +186,7 @@ public:
     CallResult push(const ElementRef& in, bool& pause);
     CallResult complete();
     CallResult accept(const ElementRef& in, bool& accepted);
+    CallResult ports(std::vector<std::string>& names);
     CallResult route(const ElementRef& in, std::vector<std::string>& ports);
     CallResult ingest(const ElementRef& in, Produced& out);
     CallResult flush(std::vector<Produced>& out);

@@ -25,11 +25,16 @@ struct FlowContextInfo {
 struct NodeHost {
     BufferStore* buffers = nullptr;
     CopyLedger* ledger = nullptr;
+    // The ledger of the edge the current element arrived on (reads are
+    // counted there too); null for sources.
+    CopyLedger* edge_ledger = nullptr;
     NodeId id = 0;
     const FlowContextInfo* context = nullptr;
     std::uint32_t context_handle = 1;
     // Set when a host call refused a guest request (why the guest trapped).
     std::string last_refusal;
+    // Set when an allocation or write was refused for a byte budget.
+    bool budget_refused = false;
 };
 
 }  // namespace torvyn

@@ -1,7 +1,10 @@
-// Runs one flow: instantiates its nodes, drives elements from sources to
-// sinks through bounded queues on one thread, and reports what happened.
+// Runs one flow: instantiates its nodes, then drives elements from sources to
+// sinks through bounded queues on one thread, applying each edge's overflow
+// policy and each node's error policy, and reports what happened to every
+// element.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -23,39 +26,79 @@ struct NodeReport {
     Role role = Role::processor;
     std::uint64_t elements_in = 0;
     std::uint64_t elements_out = 0;
-    std::uint64_t filtered = 0;  // rejected by a filter or dropped by a processor
-    std::uint64_t errors = 0;
+    std::uint64_t filtered = 0;  // rejected by a filter or router, dropped by a processor
+    std::uint64_t errors = 0;    // failed calls (each retry attempt counts)
+    std::uint64_t retries = 0;
+    std::uint64_t skipped = 0;        // elements given up under on-error = skip/retry
+    std::uint64_t dead_lettered = 0;  // elements sent to the node's dead-letter sink
+    std::uint64_t pauses = 0;         // sinks: times the sink asked to pause
     std::uint64_t calls = 0;
     std::chrono::nanoseconds busy{0};  // time inside the component's calls
     CopyLedger copies;
+    std::uint64_t peak_buffer_bytes = 0;  // most bytes the component held at once
     bool cache_hit = false;
+    bool stopped = false;  // stopped taking elements (failure or fatal)
 };
+
+struct EdgeReport {
+    std::string from;  // "node" or "router.port"
+    std::string to;
+    std::uint32_t capacity = 0;
+    OverflowPolicy overflow = OverflowPolicy::block;
+    bool dead_letter = false;  // implicit edge to a dead-letter sink
+    std::uint64_t pushed = 0;
+    std::uint64_t peak = 0;                 // most elements queued at once (never above capacity)
+    std::uint64_t dropped = 0;              // by the overflow policy
+    std::uint64_t pressure_episodes = 0;    // times the high watermark was reached
+    std::chrono::nanoseconds pressured{0};  // time between high and low watermark
+    CopyLedger copies;                      // payload reads by the consumer of this edge's elements
+};
+
+enum class StopReason : std::uint8_t { completed, failed, timeout, interrupted, forced };
+std::string_view stop_reason_name(StopReason reason);
 
 struct FlowReport {
     std::string name;
     std::vector<NodeReport> nodes;
-    // Element accounting: every element a source emitted ends up in exactly
-    // one of these (per path it takes).
-    std::uint64_t emitted = 0;    // produced by sources
-    std::uint64_t delivered = 0;  // accepted by a sink
+    std::vector<EdgeReport> edges;
+    // Element accounting. Paths start as: emitted by a source, derived by an
+    // aggregator, or a branch (an element sent on k edges adds k-1). Every
+    // path ends exactly once as delivered, filtered, dropped, failed,
+    // dead-lettered or aggregated (absorbed by an aggregator).
+    std::uint64_t emitted = 0;
+    std::uint64_t derived = 0;
+    std::uint64_t branches = 0;
+    std::uint64_t delivered = 0;
     std::uint64_t filtered = 0;
-    std::uint64_t failed = 0;    // lost to an error (counted, never silent)
-    std::uint64_t branches = 0;  // extra paths: an element sent on k edges adds k-1
+    std::uint64_t dropped = 0;
+    std::uint64_t failed = 0;
+    std::uint64_t dead_lettered = 0;
+    std::uint64_t aggregated = 0;
     CopyLedger copies;
     BufferStats buffers;
     std::chrono::nanoseconds wall{0};
-    std::chrono::nanoseconds startup{0};  // load + instantiate + init
-    std::optional<Error> error;           // why the flow stopped early
+    std::chrono::nanoseconds startup{0};  // load + link + instantiate
+    StopReason stop = StopReason::completed;
+    std::optional<Error> error;  // why the flow failed
+    // Nodes that stopped while the flow went on (on-error other than fail).
+    std::vector<Error> node_errors;
 
     [[nodiscard]] bool ok() const { return !error.has_value(); }
     [[nodiscard]] double elements_per_second() const;
-    // Every path an element took ended exactly once:
-    // emitted + branches == delivered + filtered + failed.
-    [[nodiscard]] bool accounting_balanced() const;
+    [[nodiscard]] std::uint64_t paths_started() const { return emitted + derived + branches; }
+    [[nodiscard]] std::uint64_t paths_ended() const {
+        return delivered + filtered + dropped + failed + dead_lettered + aggregated;
+    }
+    [[nodiscard]] bool accounting_balanced() const { return paths_started() == paths_ended(); }
 };
+
+// Shared by every flow of a run: 0 run, 1 stop gracefully (sources stop,
+// queues drain, sinks complete), 2 stop now.
+enum class StopRequest : int { none = 0, graceful = 1, forced = 2 };
 
 struct RunOptions {
     std::vector<std::filesystem::path> component_path;
+    const std::atomic<int>* stop = nullptr;  // StopRequest values
 };
 
 class Flow {
@@ -67,7 +110,7 @@ public:
     Flow(const Flow&) = delete;
     Flow& operator=(const Flow&) = delete;
 
-    // init → drive until every source is exhausted → complete → teardown.
+    // init → drive until every node is done → teardown.
     FlowReport run();
 
 private:

@@ -104,6 +104,13 @@ public:
     BufferOp bytes(BufferHandle h, std::uint64_t offset, std::uint64_t len,
                    std::span<const std::byte>* out) const;
 
+    // Per-component budget: bytes in buffers `owner` is writing or holds
+    // (not yet handed to the host). 0 removes the limit.
+    void set_owner_limit(NodeId owner, std::uint64_t max_bytes);
+    [[nodiscard]] std::uint64_t held_by(NodeId owner) const;
+    [[nodiscard]] std::uint64_t peak_held_by(NodeId owner) const;
+    [[nodiscard]] std::uint64_t limit_of(NodeId owner) const;
+
     [[nodiscard]] const BufferStats& stats() const { return stats_; }
     [[nodiscard]] const BufferLimits& limits() const { return limits_; }
 
@@ -119,11 +126,19 @@ private:
         std::string content_type;
     };
 
+    struct OwnerUsage {
+        std::uint64_t held = 0;
+        std::uint64_t peak = 0;
+        std::uint64_t limit = 0;
+    };
+
     Slot* lookup(BufferHandle h);
+    OwnerUsage* usage_of(NodeId owner);
     [[nodiscard]] const Slot* lookup(BufferHandle h) const;
     BufferHandle new_slot(BufferOp* why);
     static BufferHandle encode(std::uint32_t index, std::uint32_t generation);
-    bool acquire_block(Slot& s, std::uint64_t capacity, BufferOp* why);
+    bool acquire_block(Slot& s, NodeId owner, std::uint64_t capacity, BufferOp* why,
+                       std::uint64_t replacing = 0);
     void release_block(Slot& s);
     void retire(std::uint32_t index);
     BufferOp grow(Slot& s, std::uint64_t needed, CopyLedger& ledger);
@@ -134,6 +149,7 @@ private:
     std::vector<std::uint32_t> free_slots_;
     // Free blocks per size class (see kTierBytes in the .cpp).
     std::array<std::vector<std::byte*>, 4> free_blocks_;
+    std::vector<OwnerUsage> owners_;
 };
 
 }  // namespace torvyn

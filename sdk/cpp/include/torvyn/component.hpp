@@ -22,6 +22,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <optional>
 #include <span>
 #include <string>
@@ -494,5 +495,72 @@ T& instance() {
             return ::torvyn::detail::fail(err, r.error());                                       \
         }                                                                                        \
         *ret = r.value();                                                                        \
+        return true;                                                                             \
+    }
+
+// Router: `std::vector<std::string> ports()` lists every port name, and
+// `Result<std::vector<std::string_view>> route(const Element&)` picks the
+// ports of one element (empty: discard it). Elements are never copied: every
+// chosen port gets the same host buffer.
+#define TORVYN_ROUTER(Type)                                                                  \
+    TORVYN_DETAIL_LIFECYCLE(Type)                                                            \
+    namespace torvyn::detail {                                                               \
+    inline void lower_names(const auto& names, data_router_list_string_t* ret) {             \
+        ret->len = names.size();                                                             \
+        ret->ptr = static_cast<data_router_string_t*>(                                       \
+            std::malloc(sizeof(data_router_string_t) * (names.empty() ? 1 : names.size()))); \
+        std::size_t i = 0;                                                                   \
+        for (const auto& n : names) {                                                        \
+            const std::string_view v(n);                                                     \
+            data_router_string_dup_n(&ret->ptr[i++], v.data(), v.size());                    \
+        }                                                                                    \
+    }                                                                                        \
+    }                                                                                        \
+    extern "C" void exports_torvyn_streaming_router_ports(data_router_list_string_t* ret) {  \
+        ::torvyn::detail::lower_names(::torvyn::detail::instance<Type>().ports(), ret);      \
+    }                                                                                        \
+    extern "C" bool exports_torvyn_streaming_router_route(                                   \
+        torvyn_element_t* element, data_router_list_string_t* ret, torvyn_error_t* err) {    \
+        ::torvyn::detail::Lent lent(element);                                                \
+        auto r = ::torvyn::detail::instance<Type>().route(lent.element());                   \
+        if (!r) {                                                                            \
+            return ::torvyn::detail::fail(err, r.error());                                   \
+        }                                                                                    \
+        ::torvyn::detail::lower_names(r.value(), ret);                                       \
+        return true;                                                                         \
+    }
+
+// Aggregator: `Result<std::optional<Output>> ingest(const Element&)` absorbs
+// one element (and may emit), `Result<std::vector<Output>> flush()` emits what
+// is left when upstream is exhausted.
+#define TORVYN_AGGREGATOR(Type)                                                                  \
+    TORVYN_DETAIL_LIFECYCLE(Type)                                                                \
+    extern "C" bool exports_torvyn_streaming_aggregator_ingest(                                  \
+        torvyn_element_t* element,                                                               \
+        exports_torvyn_streaming_aggregator_option_output_element_t* ret, torvyn_error_t* err) { \
+        ::torvyn::detail::Lent lent(element);                                                    \
+        auto r = ::torvyn::detail::instance<Type>().ingest(lent.element());                      \
+        if (!r) {                                                                                \
+            return ::torvyn::detail::fail(err, r.error());                                       \
+        }                                                                                        \
+        ret->is_some = r.value().has_value();                                                    \
+        if (ret->is_some) {                                                                      \
+            ret->val = ::torvyn::detail::lower(std::move(*r.value()));                           \
+        }                                                                                        \
+        return true;                                                                             \
+    }                                                                                            \
+    extern "C" bool exports_torvyn_streaming_aggregator_flush(                                   \
+        exports_torvyn_streaming_aggregator_list_output_element_t* ret, torvyn_error_t* err) {   \
+        auto r = ::torvyn::detail::instance<Type>().flush();                                     \
+        if (!r) {                                                                                \
+            return ::torvyn::detail::fail(err, r.error());                                       \
+        }                                                                                        \
+        auto& outs = r.value();                                                                  \
+        ret->len = outs.size();                                                                  \
+        ret->ptr = static_cast<torvyn_output_t*>(                                                \
+            std::malloc(sizeof(torvyn_output_t) * (outs.empty() ? 1 : outs.size())));            \
+        for (std::size_t i = 0; i < outs.size(); ++i) {                                          \
+            ret->ptr[i] = ::torvyn::detail::lower(std::move(outs[i]));                           \
+        }                                                                                        \
         return true;                                                                             \
     }

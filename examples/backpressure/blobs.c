@@ -1,0 +1,39 @@
+// A fast source: `count` payloads of `size` bytes (config, defaults 100000 and
+// 1024; count=0 never ends). Each payload is filled with a pattern derived
+// from its sequence number, so a sink can verify it.
+#include <torvyn/guest.h>
+
+static uint64_t count = 100000;
+static uint64_t size = 1024;
+static uint64_t next = 0;
+static uint8_t scratch[1 << 16];
+
+bool exports_torvyn_streaming_lifecycle_init(torvyn_string_t* config, torvyn_error_t* err) {
+    count = torvyn_config_u64(config, "count", 100000);
+    size = torvyn_config_u64(config, "size", 1024);
+    torvyn_string_free(config);
+    if (size > sizeof scratch) {
+        return torvyn_fail(err, TORVYN_ERROR_INVALID_INPUT, "size must be at most 65536");
+    }
+    return true;
+}
+
+bool exports_torvyn_streaming_source_pull(
+    torvyn_borrow_context_t context, exports_torvyn_streaming_source_option_output_element_t* ret,
+    torvyn_error_t* err) {
+    torvyn_streaming_types_flow_context_drop_borrow(context);
+    if (count != 0 && next == count) {
+        ret->is_some = false;
+        return true;
+    }
+    for (uint64_t i = 0; i < size; ++i) {
+        scratch[i] = (uint8_t)(next + i);
+    }
+    ret->is_some = true;
+    return torvyn_make_output(scratch, size, "application/octet-stream", next++, &ret->val, err);
+}
+
+void exports_torvyn_streaming_source_notify(
+    exports_torvyn_streaming_source_backpressure_signal_t signal) {
+    (void)signal;  // payloads are made on demand: nothing to hold back
+}

@@ -1,0 +1,92 @@
+// Shared fixture: one Runtime for the suite, manifests written to a temp dir,
+// components from the build tree.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+
+#include "torvyn/config/manifest.hpp"
+#include "torvyn/engine/engine.hpp"
+#include "torvyn/reactor/flow.hpp"
+
+namespace torvyn::testing {
+
+namespace fs = std::filesystem;
+
+class FlowTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        RuntimeOptions o;
+        o.cache_dir = fs::path(TORVYN_TEST_TMP_DIR) / "compiled";
+        auto r = Runtime::create(o);
+        ASSERT_TRUE(r.ok()) << r.error().format();
+        runtime_ = std::move(r).value().release();
+    }
+    static void TearDownTestSuite() {
+        delete runtime_;
+        runtime_ = nullptr;
+    }
+
+    // Writes `text` as a manifest and parses it.
+    static Manifest manifest(const std::string& name, const std::string& text) {
+        const fs::path dir = fs::path(TORVYN_TEST_TMP_DIR) / "manifests";
+        fs::create_directories(dir);
+        const fs::path file = dir / (name + ".toml");
+        std::ofstream(file) << text;
+        auto m = load_manifest(file);
+        EXPECT_TRUE(m.ok()) << (m.errors.empty() ? "" : m.errors.front().format());
+        return m.manifest;
+    }
+
+    static RunOptions options() {
+        RunOptions o;
+        o.component_path = {TORVYN_EXAMPLE_COMPONENT_DIR, TORVYN_TEST_COMPONENT_DIR};
+        return o;
+    }
+
+    static Result<std::unique_ptr<Flow>> create(const Manifest& m, std::size_t flow = 0,
+                                                const RunOptions& o = options()) {
+        return Flow::create(*runtime_, m, m.flows.at(flow), o);
+    }
+
+    // Creates and runs the manifest's first flow; fails the test if the flow
+    // cannot be created.
+    static FlowReport run(const std::string& name, const std::string& toml,
+                          const RunOptions& o = options()) {
+        const Manifest m = manifest(name, toml);
+        auto flow = create(m, 0, o);
+        if (!flow.ok()) {
+            ADD_FAILURE() << flow.error().format();
+            return {};
+        }
+        return flow.value()->run();
+    }
+
+    static const EdgeReport& edge(const FlowReport& r, std::string_view from, std::string_view to) {
+        for (const auto& e : r.edges) {
+            if (e.from == from && e.to == to) {
+                return e;
+            }
+        }
+        throw std::runtime_error("no edge " + std::string(from) + " -> " + std::string(to));
+    }
+
+    static const NodeReport& node(const FlowReport& r, std::string_view name) {
+        for (const auto& n : r.nodes) {
+            if (n.name == name) {
+                return n;
+            }
+        }
+        throw std::runtime_error("no node " + std::string(name));
+    }
+
+    static Runtime* runtime_;
+};
+
+inline Runtime* FlowTest::runtime_ = nullptr;
+
+}  // namespace torvyn::testing
