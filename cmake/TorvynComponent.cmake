@@ -26,7 +26,7 @@ find_program(TORVYN_WASM_TOOLS wasm-tools HINTS ${_torvyn_tool_hints})
 # Reactor model: no main; wasi-libc's constructors run on instantiation.
 set(TORVYN_WASM_COMMON_FLAGS --target=wasm32-wasi -O2
     -Wall -Wextra -Werror -Wno-unused-parameter)
-set(TORVYN_WASM_CFLAGS ${TORVYN_WASM_COMMON_FLAGS} -std=c11)
+set(TORVYN_WASM_CFLAGS ${TORVYN_WASM_COMMON_FLAGS} -std=gnu11)
 # Debian's wasm libc++ has no exception support.
 set(TORVYN_WASM_CXXFLAGS ${TORVYN_WASM_COMMON_FLAGS} -std=c++20 -fno-exceptions -fno-rtti)
 

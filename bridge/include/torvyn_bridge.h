@@ -159,18 +159,50 @@ typedef struct tvb_engine_config {
     uint64_t max_memory_bytes;
     /* Compile with Cranelift's speed optimisations (1) or none (0). */
     uint8_t optimize;
+    /* Meter fuel (costs on every instruction of every instance). */
+    uint8_t fuel;
 } tvb_engine_config;
 
-/* Capabilities resolved for one node. Every field defaults to "denied". */
+/* A host directory a node may use, seen by the guest at guest_path. */
+typedef struct tvb_dir_grant {
+    const char* host_path;
+    const char* guest_path;
+    uint8_t writable; /* 0: read-only */
+} tvb_dir_grant;
+
+/* An environment variable a node may read. */
+typedef struct tvb_env_var {
+    const char* name;
+    const char* value;
+} tvb_env_var;
+
+/* Capabilities resolved for one node. Zero-initialised means "denied"; only
+ * the WASI interfaces these cover are linked. tvb_prepare copies the arrays. */
 typedef struct tvb_grants {
     uint8_t stdout_;
     uint8_t stderr_;
+    uint8_t wall_clock;
+    uint8_t monotonic_clock;
+    uint8_t random;
+    uint8_t exit;         /* link wasi:cli/exit (a guest ending itself) */
+    uint8_t null_devices; /* link an empty stdin and no terminals */
+    const tvb_dir_grant* dirs;
+    size_t dir_count;
+    const tvb_env_var* env;
+    size_t env_count;
+    const char* const* connect; /* "ip:port" the node may connect or send to */
+    size_t connect_count;
+    /* Called, on the calling thread, for every refused network operation. */
+    void* audit_user;
+    void (*audit_deny)(void* user, const char* what, size_t len);
 } tvb_grants;
 
 /* Per-instance limits, applied to the store when it is created. */
 typedef struct tvb_instance_limits {
-    uint64_t max_memory_bytes; /* 0: engine's limit */
-    uint64_t call_deadline_ms; /* 0: no deadline */
+    uint64_t max_memory_bytes;   /* 0: engine's limit */
+    uint64_t max_table_elements; /* 0: none */
+    uint64_t call_deadline_ms;   /* 0: no deadline */
+    uint64_t fuel;               /* per call, when the engine meters fuel; 0: unlimited */
 } tvb_instance_limits;
 
 typedef struct tvb_engine tvb_engine;
@@ -259,6 +291,12 @@ tvb_status tvb_call_ingest(tvb_instance* instance, const tvb_element* element, t
 /* Calls `each` once per element the aggregator flushed. */
 tvb_status tvb_call_flush(tvb_instance* instance, void* user,
                           void (*each)(void* user, const tvb_output* out), tvb_guest_error* err);
+
+/* --- WIT ----------------------------------------------------------------- */
+
+/* Parses the WIT package in `dir` (and its deps/). On failure the message
+ * (tvb_last_error) names file, line and column. */
+tvb_status tvb_wit_check(const char* dir);
 
 #ifdef __cplusplus
 }

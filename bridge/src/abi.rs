@@ -17,6 +17,7 @@ use crate::bindings::torvyn::streaming::types::{
     BackpressureSignal, ElementMeta, OutputElement, ProcessError, StreamElement,
 };
 use crate::host::{BufferRep, FlowContextRep, HostCallbacks, NodeData};
+use crate::wasi::{Grants, tvb_grants};
 
 
 #[repr(C)]
@@ -62,25 +63,22 @@ pub struct tvb_engine_config {
     pub max_instances: u32,
     pub max_memory_bytes: u64,
     pub optimize: u8,
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub struct tvb_grants {
-    pub stdout_: u8,
-    pub stderr_: u8,
+    pub fuel: u8,
 }
 
 #[repr(C)]
 pub struct tvb_instance_limits {
     pub max_memory_bytes: u64,
+    pub max_table_elements: u64,
     pub call_deadline_ms: u64,
+    pub fuel: u64,
 }
 
 pub struct tvb_engine {
     engine: Engine,
     callbacks: HostCallbacks,
     max_memory_bytes: u64,
+    fuel: bool,
 }
 
 pub struct tvb_component {
@@ -144,9 +142,10 @@ pub struct tvb_prepared {
     pre: InstancePre<NodeData>,
     role: RoleIndices,
     lifecycle: Option<ex::lifecycle::GuestIndices>,
-    grants: tvb_grants,
+    grants: Grants,
     callbacks: HostCallbacks,
     engine_max_memory: u64,
+    fuel: bool,
 }
 
 pub struct tvb_instance {
@@ -154,6 +153,7 @@ pub struct tvb_instance {
     guest: RoleGuest,
     lifecycle: Option<ex::lifecycle::Guest>,
     deadline_ticks: u64,
+    fuel: Option<u64>, // per call, when the engine meters fuel
 }
 
 // --- error plumbing ---------------------------------------------------------
@@ -198,10 +198,18 @@ fn call_failure(err: wasmtime::Error) -> tvb_status {
     {
         text.push_str(&format!(" (in {name})"));
     }
+    if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return fail(TVB_TRAP, format!("the component called exit({})", exit.0));
+    }
     let status = match err.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => TVB_DEADLINE,
-        _ if text.contains("forcing trap when growing memory")
-            || text.contains("forcing a memory growth failure") =>
+        Some(Trap::OutOfFuel) => {
+            text = "fuel budget exhausted".to_string();
+            TVB_LIMIT
+        }
+        _ if text.contains("forcing trap when growing")
+            || text.contains("exceeds memory limits")
+            || text.contains("exceeds table limits") =>
         {
             TVB_LIMIT
         }
@@ -274,6 +282,8 @@ pub extern "C" fn tvb_engine_new(
         // Synchronous calls only: the async machinery costs on every call.
         c.concurrency_support(false);
         c.epoch_interruption(true);
+        // Fuel metering costs on every instruction: only when asked for.
+        c.consume_fuel(cfg.fuel != 0);
         c.cranelift_opt_level(if cfg.optimize != 0 { OptLevel::Speed } else { OptLevel::None });
         if cfg.pooling != 0 {
             let mut pool = PoolingAllocationConfig::default();
@@ -293,6 +303,7 @@ pub extern "C" fn tvb_engine_new(
                     engine,
                     callbacks,
                     max_memory_bytes: cfg.max_memory_bytes,
+                    fuel: cfg.fuel != 0,
                 });
                 unsafe { *out = Box::into_raw(e) };
                 TVB_OK
@@ -459,7 +470,10 @@ pub extern "C" fn tvb_prepare(
         let Some(role) = Role::from_i32(role) else {
             return fail(TVB_INVALID_ARGUMENT, format!("unknown role {role}"));
         };
-        let grants = unsafe { grants.as_ref() }.copied().unwrap_or_default();
+        let grants = match Grants::from_c(unsafe { grants.as_ref() }) {
+            Ok(g) => g,
+            Err(msg) => return fail(TVB_INVALID_ARGUMENT, msg),
+        };
         let mut linker = Linker::<NodeData>::new(&e.engine);
         if let Err(err) = crate::host::add_torvyn_to_linker(&mut linker) {
             return fail(TVB_INTERNAL, format!("{err:#}"));
@@ -498,6 +512,7 @@ pub extern "C" fn tvb_prepare(
             grants,
             callbacks: e.callbacks,
             engine_max_memory: e.max_memory_bytes,
+            fuel: e.fuel,
         });
         unsafe { *out = Box::into_raw(p) };
         TVB_OK
@@ -527,20 +542,26 @@ pub extern "C" fn tvb_instance_new(
         if out.is_null() {
             return fail(TVB_INVALID_ARGUMENT, "null out");
         }
-        let (mem, deadline_ms) = match unsafe { limits.as_ref() } {
-            Some(l) => (l.max_memory_bytes, l.call_deadline_ms),
-            None => (0, 0),
+        let (mem, tables, deadline_ms, fuel) = match unsafe { limits.as_ref() } {
+            Some(l) => (l.max_memory_bytes, l.max_table_elements, l.call_deadline_ms, l.fuel),
+            None => (0, 0, 0, 0),
         };
         let mem = if mem == 0 { p.engine_max_memory } else { mem.min(p.engine_max_memory) };
-        let store_limits = StoreLimitsBuilder::new()
+        let mut builder = StoreLimitsBuilder::new()
             .memory_size(usize::try_from(mem).unwrap_or(usize::MAX))
-            .trap_on_grow_failure(true)
-            .build();
+            .trap_on_grow_failure(true);
+        if tables != 0 {
+            builder = builder.table_elements(usize::try_from(tables).unwrap_or(usize::MAX));
+        }
+        let wasi = match crate::wasi::new_state(&p.grants) {
+            Ok(w) => w,
+            Err(err) => return fail(TVB_INVALID_ARGUMENT, format!("cannot grant access: {err:#}")),
+        };
         let data = NodeData {
             node,
             callbacks: p.callbacks,
-            limits: store_limits,
-            wasi: crate::wasi::new_state(&p.grants),
+            limits: builder.build(),
+            wasi,
         };
         let mut store = Store::new(p.pre.engine(), data);
         store.limiter(|d| &mut d.limits);
@@ -548,6 +569,15 @@ pub extern "C" fn tvb_instance_new(
         // ~584 million years.
         let deadline_ticks = if deadline_ms == 0 { u64::MAX / 2 } else { deadline_ms };
         store.set_epoch_deadline(deadline_ticks);
+        let fuel = if p.fuel {
+            let per_call = if fuel == 0 { u64::MAX } else { fuel };
+            if let Err(err) = store.set_fuel(per_call) {
+                return fail(TVB_INTERNAL, format!("{err:#}"));
+            }
+            Some(per_call)
+        } else {
+            None
+        };
         let instance = match p.pre.instantiate(&mut store) {
             Ok(i) => i,
             Err(err) => return call_failure(err),
@@ -578,6 +608,7 @@ pub extern "C" fn tvb_instance_new(
             guest,
             lifecycle,
             deadline_ticks,
+            fuel,
         });
         unsafe { *out = Box::into_raw(inst) };
         TVB_OK
@@ -631,6 +662,11 @@ fn with_instance(
             return fail(TVB_INVALID_ARGUMENT, "null instance");
         };
         inst.store.set_epoch_deadline(inst.deadline_ticks);
+        if let Some(fuel) = inst.fuel
+            && let Err(err) = inst.store.set_fuel(fuel)
+        {
+            return fail(TVB_INTERNAL, format!("{err:#}"));
+        }
         match f(inst) {
             Ok(status) => status,
             Err(err) => call_failure(err),
@@ -887,5 +923,24 @@ pub extern "C" fn tvb_call_flush(
             }
             Err(e) => guest_error(e, err),
         })
+    })
+}
+
+// --- WIT --------------------------------------------------------------------
+
+/// Parses the WIT package in `dir` (with its `deps/`). On failure the error
+/// text names the file, line and column.
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_wit_check(dir: *const c_char) -> tvb_status {
+    guard(|| {
+        if dir.is_null() {
+            return fail(TVB_INVALID_ARGUMENT, "null path");
+        }
+        let path = unsafe { CStr::from_ptr(dir) }.to_string_lossy().into_owned();
+        let mut resolve = wit_parser::Resolve::default();
+        match resolve.push_path(&path) {
+            Ok(_) => TVB_OK,
+            Err(err) => fail(TVB_INVALID_ARGUMENT, format!("{err:?}")),
+        }
     })
 }

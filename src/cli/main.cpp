@@ -1,7 +1,7 @@
 // torvyn — the command-line front end.
 //
-// Exit codes:
-//   0    every flow completed
+// torvyn check | link | run. Exit codes:
+//   0    ok (check/link: no errors, warnings allowed; run: every flow completed)
 //   1    a flow failed while running (guest trap, error, deadline, timeout ...)
 //   2    invalid input found before anything ran (usage, manifest, component, link)
 //   130  stopped by SIGINT, 143 by SIGTERM (after draining, or forced by a
@@ -17,11 +17,15 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
 
 #include "torvyn/config/manifest.hpp"
 #include "torvyn/engine/engine.hpp"
 #include "torvyn/observability/report.hpp"
 #include "torvyn/reactor/flow.hpp"
+#include "torvyn/reactor/link.hpp"
+#include "torvyn/security/audit.hpp"
 
 namespace {
 
@@ -109,74 +113,297 @@ private:
     std::thread thread_;
 };
 
-struct RunArgs {
+// Diagnostics on stderr, in colour on a terminal unless NO_COLOR is set.
+class Diagnostics {
+public:
+    Diagnostics()
+        : colour_(isatty(fileno(stderr)) != 0 &&
+                  (std::getenv("NO_COLOR") == nullptr || *std::getenv("NO_COLOR") == '\0')) {}
+
+    void error(const torvyn::Error& e) { print(e, "error", "\033[1;31m"); }
+    void warning(const torvyn::Error& e) { print(e, "warning", "\033[1;33m"); }
+    [[nodiscard]] std::string ok(std::string_view text) const {
+        return colour_ ? fmt::format("\033[1;32m{}\033[0m", text) : std::string(text);
+    }
+
+private:
+    void print(const torvyn::Error& e, std::string_view level, std::string_view ansi) const {
+        std::string line = e.format();  // "error[E0202] where: message\n  hint: ..."
+        if (level != "error") {
+            line.replace(0, 5, level);
+        }
+        if (colour_) {
+            line.insert(line.find('['), "\033[0m");
+            line.insert(0, ansi);
+        }
+        fmt::print(stderr, "torvyn: {}\n", line);
+    }
+    bool colour_;
+};
+
+nlohmann::json error_json(const torvyn::Error& e) {
+    return {{"code", torvyn::error_code_name(e.code)},
+            {"message", e.message},
+            {"where", e.where},
+            {"hint", e.hint}};
+}
+
+struct CommonArgs {
     std::string manifest = ".";
     std::vector<std::string> flows;
     std::vector<std::string> component_path;
     std::string cache_dir;
     bool no_cache = false;
+    bool json = false;
+};
+
+struct RunArgs : CommonArgs {
     std::string report_file;
+    std::string audit_file;
     bool quiet = false;
 };
 
-int run(const RunArgs& args) {
-    // First, before any thread exists, so every thread inherits the mask.
-    SignalWatcher signals;
-    auto load = torvyn::load_manifest(args.manifest);
-    if (!load.ok()) {
-        for (const auto& e : load.errors) {
-            print_error(e);
-        }
-        return kExitInvalid;
-    }
-    const auto& manifest = load.manifest;
+struct CheckArgs : CommonArgs {
+    std::string wit_dir;
+};
 
-    std::vector<const torvyn::FlowSpec*> selected;
-    for (const auto& f : manifest.flows) {
-        if (args.flows.empty() ||
-            std::find(args.flows.begin(), args.flows.end(), f.name) != args.flows.end()) {
-            selected.push_back(&f);
+// The manifest, loaded and validated; every problem printed.
+std::optional<torvyn::Manifest> load_checked(const CommonArgs& args, Diagnostics& diag,
+                                             std::vector<torvyn::Error>* errors = nullptr) {
+    auto load = torvyn::load_manifest(args.manifest);
+    for (const auto& e : load.errors) {
+        if (errors != nullptr) {
+            errors->push_back(e);
+        } else {
+            diag.error(e);
         }
+    }
+    if (!load.ok()) {
+        return std::nullopt;
     }
     for (const auto& want : args.flows) {
-        if (std::none_of(manifest.flows.begin(), manifest.flows.end(),
+        if (std::none_of(load.manifest.flows.begin(), load.manifest.flows.end(),
                          [&](const auto& f) { return f.name == want; })) {
-            print_error(
-                torvyn::Error(torvyn::ErrorCode::usage,
-                              fmt::format("no flow named '{}' in {}", want, manifest.path.string()),
-                              {}, "omit --flow to run every flow"));
-            return kExitInvalid;
+            torvyn::Error e(
+                torvyn::ErrorCode::usage,
+                fmt::format("no flow named '{}' in {}", want, load.manifest.path.string()), {},
+                "omit --flow to use every flow");
+            if (errors != nullptr) {
+                errors->push_back(e);
+            } else {
+                diag.error(e);
+            }
+            return std::nullopt;
         }
     }
+    return std::move(load.manifest);
+}
 
+std::vector<const torvyn::FlowSpec*> selected_flows(const torvyn::Manifest& m,
+                                                    const CommonArgs& args) {
+    std::vector<const torvyn::FlowSpec*> out;
+    for (const auto& f : m.flows) {
+        if (args.flows.empty() ||
+            std::find(args.flows.begin(), args.flows.end(), f.name) != args.flows.end()) {
+            out.push_back(&f);
+        }
+    }
+    return out;
+}
+
+torvyn::Result<std::unique_ptr<torvyn::Runtime>> make_runtime(const CommonArgs& args,
+                                                              const torvyn::Manifest& m) {
     torvyn::RuntimeOptions ro;
     if (!args.no_cache) {
         ro.cache_dir =
             args.cache_dir.empty() ? default_cache_dir() : std::filesystem::path(args.cache_dir);
     }
-    auto runtime = torvyn::Runtime::create(ro);
-    if (!runtime) {
-        print_error(runtime.error());
+    // Fuel metering slows every instance, so only when a node asks for it.
+    for (const auto& f : m.flows) {
+        for (const auto& n : f.nodes) {
+            ro.fuel |= n.fuel != 0;
+        }
+    }
+    return torvyn::Runtime::create(ro);
+}
+
+std::vector<std::filesystem::path> component_path(const CommonArgs& args) {
+    std::vector<std::filesystem::path> out(args.component_path.begin(), args.component_path.end());
+    for (auto& p : env_component_path()) {
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+// torvyn check: the manifest's schema and the project's WIT, without
+// touching any component.
+int check(const CheckArgs& args) {
+    Diagnostics diag;
+    std::vector<torvyn::Error> errors;
+    auto manifest = load_checked(args, diag, &errors);
+    std::filesystem::path wit = args.wit_dir;
+    if (wit.empty() && manifest) {
+        wit = manifest->path.parent_path() / "wit";
+    }
+    std::error_code ec;
+    const bool check_wit = !wit.empty() && std::filesystem::is_directory(wit, ec);
+    if (!args.wit_dir.empty() && !check_wit) {
+        errors.emplace_back(torvyn::ErrorCode::wit_invalid,
+                            fmt::format("WIT folder {} does not exist", wit.string()), "",
+                            "pass --wit DIR with the project's WIT package");
+    } else if (check_wit) {
+        if (auto s = torvyn::check_wit(wit); !s) {
+            errors.push_back(s.error());
+        }
+    }
+    std::size_t nodes = 0;
+    std::size_t flows = 0;
+    if (manifest) {
+        for (const auto* f : selected_flows(*manifest, args)) {
+            ++flows;
+            nodes += f->nodes.size();
+        }
+    }
+    if (args.json) {
+        nlohmann::json j = {{"ok", errors.empty()},
+                            {"flows", flows},
+                            {"nodes", nodes},
+                            {"wit", check_wit ? wit.string() : ""}};
+        auto& ej = j["errors"] = nlohmann::json::array();
+        for (const auto& e : errors) {
+            ej.push_back(error_json(e));
+        }
+        j["warnings"] = nlohmann::json::array();
+        fmt::print("{}\n", j.dump(2));
+    } else {
+        for (const auto& e : errors) {
+            diag.error(e);
+        }
+        if (errors.empty()) {
+            fmt::print(stderr, "{}: {} flow(s), {} node(s){}\n", diag.ok("check ok"), flows, nodes,
+                       check_wit ? fmt::format(", WIT in {}", wit.string()) : "");
+        } else {
+            fmt::print(stderr, "check: {} error(s)\n", errors.size());
+        }
+    }
+    return errors.empty() ? kExitOk : kExitInvalid;
+}
+
+// torvyn link: check, then find, compile and inspect every component and
+// link it against its grants. Nothing is instantiated.
+int link(const CommonArgs& args) {
+    Diagnostics diag;
+    std::vector<torvyn::Error> errors;
+    std::vector<torvyn::Error> warnings;
+    auto manifest = load_checked(args, diag, &errors);
+    nlohmann::json flows_json = nlohmann::json::array();
+    if (manifest) {
+        auto runtime = make_runtime(args, *manifest);
+        if (!runtime) {
+            diag.error(runtime.error());
+            return kExitInvalid;
+        }
+        torvyn::LinkContext ctx{runtime.value().get(), &*manifest, component_path(args), nullptr};
+        for (const auto* f : selected_flows(*manifest, args)) {
+            torvyn::FlowLink fl = torvyn::link_flow(ctx, *f);
+            nlohmann::json fj = {{"flow", f->name}, {"nodes", nlohmann::json::array()}};
+            if (!args.json) {
+                fmt::print("flow '{}'\n", f->name);
+            }
+            for (std::size_t i = 0; i < f->nodes.size(); ++i) {
+                const auto& spec = f->nodes[i];
+                const auto& ln = fl.nodes[i];
+                fj["nodes"].push_back({{"name", spec.name},
+                                       {"role", torvyn::role_name(spec.role)},
+                                       {"linked", ln.prepared != nullptr},
+                                       {"component", ln.file.string()},
+                                       {"sha256", ln.load.digest},
+                                       {"imports", ln.interfaces.imports},
+                                       {"exports", ln.interfaces.exports},
+                                       {"grants", ln.grants}});
+                if (!args.json) {
+                    fmt::print("  {:<14} {:<10} {}\n", spec.name, torvyn::role_name(spec.role),
+                               ln.prepared ? ln.file.filename().string() : "(not linked)");
+                    if (ln.prepared) {
+                        fmt::print("  {:<25} imports: {}\n", "",
+                                   fmt::join(ln.interfaces.imports, ", "));
+                        fmt::print("  {:<25} grants:  {}\n", "",
+                                   ln.grants.empty()
+                                       ? "none (pure computation)"
+                                       : fmt::format("{}", fmt::join(ln.grants, ", ")));
+                    }
+                }
+            }
+            flows_json.push_back(std::move(fj));
+            for (auto& e : fl.errors) {
+                errors.push_back(std::move(e));
+            }
+            for (auto& w : fl.warnings) {
+                warnings.push_back(std::move(w));
+            }
+        }
+    }
+    if (args.json) {
+        nlohmann::json j = {{"ok", errors.empty()}, {"flows", flows_json}};
+        auto& ej = j["errors"] = nlohmann::json::array();
+        for (const auto& e : errors) {
+            ej.push_back(error_json(e));
+        }
+        auto& wj = j["warnings"] = nlohmann::json::array();
+        for (const auto& w : warnings) {
+            wj.push_back(error_json(w));
+        }
+        fmt::print("{}\n", j.dump(2));
+    } else {
+        for (const auto& e : errors) {
+            diag.error(e);
+        }
+        for (const auto& w : warnings) {
+            diag.warning(w);
+        }
+        fmt::print(stderr, "{}\n",
+                   errors.empty() ? diag.ok(fmt::format("link ok ({} warning(s))", warnings.size()))
+                                  : fmt::format("link: {} error(s), {} warning(s)", errors.size(),
+                                                warnings.size()));
+    }
+    return errors.empty() ? kExitOk : kExitInvalid;
+}
+
+int run(const RunArgs& args) {
+    // First, before any thread exists, so every thread inherits the mask.
+    SignalWatcher signals;
+    Diagnostics diag;
+    auto manifest = load_checked(args, diag);
+    if (!manifest) {
         return kExitInvalid;
     }
-
+    auto runtime = make_runtime(args, *manifest);
+    if (!runtime) {
+        diag.error(runtime.error());
+        return kExitInvalid;
+    }
+    torvyn::AuditLog audit(args.audit_file);
+    if (!audit.ok()) {
+        diag.error(torvyn::Error(torvyn::ErrorCode::io,
+                                 fmt::format("cannot write audit log {}", args.audit_file)));
+        return kExitInvalid;
+    }
     torvyn::RunOptions opts;
     opts.stop = signals.stop();
-    for (const auto& p : args.component_path) {
-        opts.component_path.emplace_back(p);
-    }
-    for (auto& p : env_component_path()) {
-        opts.component_path.push_back(std::move(p));
-    }
+    opts.component_path = component_path(args);
+    opts.audit = audit.enabled() ? &audit : nullptr;
 
-    // Build every flow before running any: invalid input stops everything
+    // Link every flow before running any: invalid input stops everything
     // before the first element moves.
     std::vector<std::unique_ptr<torvyn::Flow>> flows;
-    for (const auto* spec : selected) {
-        auto flow = torvyn::Flow::create(*runtime.value(), manifest, *spec, opts);
+    for (const auto* spec : selected_flows(*manifest, args)) {
+        auto flow = torvyn::Flow::create(*runtime.value(), *manifest, *spec, opts);
         if (!flow) {
-            print_error(flow.error());
+            diag.error(flow.error());
             return kExitInvalid;
+        }
+        for (const auto& w : flow.value()->warnings()) {
+            diag.warning(w);
         }
         flows.push_back(std::move(flow).value());
     }
@@ -201,15 +428,14 @@ int run(const RunArgs& args) {
     for (const auto& r : reports) {
         if (!args.quiet) {
             fmt::print(stderr, "{}", torvyn::format_summary(r));
+        } else {
+            for (const auto& e : r.node_errors) {
+                diag.warning(e);
+            }
         }
         if (r.error) {
-            print_error(*r.error);
+            diag.error(*r.error);
             rc = kExitRunFailed;
-        }
-        if (args.quiet) {
-            for (const auto& e : r.node_errors) {
-                fmt::print(stderr, "torvyn: warning: {}\n", e.format());
-            }
         }
         json.push_back(torvyn::report_to_json(r));
     }
@@ -220,12 +446,25 @@ int run(const RunArgs& args) {
         std::ofstream out(args.report_file);
         out << json.dump(2) << '\n';
         if (!out) {
-            print_error(torvyn::Error(torvyn::ErrorCode::io,
-                                      fmt::format("cannot write report {}", args.report_file)));
+            diag.error(torvyn::Error(torvyn::ErrorCode::io,
+                                     fmt::format("cannot write report {}", args.report_file)));
             return rc == kExitOk ? kExitRunFailed : rc;
         }
     }
     return rc;
+}
+
+void add_common(CLI::App* cmd, CommonArgs& a, bool components) {
+    cmd->add_option("manifest", a.manifest, "Torvyn.toml, or a folder containing one")
+        ->capture_default_str();
+    cmd->add_option("--flow", a.flows, "Only this flow (repeatable)");
+    if (components) {
+        cmd->add_option("--component-path,-L", a.component_path,
+                        "Folder to search for component files (repeatable; also "
+                        "TORVYN_COMPONENT_PATH)");
+        cmd->add_option("--cache-dir", a.cache_dir, "Where compiled components are cached");
+        cmd->add_flag("--no-cache", a.no_cache, "Compile every component afresh");
+    }
 }
 
 }  // namespace
@@ -236,17 +475,26 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", fmt::format("torvyn 0.1.0 (wasmtime {})",
                                                   torvyn::Runtime::wasmtime_version()));
 
+    CheckArgs ca;
+    auto* check_cmd = app.add_subcommand(
+        "check", "Validate a manifest (all problems at once) and the project's WIT");
+    add_common(check_cmd, ca, false);
+    check_cmd->add_option("--wit", ca.wit_dir,
+                          "WIT folder to validate (default: ./wit beside the manifest)");
+    check_cmd->add_flag("--json", ca.json, "Machine-readable output on stdout");
+
+    CommonArgs la;
+    auto* link_cmd = app.add_subcommand(
+        "link", "Check, then inspect and link every component against its role and grants");
+    add_common(link_cmd, la, true);
+    link_cmd->add_flag("--json", la.json, "Machine-readable output on stdout");
+
     RunArgs ra;
-    auto* run_cmd = app.add_subcommand("run", "Run the flows of a pipeline manifest");
-    run_cmd->add_option("manifest", ra.manifest, "Torvyn.toml, or a folder containing one")
-        ->capture_default_str();
-    run_cmd->add_option("--flow", ra.flows, "Run only this flow (repeatable)");
-    run_cmd->add_option(
-        "--component-path,-L", ra.component_path,
-        "Folder to search for component files (repeatable; also TORVYN_COMPONENT_PATH)");
-    run_cmd->add_option("--cache-dir", ra.cache_dir, "Where compiled components are cached");
-    run_cmd->add_flag("--no-cache", ra.no_cache, "Compile every component afresh");
+    auto* run_cmd = app.add_subcommand("run", "Link, then run the flows of a manifest");
+    add_common(run_cmd, ra, true);
     run_cmd->add_option("--report", ra.report_file, "Write the run report as JSON to this file");
+    run_cmd->add_option("--audit", ra.audit_file,
+                        "Append the audit log (grants, denials, containments) as JSON lines");
     run_cmd->add_flag("--quiet,-q", ra.quiet, "Do not print the run summary");
 
     try {
@@ -257,6 +505,12 @@ int main(int argc, char** argv) {
         }
         print_error(torvyn::Error(torvyn::ErrorCode::usage, e.what(), {}, "see torvyn --help"));
         return kExitInvalid;
+    }
+    if (*check_cmd) {
+        return check(ca);
+    }
+    if (*link_cmd) {
+        return link(la);
     }
     if (*run_cmd) {
         return run(ra);

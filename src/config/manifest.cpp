@@ -19,9 +19,16 @@ constexpr std::string_view kFlowKeys[] = {"description",    "queue-capacity", "b
                                           "high-watermark", "low-watermark",  "call-timeout",
                                           "timeout",        "drain-timeout",  "max-buffer-memory",
                                           "nodes",          "edges"};
-constexpr std::string_view kNodeKeys[] = {
-    "component", "role",          "config",      "capabilities",      "on-error",
-    "retries",   "retry-backoff", "dead-letter", "max-buffer-memory", "call-timeout"};
+constexpr std::string_view kNodeKeys[] = {"component",     "role",        "config",
+                                          "capabilities",  "dirs",        "env",
+                                          "connect",       "on-error",    "retries",
+                                          "retry-backoff", "dead-letter", "max-buffer-memory",
+                                          "call-timeout",  "max-memory",  "max-table-elements",
+                                          "fuel",          "on-trap",     "max-restarts",
+                                          "ports"};
+constexpr std::string_view kDirKeys[] = {"host", "guest", "mode"};
+constexpr std::string_view kDirModes[] = {"ro", "rw"};
+constexpr std::string_view kTrapPolicies[] = {"fail", "restart"};
 constexpr std::string_view kEdgeKeys[] = {"from", "to", "capacity", "backpressure"};
 constexpr std::string_view kErrorPolicies[] = {"fail", "skip", "retry", "dead-letter"};
 constexpr std::string_view kOverflowPolicies[] = {"block", "drop-oldest", "drop-newest", "fail"};
@@ -183,6 +190,61 @@ public:
         out = f->get();
     }
 
+    std::vector<std::string> get_strings(const toml::table& t, std::string_view key,
+                                         std::string_view what) {
+        std::vector<std::string> out;
+        const toml::node* n = t.get(key);
+        if (n == nullptr) {
+            return out;
+        }
+        const auto* arr = n->as_array();
+        if (arr == nullptr) {
+            error(ErrorCode::manifest_schema, at(*n),
+                  fmt::format("'{}' of {} must be an array of strings", key, what));
+            return out;
+        }
+        for (const auto& v : *arr) {
+            if (const auto* s = v.as_string()) {
+                out.push_back(s->get());
+            } else {
+                error(ErrorCode::manifest_schema, at(v),
+                      fmt::format("'{}' of {} must be an array of strings", key, what));
+            }
+        }
+        return out;
+    }
+
+    void parse_dirs(NodeSpec& node, const toml::node& value, std::string_view what) {
+        const auto* arr = value.as_array();
+        if (arr == nullptr) {
+            error(ErrorCode::manifest_schema, at(value),
+                  fmt::format("'dirs' of {} must be an array of tables", what),
+                  "write dirs = [{ host = \"data\", guest = \"/data\", mode = \"ro\" }]");
+            return;
+        }
+        for (const auto& v : *arr) {
+            const auto* t = v.as_table();
+            if (t == nullptr) {
+                error(ErrorCode::manifest_schema, at(v),
+                      fmt::format("each entry of 'dirs' of {} must be a table", what),
+                      "write { host = \"data\", guest = \"/data\", mode = \"ro\" }");
+                continue;
+            }
+            const std::string dwhat = fmt::format("a directory grant of {}", what);
+            check_keys(*t, kDirKeys, dwhat);
+            DirGrant d;
+            d.where = at(v);
+            d.host = get_string(*t, "host", dwhat, true, d.where);
+            d.guest = get_string(*t, "guest", dwhat, true, d.where);
+            d.writable = get_choice(*t, "mode", dwhat, kDirModes) == 1;
+            if (!d.guest.empty() && d.guest.front() != '/') {
+                error(ErrorCode::manifest_value, d.where,
+                      fmt::format("guest path '{}' of {} must be absolute", d.guest, dwhat));
+            }
+            node.dirs.push_back(std::move(d));
+        }
+    }
+
     void parse_node(FlowSpec& flow, const std::string& name, const toml::node& value) {
         const std::string what = fmt::format("node '{}'", name);
         const auto* t = value.as_table();
@@ -229,6 +291,53 @@ public:
                     node.capabilities.push_back(s->get());
                 }
             }
+        }
+        node.env = get_strings(*t, "env", what);
+        node.connect = get_strings(*t, "connect", what);
+        for (const auto& c : node.connect) {
+            const auto colon = c.rfind(':');
+            if (colon == std::string::npos || colon == 0 || colon + 1 == c.size() ||
+                c.find_first_not_of("0123456789", colon + 1) != std::string::npos) {
+                error(ErrorCode::manifest_value, at(*t->get("connect")),
+                      fmt::format("'{}' in 'connect' of {} is not host:port", c, what),
+                      "write addresses such as \"127.0.0.1:8080\" or \"localhost:6379\"");
+            }
+        }
+        if (const toml::node* d = t->get("dirs")) {
+            parse_dirs(node, *d, what);
+        }
+        for (const char* key : {"capabilities", "dirs", "env", "connect"}) {
+            if (const toml::node* g = t->get(key); g != nullptr && node.grants_where.line == 0) {
+                node.grants_where = at(*g);
+            }
+        }
+        get_size(*t, "max-memory", what, node.max_memory);
+        if (const toml::node* n = t->get("max-table-elements")) {
+            const auto* i = n->as_integer();
+            if (i == nullptr || i->get() < 1) {
+                error(ErrorCode::manifest_value, at(*n),
+                      fmt::format("'max-table-elements' of {} must be a positive whole number",
+                                  what));
+            } else {
+                node.max_table_elements = static_cast<std::uint64_t>(i->get());
+            }
+        }
+        if (const toml::node* n = t->get("fuel")) {
+            const auto* i = n->as_integer();
+            if (i == nullptr || i->get() < 1) {
+                error(ErrorCode::manifest_value, at(*n),
+                      fmt::format("'fuel' of {} must be a positive whole number (units per call)",
+                                  what));
+            } else {
+                node.fuel = static_cast<std::uint64_t>(i->get());
+            }
+        }
+        node.restart_on_trap = get_choice(*t, "on-trap", what, kTrapPolicies) == 1;
+        node.max_restarts = get_count(*t, "max-restarts", what, node.max_restarts);
+        node.ports = get_strings(*t, "ports", what);
+        if (!node.ports.empty() && node.role != Role::router) {
+            error(ErrorCode::manifest_schema, at(*t->get("ports")),
+                  fmt::format("'ports' is for routers; {} is a {}", what, role_name(node.role)));
         }
         if (const int p = get_choice(*t, "on-error", what, kErrorPolicies); p >= 0) {
             node.on_error = static_cast<ErrorPolicy>(p);

@@ -21,6 +21,8 @@ struct Component::Raw {
 };
 struct PreparedComponent::Raw {
     tvb_prepared* handle;
+    // Outlives the bridge's prepared link, which calls it for denials.
+    std::unique_ptr<std::function<void(std::string_view)>> on_denied;
 };
 struct Instance::Raw {
     tvb_instance* handle;
@@ -118,6 +120,7 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimeOptions& options) 
     config.max_instances = options.max_instances;
     config.max_memory_bytes = options.max_memory_bytes;
     config.optimize = 1;
+    config.fuel = options.fuel ? 1 : 0;
     if (tvb_engine_new(&config, &detail::host_callbacks(), &impl->engine) != TVB_OK) {
         return Error(ErrorCode::engine, "cannot create the Wasmtime engine: " + bridge_error());
     }
@@ -221,6 +224,44 @@ Result<std::shared_ptr<const PreparedComponent>> Runtime::prepare(const Componen
     tvb_grants g{};
     g.stdout_ = grants.stdout_stream ? 1 : 0;
     g.stderr_ = grants.stderr_stream ? 1 : 0;
+    g.wall_clock = grants.wall_clock ? 1 : 0;
+    g.monotonic_clock = grants.monotonic_clock ? 1 : 0;
+    g.random = grants.random ? 1 : 0;
+    g.exit = grants.exit ? 1 : 0;
+    g.null_devices = grants.null_devices ? 1 : 0;
+    // The bridge copies everything these point to before tvb_prepare returns.
+    std::vector<std::string> host_paths;
+    host_paths.reserve(grants.dirs.size());
+    std::vector<tvb_dir_grant> dirs;
+    for (const auto& d : grants.dirs) {
+        host_paths.push_back(d.host.string());
+        dirs.push_back(tvb_dir_grant{host_paths.back().c_str(), d.guest.c_str(),
+                                     d.writable ? uint8_t{1} : uint8_t{0}});
+    }
+    std::vector<tvb_env_var> env;
+    for (const auto& [name, value] : grants.env) {
+        env.push_back(tvb_env_var{name.c_str(), value.c_str()});
+    }
+    std::vector<const char*> connect;
+    for (const auto& a : grants.connect) {
+        connect.push_back(a.c_str());
+    }
+    g.dirs = dirs.data();
+    g.dir_count = dirs.size();
+    g.env = env.data();
+    g.env_count = env.size();
+    g.connect = connect.data();
+    g.connect_count = connect.size();
+    auto on_denied = grants.on_denied
+                         ? std::make_unique<std::function<void(std::string_view)>>(grants.on_denied)
+                         : nullptr;
+    if (on_denied) {
+        g.audit_user = on_denied.get();
+        g.audit_deny = [](void* user, const char* what, size_t len) {
+            (*static_cast<std::function<void(std::string_view)>*>(user))(
+                std::string_view(what, len));
+        };
+    }
     tvb_prepared* p = nullptr;
     const tvb_status status =
         tvb_prepare(impl_->engine, component.raw_->handle, static_cast<int32_t>(role), &g, &p);
@@ -236,11 +277,14 @@ Result<std::shared_ptr<const PreparedComponent>> Runtime::prepare(const Componen
     if (status == TVB_LINK_ERROR) {
         return Error(ErrorCode::component_link, "cannot link component: " + bridge_error());
     }
+    if (status == TVB_INVALID_ARGUMENT) {
+        return Error(ErrorCode::grant_invalid, bridge_error());
+    }
     if (status != TVB_OK) {
         return Error(ErrorCode::engine, bridge_error());
     }
     return std::shared_ptr<const PreparedComponent>(
-        new PreparedComponent(new PreparedComponent::Raw{p}, role));
+        new PreparedComponent(new PreparedComponent::Raw{p, std::move(on_denied)}, role));
 }
 
 Result<std::unique_ptr<Instance>> Runtime::instantiate(const PreparedComponent& prepared,
@@ -248,17 +292,37 @@ Result<std::unique_ptr<Instance>> Runtime::instantiate(const PreparedComponent& 
                                                        const InstanceLimits& limits) {
     tvb_instance_limits l{};
     l.max_memory_bytes = limits.max_memory_bytes;
+    l.max_table_elements = limits.max_table_elements;
     l.call_deadline_ms = static_cast<std::uint64_t>(limits.call_deadline.count());
+    l.fuel = limits.fuel;
     tvb_instance* i = nullptr;
     const tvb_status status = tvb_instance_new(prepared.raw_->handle, &host, &l, &i);
     if (status != TVB_OK) {
-        const ErrorCode code = status == TVB_LIMIT      ? ErrorCode::guest_limit
-                               : status == TVB_TRAP     ? ErrorCode::guest_trap
-                               : status == TVB_DEADLINE ? ErrorCode::guest_deadline
-                                                        : ErrorCode::engine;
+        const ErrorCode code = status == TVB_LIMIT              ? ErrorCode::guest_limit
+                               : status == TVB_TRAP             ? ErrorCode::guest_trap
+                               : status == TVB_DEADLINE         ? ErrorCode::guest_deadline
+                               : status == TVB_INVALID_ARGUMENT ? ErrorCode::grant_invalid
+                                                                : ErrorCode::engine;
         return Error(code, "cannot instantiate component: " + bridge_error());
     }
     return std::unique_ptr<Instance>(new Instance(new Instance::Raw{i}, prepared.role(), host));
+}
+
+Status check_wit(const std::filesystem::path& dir) {
+    if (tvb_wit_check(dir.c_str()) == TVB_OK) {
+        return {};
+    }
+    // wit-parser renders the place as "--> file:line:col"; lift it out.
+    std::string text = bridge_error();
+    std::string where = dir.string();
+    if (const auto arrow = text.find("--> "); arrow != std::string::npos) {
+        const auto end = text.find('\n', arrow);
+        where =
+            text.substr(arrow + 4, end == std::string::npos ? std::string::npos : end - arrow - 4);
+    }
+    std::string first = text.substr(0, text.find('\n'));
+    return Error(ErrorCode::wit_invalid, "invalid WIT: " + first, where,
+                 "fix the WIT at that place (wasm-tools component wit DIR shows the same)");
 }
 
 // --- Instance ---------------------------------------------------------------

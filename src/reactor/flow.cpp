@@ -8,7 +8,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "torvyn/security/capabilities.hpp"
+#include "torvyn/reactor/link.hpp"
+#include "torvyn/security/audit.hpp"
 
 namespace torvyn {
 namespace {
@@ -79,7 +80,8 @@ struct Node {
     bool dead = false;           // instance unusable (trap, deadline, limit)
     bool torn_down = false;
     bool paused_by_pressure = false;  // sources: told to pause
-    Clock::time_point resume_at{};    // sinks: paused until
+    InstanceLimits limits;
+    Clock::time_point resume_at{};  // sinks: paused until
     std::chrono::microseconds pause_backoff{0};
     std::vector<std::string> route_scratch;
 };
@@ -176,6 +178,38 @@ struct Flow::State {
     Clock::time_point drain_deadline = Clock::time_point::max();
     bool stopping = false;  // sources stop; everything in flight drains
     bool aborted = false;   // stop now
+    std::vector<Error> warnings;
+    AuditLog* audit = nullptr;
+
+    void audit_event(std::string_view event, const Node& n, nlohmann::json fields) {
+        if (audit != nullptr) {
+            audit->record(event, spec.name, n.spec.name, std::move(fields));
+        }
+    }
+
+    // After a trap, a node with on-trap = "restart" gets a fresh instance
+    // (new store, init again) while its restart budget lasts.
+    bool restart(Node& n) {
+        if (!n.spec.restart_on_trap || n.report.restarts >= n.spec.max_restarts) {
+            return false;
+        }
+        n.instance.reset();
+        buffers.reclaim(n.host.id);
+        auto fresh = runtime->instantiate(*n.prepared, n.host, n.limits);
+        if (!fresh) {
+            return false;
+        }
+        n.instance = std::move(fresh).value();
+        if (!n.instance->init(n.spec.config).ok()) {
+            n.instance.reset();
+            return false;
+        }
+        ++n.report.restarts;
+        n.dead = false;
+        n.torn_down = false;
+        audit_event("restart", n, {{"restarts", n.report.restarts}});
+        return true;
+    }
 
     explicit State(BufferLimits limits) : buffers(limits) {}
 
@@ -305,6 +339,14 @@ struct Flow::State {
         if (code == ErrorCode::resource_handle) {
             message += fmt::format(" ({})", n.host.last_refusal);
         }
+        if (r.status == CallStatus::limit) {
+            const auto show = [](std::uint64_t v) {
+                return v == 0 ? std::string("runtime default") : std::to_string(v);
+            };
+            message += fmt::format(" (limits: max-memory {}, max-table-elements {}, fuel {})",
+                                   show(n.limits.max_memory_bytes),
+                                   show(n.limits.max_table_elements), show(n.limits.fuel));
+        }
         return Error(code, std::move(message), n.spec.where.str(),
                      r.status == CallStatus::deadline
                          ? "raise the call-timeout or fix the component's loop"
@@ -341,6 +383,24 @@ struct Flow::State {
     void on_failure(Node& n, const ElementRef& el, const CallResult& r, std::string_view during) {
         ++n.report.errors;
         Error e = error_for(n, r, during);
+        // The host enforced a limit or stopped a guest: that is a containment.
+        if (r.instance_dead() || e.code == ErrorCode::resource_budget) {
+            audit_event("contain", n,
+                        {{"code", error_code_name(e.code)},
+                         {"reason", e.message},
+                         {"element", el.sequence}});
+        }
+        if (r.instance_dead()) {
+            if (restart(n)) {
+                // The node goes on with a fresh instance; the element that
+                // broke the old one still follows the error policy.
+                if (n.spec.on_error == ErrorPolicy::fail) {
+                    fail_flow(std::move(e));
+                }
+                give_up(n, el);
+                return;
+            }
+        }
         if (r.instance_dead() || n.spec.on_error == ErrorPolicy::fail ||
             (r.status == CallStatus::guest_error && r.guest_kind == GuestErrorKind::fatal)) {
             stop_node(n, r);
@@ -529,6 +589,10 @@ struct Flow::State {
                                                      r.guest_kind == GuestErrorKind::fatal);
             if (fatal || n.spec.on_error == ErrorPolicy::fail) {
                 stop_node(n, r);
+            }
+            if (r.instance_dead()) {
+                audit_event("contain", n,
+                            {{"code", error_code_name(code_for(r))}, {"reason", r.message}});
             }
             if (n.spec.on_error == ErrorPolicy::fail) {
                 fail_flow(error_for(n, r, "failed in pull:"));
@@ -720,6 +784,9 @@ struct Flow::State {
 
 Flow::Flow(std::unique_ptr<State> state) : s_(std::move(state)) {}
 Flow::~Flow() = default;
+const std::vector<Error>& Flow::warnings() const {
+    return s_->warnings;
+}
 
 namespace {
 
@@ -856,45 +923,34 @@ Result<std::unique_ptr<Flow>> Flow::create(Runtime& runtime, const Manifest& man
         }
     }
 
-    // Load, check, link and instantiate: every failure names the node.
+    // Link (find, compile, check exports, imports and grants) and
+    // instantiate: every failure names the node.
+    s->audit = options.audit;
+    LinkContext ctx{&runtime, &manifest, options.component_path, options.audit};
     for (std::uint32_t i = 0; i < s->nodes.size(); ++i) {
         Node& n = *s->nodes[i];
-        auto file = resolve_component(manifest, n.spec, options.component_path);
-        if (!file) {
-            return std::move(file).error();
+        auto linked = link_node(ctx, spec, n.spec, s->warnings);
+        if (!linked) {
+            return std::move(linked).error();
         }
-        LoadInfo info;
-        auto component = runtime.load(file.value(), &info);
-        if (!component) {
-            return node_error(std::move(component).error(), n.spec);
-        }
-        n.report.cache_hit = info.cache_hit;
-        // Deny-all: every import must be a torvyn interface or granted.
-        if (Status granted = check_imports(component.value()->interfaces().imports,
-                                           n.spec.capabilities, n.spec.name);
-            !granted) {
-            return node_error(std::move(granted).error(), n.spec);
-        }
-        Grants grants;
-        for (const auto& c : n.spec.capabilities) {
-            grants.stdout_stream |= c == "stdout";
-            grants.stderr_stream |= c == "stderr";
-        }
-        auto prepared = runtime.prepare(*component.value(), n.spec.role, grants);
-        if (!prepared) {
-            return node_error(std::move(prepared).error(), n.spec);
-        }
-        n.prepared = prepared.value();
+        n.report.cache_hit = linked.value().load.cache_hit;
+        n.prepared = linked.value().prepared;
         n.host.buffers = &s->buffers;
         n.host.ledger = &n.report.copies;
         n.host.id = i;
         n.host.context = &s->context;
         n.host.context_handle = 1;
         s->buffers.set_owner_limit(i, n.spec.max_buffer_memory);
-        InstanceLimits il;
-        il.call_deadline =
+        n.limits.call_deadline =
             n.spec.call_timeout.count() > 0 ? n.spec.call_timeout : spec.call_timeout;
-        auto instance = runtime.instantiate(*n.prepared, n.host, il);
+        n.limits.max_memory_bytes = n.spec.max_memory;
+        n.limits.max_table_elements = n.spec.max_table_elements;
+        n.limits.fuel = n.spec.fuel;
+        if (n.spec.fuel != 0 && !runtime.options().fuel) {
+            return node_error(
+                Error(ErrorCode::engine, "a fuel budget needs a runtime that meters fuel"), n.spec);
+        }
+        auto instance = runtime.instantiate(*n.prepared, n.host, n.limits);
         if (!instance) {
             return node_error(std::move(instance).error(), n.spec);
         }
@@ -918,6 +974,7 @@ FlowReport Flow::run() {
             s.stop_node(n, r);
             Error e = s.error_for(n, r, "failed in init:");
             e.code = ErrorCode::guest_init_failed;
+            s.audit_event("contain", n, {{"code", error_code_name(e.code)}, {"reason", e.message}});
             s.fail_flow(std::move(e));
             break;
         }

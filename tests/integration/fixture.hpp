@@ -29,6 +29,18 @@ protected:
     static void TearDownTestSuite() {
         delete runtime_;
         runtime_ = nullptr;
+        delete fuel_runtime_;
+        fuel_runtime_ = nullptr;
+    }
+
+    // A second engine that meters fuel, for fuel budgets.
+    static Runtime& fuel_runtime() {
+        if (fuel_runtime_ == nullptr) {
+            RuntimeOptions o;
+            o.fuel = true;
+            fuel_runtime_ = Runtime::create(o).value().release();
+        }
+        return *fuel_runtime_;
     }
 
     // Writes `text` as a manifest and parses it.
@@ -85,8 +97,10 @@ protected:
     }
 
     static Runtime* runtime_;
+    static Runtime* fuel_runtime_;
 };
 
 inline Runtime* FlowTest::runtime_ = nullptr;
+inline Runtime* FlowTest::fuel_runtime_ = nullptr;
 
 }  // namespace torvyn::testing

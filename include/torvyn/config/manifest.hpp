@@ -42,12 +42,33 @@ enum class OverflowPolicy : std::uint8_t {
 std::string_view error_policy_name(ErrorPolicy p);
 std::string_view overflow_policy_name(OverflowPolicy p);
 
+// A host directory granted to a node (capability "dirs").
+struct DirGrant {
+    std::string host;   // as written; relative to the manifest's folder
+    std::string guest;  // path the component sees
+    bool writable = false;
+    SourceLocation where;
+};
+
 struct NodeSpec {
     std::string name;
     std::string component;  // path as written; see resolve_component()
     Role role = Role::processor;
     std::string config;  // handed to the component's init
-    std::vector<std::string> capabilities;
+    // Grants (deny-all by default).
+    std::vector<std::string> capabilities;  // stdout, stderr, wall-clock, monotonic-clock, random
+    std::vector<DirGrant> dirs;
+    std::vector<std::string> env;      // names of host environment variables
+    std::vector<std::string> connect;  // "ip:port" or "localhost:port"
+    SourceLocation grants_where;       // first grant key, for warnings
+    // Limits.
+    std::uint64_t max_memory = 0;          // linear memory, bytes; 0: the runtime's
+    std::uint64_t max_table_elements = 0;  // 0: none
+    std::uint64_t fuel = 0;                // per call; 0: unmetered
+    bool restart_on_trap = false;          // on-trap = "restart"
+    std::uint32_t max_restarts = 3;
+    // Routers: the ports the operator expects; checked by `torvyn link`.
+    std::vector<std::string> ports;
     ErrorPolicy on_error = ErrorPolicy::fail;
     std::uint32_t retries = 3;
     std::chrono::milliseconds retry_backoff{10};
@@ -98,8 +119,10 @@ struct ManifestLoad {
     [[nodiscard]] bool ok() const { return errors.empty(); }
 };
 
-// Capabilities a manifest may grant today.
-inline constexpr std::string_view kKnownCapabilities[] = {"stdout", "stderr"};
+// Capabilities granted by name in `capabilities = [...]`; directories,
+// environment variables and network addresses have keys of their own.
+inline constexpr std::string_view kKnownCapabilities[] = {"stdout", "stderr", "wall-clock",
+                                                          "monotonic-clock", "random"};
 
 ManifestLoad load_manifest(const std::filesystem::path& path);
 ManifestLoad parse_manifest(std::string_view text, const std::filesystem::path& path);

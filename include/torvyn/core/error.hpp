@@ -21,12 +21,16 @@ enum class ErrorCode : std::uint16_t {
     manifest_unknown_node = 104,
     manifest_topology = 105,
     manifest_value = 106,
+    router_ports_unchecked = 107,  // a warning
     // Components and linking (2xx)
     component_not_found = 200,
     component_invalid = 201,
     component_wrong_world = 202,
     component_link = 203,
     component_cache = 204,
+    component_unused_grant = 205,  // a warning
+    grant_invalid = 206,
+    wit_invalid = 207,
     // Running guests (3xx)
     guest_trap = 300,
     guest_deadline = 301,

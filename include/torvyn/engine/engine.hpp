@@ -10,7 +10,9 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,17 +33,39 @@ struct RuntimeOptions {
     std::filesystem::path cache_dir;
     // Deadline resolution: the epoch advances once per tick.
     std::chrono::milliseconds epoch_tick{1};
+    // Meter fuel, so InstanceLimits::fuel works (costs on every instruction).
+    bool fuel = false;
 };
 
-// Capabilities a node was granted (deny-all by default).
+// A host directory a node may use, as the guest sees it.
+struct DirAccess {
+    std::filesystem::path host;  // absolute, existing
+    std::string guest;
+    bool writable = false;
+};
+
+// Capabilities a node was granted (deny-all by default). Only the WASI
+// interfaces these cover are linked for the node.
 struct Grants {
     bool stdout_stream = false;
     bool stderr_stream = false;
+    bool wall_clock = false;
+    bool monotonic_clock = false;
+    bool random = false;
+    bool exit = false;          // link wasi:cli/exit: a component ending itself traps
+    bool null_devices = false;  // link an empty stdin and no terminals
+    std::vector<DirAccess> dirs;
+    std::vector<std::pair<std::string, std::string>> env;  // name, value
+    std::vector<std::string> connect;                      // "ip:port", "[ip6]:port"
+    // Told about every network operation the grants refuse.
+    std::function<void(std::string_view)> on_denied;
 };
 
 struct InstanceLimits {
     std::uint64_t max_memory_bytes = 0;          // 0: the runtime's ceiling
+    std::uint64_t max_table_elements = 0;        // 0: none
     std::chrono::milliseconds call_deadline{0};  // 0: none
+    std::uint64_t fuel = 0;                      // per call (runtime must meter fuel); 0: none
 };
 
 // What an import or export of a component is called.
@@ -117,6 +141,10 @@ private:
     Raw* raw_;
     Role role_;
 };
+
+// Checks the WIT package in `dir` (and its deps/). The error names the file,
+// line and column.
+Status check_wit(const std::filesystem::path& dir);
 
 // How a guest call ended.
 enum class CallStatus : std::uint8_t {

@@ -37,7 +37,8 @@ struct NodeReport {
     CopyLedger copies;
     std::uint64_t peak_buffer_bytes = 0;  // most bytes the component held at once
     bool cache_hit = false;
-    bool stopped = false;  // stopped taking elements (failure or fatal)
+    bool stopped = false;        // stopped taking elements (failure or fatal)
+    std::uint32_t restarts = 0;  // fresh instances after a trap (on-trap = "restart")
 };
 
 struct EdgeReport {
@@ -96,9 +97,12 @@ struct FlowReport {
 // queues drain, sinks complete), 2 stop now.
 enum class StopRequest : int { none = 0, graceful = 1, forced = 2 };
 
+class AuditLog;
+
 struct RunOptions {
     std::vector<std::filesystem::path> component_path;
     const std::atomic<int>* stop = nullptr;  // StopRequest values
+    AuditLog* audit = nullptr;               // optional; must outlive the flow
 };
 
 class Flow {
@@ -112,6 +116,9 @@ public:
 
     // init → drive until every node is done → teardown.
     FlowReport run();
+
+    // Found while linking; the flow can run (e.g. unused grants).
+    [[nodiscard]] const std::vector<Error>& warnings() const;
 
 private:
     struct State;

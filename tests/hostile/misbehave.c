@@ -11,7 +11,13 @@
 //                 handles (the component model forbids it)
 //   use-consumed  appends to a mutable buffer after freezing it
 //   double-free   drops the same owned buffer twice
+//   grow          mallocs 1 MiB blocks until memory runs out (unbounded growth)
+//   recurse       recurses without end (deep recursion)
+//   huge-buffers  allocates 16 MiB host buffers in a loop, keeping them all
+//   trap-init     traps inside init
+// With "repeat=1" the misbehaviour applies to element `at` and every later one.
 // Every other element passes through unchanged (copied into a new buffer).
+#include <stdlib.h>
 #include <string.h>
 
 #include <torvyn/guest.h>
@@ -26,14 +32,34 @@ enum mode {
     INIT_FAIL,
     KEEP_BORROW,
     USE_CONSUMED,
-    DOUBLE_FREE
+    DOUBLE_FREE,
+    GROW,
+    RECURSE,
+    HUGE_BUFFERS,
+    TRAP_INIT
 };
-static const char* const kModes[] = {"pass",         "trap",       "error",     "flaky",
-                                     "fatal",        "spin",       "init-fail", "keep-borrow",
-                                     "use-consumed", "double-free"};
+static const char* const kModes[] = {
+    "pass",        "trap",         "error",       "flaky", "fatal",   "spin",         "init-fail",
+    "keep-borrow", "use-consumed", "double-free", "grow",  "recurse", "huge-buffers", "trap-init"};
+
+static volatile void* sink_pointer;
+
+/* Each frame keeps a buffer alive so the recursion cannot be optimised away;
+ * the limit is far beyond any stack. */
+static volatile uint64_t recursion_limit = UINT64_MAX;
+static __attribute__((noinline)) uint64_t recurse(uint64_t depth) {
+    volatile uint8_t frame[256];
+    frame[depth % sizeof frame] = (uint8_t)depth;
+    if (depth == recursion_limit) {
+        return 0;
+    }
+    return recurse(depth + 1) + frame[(depth + 1) % sizeof frame];
+}
+
 static enum mode mode = PASS;
 static uint64_t at = 2;
 static uint64_t times = 1;
+static uint64_t repeat = 0;
 static uint64_t failures = 0;
 static volatile uint64_t spin_counter;
 
@@ -42,11 +68,15 @@ bool exports_torvyn_streaming_lifecycle_init(torvyn_string_t* config, torvyn_err
     torvyn_config_str(config, "mode", m, sizeof m);
     at = torvyn_config_u64(config, "at", 2);
     times = torvyn_config_u64(config, "times", 1);
+    repeat = torvyn_config_u64(config, "repeat", 0);
     torvyn_string_free(config);
     for (unsigned i = 0; i < sizeof kModes / sizeof kModes[0]; ++i) {
         if (strcmp(m, kModes[i]) == 0) {
             mode = (enum mode)i;
         }
+    }
+    if (mode == TRAP_INIT) {
+        __builtin_trap();
     }
     if (mode == INIT_FAIL) {
         return torvyn_fail(err, TORVYN_ERROR_INVALID_INPUT, "refusing to start (mode=init-fail)");
@@ -104,6 +134,30 @@ static bool misbehave(torvyn_element_t* element, torvyn_error_t* err, bool* hand
             torvyn_streaming_types_buffer_drop_own(b);
             return torvyn_fail(err, TORVYN_ERROR_INTERNAL, "survived a double free");
         }
+        case GROW:
+            for (;;) {
+                void* block = malloc(1 << 20);
+                if (block == NULL) {
+                    break;
+                }
+                memset(block, 1, 1 << 20);
+                sink_pointer = block;
+            }
+            torvyn_element_done(element);
+            return torvyn_fail(err, TORVYN_ERROR_INTERNAL, "out of memory");
+        case RECURSE:
+            return recurse(0) != 0;
+        case HUGE_BUFFERS: {
+            torvyn_element_done(element);
+            for (;;) {
+                torvyn_streaming_types_own_mutable_buffer_t mb;
+                torvyn_streaming_types_buffer_error_t berr;
+                if (!torvyn_streaming_buffer_allocator_allocate(16u << 20, &mb, &berr)) {
+                    return torvyn_fail(err, TORVYN_ERROR_UNAVAILABLE, "allocation refused");
+                }
+                /* kept: never dropped */
+            }
+        }
         default:
             break;
     }
@@ -114,7 +168,7 @@ static bool misbehave(torvyn_element_t* element, torvyn_error_t* err, bool* hand
 bool exports_torvyn_streaming_processor_process(
     torvyn_element_t* element, exports_torvyn_streaming_processor_process_result_t* ret,
     torvyn_error_t* err) {
-    if (element->meta.sequence == at) {
+    if (element->meta.sequence == at || (repeat != 0 && element->meta.sequence > at)) {
         bool handled = false;
         bool ok = misbehave(element, err, &handled);
         if (handled) {

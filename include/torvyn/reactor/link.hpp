@@ -1,0 +1,54 @@
+// Linking a flow without running it: find, compile (or load from the cache)
+// and inspect every node's component, check its exports against its role and
+// its imports against its grants, resolve the grants, and link it against
+// the host. Nothing is instantiated. `torvyn link` reports this for every
+// node at once; `torvyn run` does the same before it starts.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "torvyn/config/manifest.hpp"
+#include "torvyn/core/error.hpp"
+#include "torvyn/engine/engine.hpp"
+
+namespace torvyn {
+
+class AuditLog;
+
+struct LinkedNode {
+    std::filesystem::path file;
+    LoadInfo load;
+    ComponentInterfaces interfaces;
+    std::vector<std::string> grants;  // described, one per grant
+    std::shared_ptr<const PreparedComponent> prepared;
+};
+
+struct LinkContext {
+    Runtime* runtime = nullptr;
+    const Manifest* manifest = nullptr;
+    std::vector<std::filesystem::path> component_path;
+    AuditLog* audit = nullptr;  // grants and denials are recorded when set
+};
+
+// Links one node. Warnings (unused grants) are appended to `warnings`.
+Result<LinkedNode> link_node(const LinkContext& ctx, const FlowSpec& flow, const NodeSpec& node,
+                             std::vector<Error>& warnings);
+
+// True if `export_name` (e.g. "torvyn:streaming/processor@0.1.3") is the
+// role's interface at a version this host can call.
+bool exports_role(std::string_view export_name, Role role);
+
+struct FlowLink {
+    std::vector<LinkedNode> nodes;  // in manifest order; empty ones failed
+    std::vector<Error> errors;
+    std::vector<Error> warnings;
+};
+
+// Links every node of `flow` and checks what needs the components: router
+// ports declared in the manifest against the edges. Reports every problem.
+FlowLink link_flow(const LinkContext& ctx, const FlowSpec& flow);
+
+}  // namespace torvyn

@@ -1,0 +1,186 @@
+#include "torvyn/reactor/link.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "torvyn/security/audit.hpp"
+#include "torvyn/security/capabilities.hpp"
+
+namespace torvyn {
+namespace {
+
+// The version this host implements.
+constexpr unsigned kMajor = 0;
+constexpr unsigned kMinor = 1;
+
+Error at_node(Error e, const NodeSpec& n) {
+    if (e.message.rfind("node '", 0) != 0) {
+        e.message = fmt::format("node '{}': {}", n.name, e.message);
+    }
+    e.where = n.where.str();
+    return e;
+}
+
+void audit(const LinkContext& ctx, std::string_view event, const FlowSpec& f, const NodeSpec& n,
+           nlohmann::json fields) {
+    if (ctx.audit != nullptr) {
+        ctx.audit->record(event, f.name, n.name, std::move(fields));
+    }
+}
+
+}  // namespace
+
+bool exports_role(std::string_view export_name, Role role) {
+    const std::string_view iface = role_interface(role);  // "...@0.1.0"
+    const std::string_view prefix = iface.substr(0, iface.find('@') + 1);
+    if (export_name.rfind(prefix, 0) != 0) {
+        return false;
+    }
+    // Semver: 0.x versions are compatible within one minor version.
+    const std::string_view version = export_name.substr(prefix.size());
+    unsigned major = 0;
+    unsigned minor = 0;
+    const char* p = version.data();
+    const char* end = p + version.size();
+    auto r1 = std::from_chars(p, end, major);
+    if (r1.ec != std::errc() || r1.ptr == end || *r1.ptr != '.') {
+        return false;
+    }
+    auto r2 = std::from_chars(r1.ptr + 1, end, minor);
+    if (r2.ec != std::errc()) {
+        return false;
+    }
+    return major == kMajor && minor == kMinor;
+}
+
+Result<LinkedNode> link_node(const LinkContext& ctx, const FlowSpec& flow, const NodeSpec& node,
+                             std::vector<Error>& warnings) {
+    LinkedNode out;
+    auto file = resolve_component(*ctx.manifest, node, ctx.component_path);
+    if (!file) {
+        return std::move(file).error();
+    }
+    out.file = file.value();
+    auto component = ctx.runtime->load(out.file, &out.load);
+    if (!component) {
+        return at_node(std::move(component).error(), node);
+    }
+    out.interfaces = component.value()->interfaces();
+
+    // The role's interface, at a version this host speaks, read from the
+    // component's own type.
+    const auto& exports = out.interfaces.exports;
+    if (std::none_of(exports.begin(), exports.end(),
+                     [&](const std::string& e) { return exports_role(e, node.role); })) {
+        const std::string_view iface = role_interface(node.role);
+        const std::string prefix(iface.substr(0, iface.find('@') + 1));
+        const auto other = std::find_if(exports.begin(), exports.end(), [&](const std::string& e) {
+            return e.rfind(prefix, 0) == 0;
+        });
+        std::string message =
+            other != exports.end()
+                ? fmt::format("component exports {}, but this host speaks {} (versions 0.1.x)",
+                              *other, iface)
+                : fmt::format("component does not export {} (role '{}'); it exports: {}", iface,
+                              role_name(node.role), fmt::join(exports, ", "));
+        return at_node(
+            Error(ErrorCode::component_wrong_world, std::move(message), {},
+                  fmt::format("build it for the '{}' world (torvyn_add_component ROLE {}) "
+                              "or change the node's role",
+                              role_world(node.role), role_name(node.role))),
+            node);
+    }
+
+    // Deny-all: every import must be a torvyn interface or granted.
+    ImportCheck imports = check_imports(out.interfaces.imports, node);
+    for (auto& w : imports.warnings) {
+        warnings.push_back(std::move(w));
+    }
+    if (!imports.errors.empty()) {
+        for (const auto& e : imports.errors) {
+            audit(ctx, "deny", flow, node,
+                  {{"code", error_code_name(e.code)}, {"reason", e.message}});
+        }
+        return std::move(imports.errors.front());
+    }
+    auto resolved = resolve_grants(node, ctx.manifest->path.parent_path());
+    if (!resolved) {
+        return std::move(resolved).error();
+    }
+    Grants grants = std::move(resolved.value().grants);
+    grants.exit = imports.needs_exit;
+    grants.null_devices = imports.needs_null_devices;
+    out.grants = resolved.value().described;
+    if (ctx.audit != nullptr) {
+        AuditLog* log = ctx.audit;
+        grants.on_denied = [log, f = flow.name, n = node.name](std::string_view what) {
+            log->record("deny", f, n, {{"reason", std::string(what)}});
+        };
+    }
+    audit(ctx, "grant", flow, node, {{"grants", out.grants}});
+    auto prepared = ctx.runtime->prepare(*component.value(), node.role, grants);
+    if (!prepared) {
+        return at_node(std::move(prepared).error(), node);
+    }
+    out.prepared = std::move(prepared).value();
+    return out;
+}
+
+FlowLink link_flow(const LinkContext& ctx, const FlowSpec& flow) {
+    FlowLink out;
+    for (const auto& node : flow.nodes) {
+        auto linked = link_node(ctx, flow, node, out.warnings);
+        if (!linked) {
+            out.errors.push_back(std::move(linked).error());
+            out.nodes.emplace_back();
+            continue;
+        }
+        out.nodes.push_back(std::move(linked).value());
+    }
+    // Router ports: the manifest's list against the edges, both ways. The
+    // router's own list is compared with the edges when the flow starts.
+    for (const auto& node : flow.nodes) {
+        if (node.role != Role::router) {
+            continue;
+        }
+        std::vector<std::string> used;
+        for (const auto& e : flow.edges) {
+            if (e.from == node.name && !e.from_port.empty()) {
+                used.push_back(e.from_port);
+            }
+        }
+        if (node.ports.empty()) {
+            out.warnings.emplace_back(
+                ErrorCode::router_ports_unchecked,
+                fmt::format("router '{}' lists no ports; its edges ({}) are checked against the "
+                            "router when the flow starts",
+                            node.name, fmt::join(used, ", ")),
+                node.where.str(), "add ports = [...] to the node to check them now");
+            continue;
+        }
+        for (const auto& p : used) {
+            if (std::find(node.ports.begin(), node.ports.end(), p) == node.ports.end()) {
+                out.errors.emplace_back(ErrorCode::manifest_topology,
+                                        fmt::format("router '{}' has no port '{}' (ports: {})",
+                                                    node.name, p, fmt::join(node.ports, ", ")),
+                                        node.where.str(), "use one of the router's ports");
+            }
+        }
+        for (const auto& p : node.ports) {
+            if (std::find(used.begin(), used.end(), p) == used.end()) {
+                out.errors.emplace_back(
+                    ErrorCode::manifest_topology,
+                    fmt::format("port '{}' of router '{}' has no edge (dangling port)", p,
+                                node.name),
+                    node.where.str(),
+                    fmt::format("add an edge with from = \"{}.{}\"", node.name, p));
+            }
+        }
+    }
+    return out;
+}
+
+}  // namespace torvyn
