@@ -940,7 +940,8 @@ pub extern "C" fn tvb_wit_check(dir: *const c_char) -> tvb_status {
         let mut resolve = wit_parser::Resolve::default();
         match resolve.push_path(&path) {
             Ok(_) => TVB_OK,
-            Err(err) => fail(TVB_INVALID_ARGUMENT, format!("{err:?}")),
+            // render_error adds "--> file:line:col" and the source line.
+            Err(err) => fail(TVB_INVALID_ARGUMENT, resolve.render_error(&err)),
         }
     })
 }

@@ -320,7 +320,11 @@ Status check_wit(const std::filesystem::path& dir) {
         where =
             text.substr(arrow + 4, end == std::string::npos ? std::string::npos : end - arrow - 4);
     }
+    // The first line chains context with ": "; the last part is the problem.
     std::string first = text.substr(0, text.find('\n'));
+    if (const auto colon = first.rfind(": "); colon != std::string::npos) {
+        first = first.substr(colon + 2);
+    }
     return Error(ErrorCode::wit_invalid, "invalid WIT: " + first, where,
                  "fix the WIT at that place (wasm-tools component wit DIR shows the same)");
 }

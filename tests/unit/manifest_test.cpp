@@ -215,3 +215,84 @@ TEST(ErrorFormat, OneLineWithCodeAndPlaceThenHint) {
 
 }  // namespace
 }  // namespace torvyn
+
+namespace torvyn {
+namespace {
+
+TEST(Manifest, ParsesGrantsAndLimits) {
+    const auto m = parse_manifest(R"(
+[flow.g.nodes.s]
+component = "s"
+role = "source"
+capabilities = ["wall-clock", "random"]
+dirs = [{ host = "data", guest = "/data" }, { host = "out", guest = "/out", mode = "rw" }]
+env = ["LANG"]
+connect = ["127.0.0.1:8080", "localhost:6379"]
+max-memory = "16MiB"
+max-table-elements = 1000
+fuel = 500000
+on-trap = "restart"
+max-restarts = 5
+[flow.g.nodes.k]
+component = "k"
+role = "sink"
+[[flow.g.edges]]
+from = "s"
+to = "k"
+)",
+                                  "Torvyn.toml");
+    ASSERT_TRUE(m.ok()) << m.errors.front().format();
+    const NodeSpec& s = m.manifest.flows[0].nodes[0];
+    EXPECT_EQ(s.capabilities, (std::vector<std::string>{"wall-clock", "random"}));
+    ASSERT_EQ(s.dirs.size(), 2u);
+    EXPECT_FALSE(s.dirs[0].writable);
+    EXPECT_TRUE(s.dirs[1].writable);
+    EXPECT_EQ(s.dirs[1].guest, "/out");
+    EXPECT_EQ(s.env, std::vector<std::string>{"LANG"});
+    EXPECT_EQ(s.connect.size(), 2u);
+    EXPECT_EQ(s.max_memory, 16u << 20);
+    EXPECT_EQ(s.max_table_elements, 1000u);
+    EXPECT_EQ(s.fuel, 500000u);
+    EXPECT_TRUE(s.restart_on_trap);
+    EXPECT_EQ(s.max_restarts, 5u);
+    EXPECT_EQ(s.grants_where.line, 5u);
+}
+
+TEST(Manifest, BadGrantsAndLimitsAreErrors) {
+    const auto m = parse_manifest(R"(
+[flow.g.nodes.s]
+component = "s"
+role = "source"
+dirs = [{ host = "data", guest = "relative", mode = "rwx" }]
+connect = ["no-port"]
+max-memory = "lots"
+fuel = -1
+ports = ["a"]
+[flow.g.nodes.k]
+component = "k"
+role = "sink"
+[[flow.g.edges]]
+from = "s"
+to = "k"
+)",
+                                  "Torvyn.toml");
+    const auto count = [&](ErrorCode c) {
+        return std::count_if(m.errors.begin(), m.errors.end(),
+                             [&](const Error& e) { return e.code == c; });
+    };
+    EXPECT_GE(count(ErrorCode::manifest_value), 5);   // guest, mode, connect, max-memory, fuel
+    EXPECT_GE(count(ErrorCode::manifest_schema), 1);  // ports on a source
+}
+
+TEST(Size, ParsesUnits) {
+    EXPECT_EQ(parse_size("512B").value(), 512u);
+    EXPECT_EQ(parse_size("64KiB").value(), 64u << 10);
+    EXPECT_EQ(parse_size("16MiB").value(), 16u << 20);
+    EXPECT_EQ(parse_size("2GB").value(), 2'000'000'000u);
+    EXPECT_EQ(parse_size("100").value(), 100u);
+    EXPECT_FALSE(parse_size("16MB/s").ok());
+    EXPECT_FALSE(parse_size("big").ok());
+}
+
+}  // namespace
+}  // namespace torvyn
