@@ -1,9 +1,10 @@
 // torvyn — the command-line front end.
 //
-// torvyn check | link | run. Exit codes:
+// torvyn check | link | run | bench. Exit codes:
 //   0    ok (check/link: no errors, warnings allowed; run: every flow completed)
 //   1    a flow failed while running (guest trap, error, deadline, timeout ...)
 //   2    invalid input found before anything ran (usage, manifest, component, link)
+//   3    bench: a metric regressed past --threshold against --compare
 //   130  stopped by SIGINT, 143 by SIGTERM (after draining, or forced by a
 //        second signal or the drain timeout)
 #include <CLI/CLI.hpp>
@@ -18,10 +19,12 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "torvyn/config/manifest.hpp"
 #include "torvyn/engine/engine.hpp"
+#include "torvyn/observability/bench.hpp"
 #include "torvyn/observability/report.hpp"
 #include "torvyn/reactor/flow.hpp"
 #include "torvyn/reactor/link.hpp"
@@ -103,6 +106,8 @@ public:
         thread_.join();
     }
     [[nodiscard]] const std::atomic<int>* stop() const { return &stop_; }
+    // A stop asked for by the program itself (not a signal).
+    void request(int level) { stop_.store(std::max(stop_.load(), level)); }
     [[nodiscard]] int signal() const { return signal_.load(); }
 
 private:
@@ -369,6 +374,50 @@ int link(const CommonArgs& args) {
     return errors.empty() ? kExitOk : kExitInvalid;
 }
 
+struct Executed {
+    int rc = kExitOk;
+    std::vector<torvyn::FlowReport> reports;
+};
+
+// Links every selected flow, then runs them all, one thread per flow.
+Executed execute(const CommonArgs& args, const torvyn::Manifest& manifest, torvyn::RunOptions opts,
+                 torvyn::Runtime& runtime, Diagnostics& diag) {
+    Executed out;
+    // Link every flow before running any: invalid input stops everything
+    // before the first element moves.
+    std::vector<std::unique_ptr<torvyn::Flow>> flows;
+    for (const auto* spec : selected_flows(manifest, args)) {
+        auto flow = torvyn::Flow::create(runtime, manifest, *spec, opts);
+        if (!flow) {
+            diag.error(flow.error());
+            out.rc = kExitInvalid;
+            return out;
+        }
+        for (const auto& w : flow.value()->warnings()) {
+            diag.warning(w);
+        }
+        flows.push_back(std::move(flow).value());
+    }
+    // Guests write to the same stdout; flush ours first so output keeps its order.
+    std::fflush(stdout);
+    out.reports.resize(flows.size());
+    {
+        std::vector<std::thread> threads;
+        for (std::size_t i = 0; i < flows.size(); ++i) {
+            threads.emplace_back([&, i] { out.reports[i] = flows[i]->run(); });
+        }
+        for (auto& t : threads) {
+            t.join();
+        }
+    }
+    for (const auto& r : out.reports) {
+        if (r.error) {
+            out.rc = kExitRunFailed;
+        }
+    }
+    return out;
+}
+
 int run(const RunArgs& args) {
     // First, before any thread exists, so every thread inherits the mask.
     SignalWatcher signals;
@@ -392,40 +441,13 @@ int run(const RunArgs& args) {
     opts.stop = signals.stop();
     opts.component_path = component_path(args);
     opts.audit = audit.enabled() ? &audit : nullptr;
-
-    // Link every flow before running any: invalid input stops everything
-    // before the first element moves.
-    std::vector<std::unique_ptr<torvyn::Flow>> flows;
-    for (const auto* spec : selected_flows(*manifest, args)) {
-        auto flow = torvyn::Flow::create(*runtime.value(), *manifest, *spec, opts);
-        if (!flow) {
-            diag.error(flow.error());
-            return kExitInvalid;
-        }
-        for (const auto& w : flow.value()->warnings()) {
-            diag.warning(w);
-        }
-        flows.push_back(std::move(flow).value());
+    Executed ran = execute(args, *manifest, opts, *runtime.value(), diag);
+    if (ran.rc == kExitInvalid) {
+        return ran.rc;
     }
-
-    // Guests write to the same stdout; flush ours first so output keeps its order.
-    std::fflush(stdout);
-    std::vector<torvyn::FlowReport> reports(flows.size());
-    {
-        // One thread per flow: flows never wait on each other.
-        std::vector<std::thread> threads;
-        for (std::size_t i = 0; i < flows.size(); ++i) {
-            threads.emplace_back([&, i] { reports[i] = flows[i]->run(); });
-        }
-        for (auto& t : threads) {
-            t.join();
-        }
-    }
-    flows.clear();
-
-    int rc = kExitOk;
+    int rc = ran.rc;
     nlohmann::json json = nlohmann::json::array();
-    for (const auto& r : reports) {
+    for (const auto& r : ran.reports) {
         if (!args.quiet) {
             fmt::print(stderr, "{}", torvyn::format_summary(r));
         } else {
@@ -435,7 +457,6 @@ int run(const RunArgs& args) {
         }
         if (r.error) {
             diag.error(*r.error);
-            rc = kExitRunFailed;
         }
         json.push_back(torvyn::report_to_json(r));
     }
@@ -450,6 +471,123 @@ int run(const RunArgs& args) {
                                      fmt::format("cannot write report {}", args.report_file)));
             return rc == kExitOk ? kExitRunFailed : rc;
         }
+    }
+    return rc;
+}
+
+struct BenchArgs : CommonArgs {
+    std::uint64_t warmup = 1000;
+    std::string duration;
+    std::string out_file;
+    std::string html_file;
+    std::string compare_file;
+    double threshold = 10.0;
+};
+
+constexpr int kExitRegression = 3;
+
+std::uint64_t peak_rss_bytes() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<std::uint64_t>(u.ru_maxrss) * 1024;
+}
+
+// torvyn bench: run with a warm-up (and optionally for a fixed time), then
+// report throughput, latency percentiles, per-node cost, copies, queues and
+// memory; optionally compare with an earlier report.
+int bench(const BenchArgs& args) {
+    SignalWatcher signals;
+    Diagnostics diag;
+    auto manifest = load_checked(args, diag);
+    if (!manifest) {
+        return kExitInvalid;
+    }
+    std::optional<std::chrono::milliseconds> duration;
+    if (!args.duration.empty()) {
+        auto d = torvyn::parse_duration(args.duration);
+        if (!d) {
+            diag.error(torvyn::Error(torvyn::ErrorCode::usage,
+                                     fmt::format("--duration: not a duration: '{}'", args.duration),
+                                     {}, "write e.g. 10s or 500ms"));
+            return kExitInvalid;
+        }
+        duration = d.value();
+    }
+    nlohmann::json before;
+    if (!args.compare_file.empty()) {
+        std::ifstream in(args.compare_file);
+        before = nlohmann::json::parse(in, nullptr, false);
+        if (!in || before.is_discarded() || !before.is_array()) {
+            diag.error(
+                torvyn::Error(torvyn::ErrorCode::usage,
+                              fmt::format("--compare: {} is not a bench report", args.compare_file),
+                              {}, "pass a file written by torvyn bench --out"));
+            return kExitInvalid;
+        }
+    }
+    auto runtime = make_runtime(args, *manifest);
+    if (!runtime) {
+        diag.error(runtime.error());
+        return kExitInvalid;
+    }
+    torvyn::RunOptions opts;
+    opts.stop = signals.stop();
+    opts.component_path = component_path(args);
+    opts.warmup_elements = args.warmup;
+    std::atomic<bool> finished{false};
+    std::thread timer;
+    if (duration) {
+        timer = std::thread([&] {
+            const auto until = std::chrono::steady_clock::now() + *duration;
+            while (!finished.load() && std::chrono::steady_clock::now() < until) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
+            if (!finished.load()) {
+                signals.request(1);
+            }
+        });
+    }
+    Executed ran = execute(args, *manifest, opts, *runtime.value(), diag);
+    finished.store(true);
+    if (timer.joinable()) {
+        timer.join();
+    }
+    if (ran.rc == kExitInvalid) {
+        return ran.rc;
+    }
+    nlohmann::json benches = nlohmann::json::array();
+    const std::uint64_t rss = peak_rss_bytes();
+    for (const auto& r : ran.reports) {
+        if (r.error) {
+            diag.error(*r.error);
+        }
+        benches.push_back(torvyn::bench_to_json(r, rss));
+    }
+    if (args.json) {
+        fmt::print("{}\n", benches.dump(2));
+    } else {
+        for (const auto& b : benches) {
+            fmt::print(stderr, "{}", torvyn::format_bench(b));
+        }
+    }
+    if (!args.out_file.empty()) {
+        std::ofstream(args.out_file) << benches.dump(2) << '\n';
+    }
+    if (!args.html_file.empty()) {
+        std::ofstream(args.html_file) << torvyn::bench_html(ran.reports, benches);
+    }
+    int rc = ran.rc;
+    if (!args.compare_file.empty()) {
+        const auto deltas = torvyn::compare_bench(before, benches, args.threshold);
+        fmt::print(stderr, "compared with {} (threshold {}%):\n{}", args.compare_file,
+                   args.threshold, torvyn::format_deltas(deltas));
+        if (rc == kExitOk &&
+            std::any_of(deltas.begin(), deltas.end(), [](const auto& d) { return d.regression; })) {
+            rc = kExitRegression;
+        }
+    }
+    if (signals.signal() != 0) {
+        rc = 128 + signals.signal();
     }
     return rc;
 }
@@ -489,6 +627,22 @@ int main(int argc, char** argv) {
     add_common(link_cmd, la, true);
     link_cmd->add_flag("--json", la.json, "Machine-readable output on stdout");
 
+    BenchArgs ba;
+    auto* bench_cmd = app.add_subcommand(
+        "bench", "Run flows with a warm-up and report throughput, latency, cost, copies, memory");
+    add_common(bench_cmd, ba, true);
+    bench_cmd->add_option("--warmup", ba.warmup, "Deliveries left out of the measurements")
+        ->capture_default_str();
+    bench_cmd->add_option("--duration", ba.duration, "Stop (gracefully) after this long, e.g. 10s");
+    bench_cmd->add_flag("--json", ba.json, "Machine-readable report on stdout");
+    bench_cmd->add_option("--out", ba.out_file, "Write the JSON report to this file");
+    bench_cmd->add_option("--html", ba.html_file, "Write a self-contained HTML report");
+    bench_cmd->add_option("--compare", ba.compare_file, "Compare with an earlier --out report");
+    bench_cmd
+        ->add_option("--threshold", ba.threshold,
+                     "Percent by which a metric may get worse before it is a regression")
+        ->capture_default_str();
+
     RunArgs ra;
     auto* run_cmd = app.add_subcommand("run", "Link, then run the flows of a manifest");
     add_common(run_cmd, ra, true);
@@ -514,6 +668,9 @@ int main(int argc, char** argv) {
     }
     if (*run_cmd) {
         return run(ra);
+    }
+    if (*bench_cmd) {
+        return bench(ba);
     }
     return kExitInvalid;
 }

@@ -15,10 +15,10 @@
 namespace torvyn {
 namespace {
 
-constexpr std::string_view kFlowKeys[] = {"description",    "queue-capacity", "backpressure",
-                                          "high-watermark", "low-watermark",  "call-timeout",
-                                          "timeout",        "drain-timeout",  "max-buffer-memory",
-                                          "nodes",          "edges"};
+constexpr std::string_view kFlowKeys[] = {"description",       "source-batch",   "queue-capacity",
+                                          "backpressure",      "high-watermark", "low-watermark",
+                                          "call-timeout",      "timeout",        "drain-timeout",
+                                          "max-buffer-memory", "nodes",          "edges"};
 constexpr std::string_view kNodeKeys[] = {"component",     "role",        "config",
                                           "capabilities",  "dirs",        "env",
                                           "connect",       "on-error",    "retries",
@@ -397,6 +397,7 @@ public:
         check_keys(*t, kFlowKeys, what);
         flow.description = get_string(*t, "description", what, false, flow.where);
         flow.queue_capacity = get_count(*t, "queue-capacity", what, flow.queue_capacity);
+        flow.source_batch = get_count(*t, "source-batch", what, flow.source_batch);
         if (const int p = get_choice(*t, "backpressure", what, kOverflowPolicies); p >= 0) {
             flow.overflow = static_cast<OverflowPolicy>(p);
         }

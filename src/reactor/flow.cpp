@@ -175,6 +175,10 @@ struct Flow::State {
     std::vector<std::uint32_t> topo;  // nodes, upstream first
     FlowReport report;
     Clock::time_point started;
+    Clock::time_point created;
+    Clock::time_point measuring_since{};
+    std::uint64_t deliveries = 0;
+    int source_batch = 1;
     Clock::time_point drain_deadline = Clock::time_point::max();
     bool stopping = false;  // sources stop; everything in flight drains
     bool aborted = false;   // stop now
@@ -261,6 +265,7 @@ struct Flow::State {
         }
         e.queue.push(el);
         ++e.report.pushed;
+        e.report.occupancy_sum += e.queue.size();
         note_pressure(e);
     }
 
@@ -471,7 +476,7 @@ struct Flow::State {
                     forward(n.outputs,
                             ElementRef{out.sequence != 0 ? out.sequence : in.sequence,
                                        out.timestamp_ns != 0 ? out.timestamp_ns : in.timestamp_ns,
-                                       out.payload});
+                                       out.payload, in.born_ns});
                 } else {
                     ++n.report.filtered;
                     ++report.filtered;
@@ -547,12 +552,13 @@ struct Flow::State {
                     on_failure(n, in, r, fmt::format("failed on element {}:", in.sequence));
                     return;
                 }
-                buffers.release(in.payload);
                 if (edges[from].report.dead_letter) {
                     ++report.dead_lettered;
                 } else {
                     ++report.delivered;
+                    measure_delivery(in);
                 }
+                buffers.release(in.payload);
                 if (pause) {
                     ++n.report.pauses;
                     n.pause_backoff = n.pause_backoff.count() == 0
@@ -569,12 +575,36 @@ struct Flow::State {
         }
     }
 
+    // Latency and throughput, after the warm-up. The payload is still valid:
+    // the sink's call has just returned and the host releases it after this.
+    void measure_delivery(const ElementRef& in) {
+        const auto now = Clock::now();
+        if (deliveries++ == 0) {
+            report.first_delivery = now - created;
+            measuring_since = started;
+        }
+        if (deliveries <= options.warmup_elements) {
+            measuring_since = now;
+            return;
+        }
+        const auto t = static_cast<std::uint64_t>(now.time_since_epoch().count());
+        report.latency.record(t > in.born_ns ? t - in.born_ns : 0);
+        ++report.measured_elements;
+        std::uint64_t size = 0;
+        buffers.size(in.payload, &size);
+        report.measured_bytes += size;
+    }
+
+    static std::uint64_t steady_ns() {
+        return static_cast<std::uint64_t>(Clock::now().time_since_epoch().count());
+    }
+
     void emit_derived(Node& n, const Produced& out) {
         ++report.derived;
         ++n.report.elements_out;
         forward(n.outputs, ElementRef{out.sequence != 0 ? out.sequence : n.report.elements_out - 1,
                                       out.timestamp_ns != 0 ? out.timestamp_ns : wall_clock_ns(),
-                                      out.payload});
+                                      out.payload, steady_ns()});
     }
 
     void pull(Node& n) {
@@ -609,7 +639,7 @@ struct Flow::State {
         ++n.report.elements_out;
         forward(n.outputs, ElementRef{out.sequence != 0 ? out.sequence : n.report.elements_out - 1,
                                       out.timestamp_ns != 0 ? out.timestamp_ns : wall_clock_ns(),
-                                      out.payload});
+                                      out.payload, steady_ns()});
     }
 
     // Sources pause while a watched queue is between its watermarks.
@@ -715,7 +745,7 @@ struct Flow::State {
                     progressed = true;
                     continue;
                 }
-                for (int i = 0; i < kBatch && !n.done && !n.stopped && !stopping; ++i) {
+                for (int i = 0; i < source_batch && !n.done && !n.stopped && !stopping; ++i) {
                     update_pressure(n);
                     if (n.paused_by_pressure || !room_downstream(n)) {
                         break;
@@ -957,6 +987,8 @@ Result<std::unique_ptr<Flow>> Flow::create(Runtime& runtime, const Manifest& man
         n.instance = std::move(instance).value();
     }
     s->report.startup = Clock::now() - t0;
+    s->created = t0;
+    s->source_batch = static_cast<int>(std::min<std::uint32_t>(spec.source_batch, 1024));
     return std::unique_ptr<Flow>(new Flow(std::move(s)));
 }
 
@@ -1022,6 +1054,9 @@ FlowReport Flow::run() {
     }
     const auto now = Clock::now();
     s.report.wall = now - s.started;
+    if (s.report.measured_elements > 0) {
+        s.report.measured = now - s.measuring_since;
+    }
     for (auto& e : s.edges) {
         if (e.pressured) {
             e.report.pressured += now - e.pressured_since;

@@ -91,6 +91,9 @@ struct FlowSpec {
     std::string name;
     std::string description;
     std::uint32_t queue_capacity = 64;
+    // Elements a source may emit per scheduling turn: 1 keeps end-to-end
+    // latency lowest; more trades latency for some throughput.
+    std::uint32_t source_batch = 1;
     OverflowPolicy overflow = OverflowPolicy::block;
     // Backpressure hysteresis, as fractions of an edge's capacity: sources are
     // paused when a queue reaches the high mark and resumed at the low mark.

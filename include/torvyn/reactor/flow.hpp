@@ -15,6 +15,7 @@
 
 #include "torvyn/config/manifest.hpp"
 #include "torvyn/core/error.hpp"
+#include "torvyn/core/histogram.hpp"
 #include "torvyn/engine/engine.hpp"
 #include "torvyn/resources/buffer_store.hpp"
 #include "torvyn/resources/copy_ledger.hpp"
@@ -50,6 +51,7 @@ struct EdgeReport {
     std::uint64_t pushed = 0;
     std::uint64_t peak = 0;                 // most elements queued at once (never above capacity)
     std::uint64_t dropped = 0;              // by the overflow policy
+    std::uint64_t occupancy_sum = 0;        // queue length after each push, summed
     std::uint64_t pressure_episodes = 0;    // times the high watermark was reached
     std::chrono::nanoseconds pressured{0};  // time between high and low watermark
     CopyLedger copies;                      // payload reads by the consumer of this edge's elements
@@ -80,7 +82,13 @@ struct FlowReport {
     std::chrono::nanoseconds wall{0};
     std::chrono::nanoseconds startup{0};  // load + link + instantiate
     StopReason stop = StopReason::completed;
-    std::optional<Error> error;  // why the flow failed
+    // Measurement (bench): deliveries after the warm-up.
+    Histogram latency;                           // end-to-end: source emit to sink delivery
+    std::uint64_t measured_elements = 0;         // delivered after the warm-up
+    std::uint64_t measured_bytes = 0;            // their payload bytes
+    std::chrono::nanoseconds measured{0};        // from the end of the warm-up to the end
+    std::chrono::nanoseconds first_delivery{0};  // from create() to the first delivery
+    std::optional<Error> error;                  // why the flow failed
     // Nodes that stopped while the flow went on (on-error other than fail).
     std::vector<Error> node_errors;
 
@@ -103,6 +111,8 @@ struct RunOptions {
     std::vector<std::filesystem::path> component_path;
     const std::atomic<int>* stop = nullptr;  // StopRequest values
     AuditLog* audit = nullptr;               // optional; must outlive the flow
+    // Deliveries left out of the measurements (latency, throughput).
+    std::uint64_t warmup_elements = 0;
 };
 
 class Flow {
