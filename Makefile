@@ -7,7 +7,7 @@ BUILD_ASAN ?= build-asan
 CMAKE_FLAGS ?=
 ENV := source scripts/env.sh &&
 
-.PHONY: all setup build demo test test-asan examples clean format
+.PHONY: all setup build demo test test-asan examples bench clean format
 
 all: build
 
@@ -29,6 +29,10 @@ examples: build
 
 test: build
 	@$(ENV) ctest --test-dir $(BUILD) --output-on-failure -j2
+
+# The benchmark suite; writes docs/benchmarks.md and docs/bench-report.html.
+bench: build
+	@$(ENV) bench/run.sh $(CURDIR)/$(BUILD)
 
 # Host built with AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan: setup

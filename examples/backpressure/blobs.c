@@ -6,14 +6,14 @@
 static uint64_t count = 100000;
 static uint64_t size = 1024;
 static uint64_t next = 0;
-static uint8_t scratch[1 << 16];
+static uint8_t scratch[1 << 20];
 
 bool exports_torvyn_streaming_lifecycle_init(torvyn_string_t* config, torvyn_error_t* err) {
     count = torvyn_config_u64(config, "count", 100000);
     size = torvyn_config_u64(config, "size", 1024);
     torvyn_string_free(config);
     if (size > sizeof scratch) {
-        return torvyn_fail(err, TORVYN_ERROR_INVALID_INPUT, "size must be at most 65536");
+        return torvyn_fail(err, TORVYN_ERROR_INVALID_INPUT, "size must be at most 1048576");
     }
     return true;
 }

@@ -730,11 +730,11 @@ struct Flow::State {
         }
     }
 
-    // One sweep over the nodes, downstream first so queues drain before
-    // sources refill them. Returns whether anything happened.
+    // One sweep over the nodes, upstream first: an element a source emits
+    // crosses the whole flow in the same sweep. Returns whether anything ran.
     bool sweep(Clock::time_point& earliest_resume) {
         bool progressed = false;
-        for (auto it = topo.rbegin(); it != topo.rend() && !aborted; ++it) {
+        for (auto it = topo.begin(); it != topo.end() && !aborted; ++it) {
             Node& n = *nodes[*it];
             if (n.done) {
                 continue;

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Runs the benchmark suite in one go on this machine and writes
+# docs/benchmarks.md (plus docs/bench-report.html, torvyn bench's HTML page).
+#   make bench            (builds first)
+#   bench/run.sh BUILD    (BUILD defaults to build)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${1:-$root/build}"
+out="$build/bench-results"
+mkdir -p "$out"
+rm -f "$out"/*.jsonl
+torvyn="$build/bin/torvyn"
+L=(-L "$build/components" -L "$build/test-components" -L "$build/bench-components")
+sizes=(64 1024 65536 1048576)
+
+# Elements per run: enough for a stable figure, bounded in time.
+count_for() { echo $(( $1 >= 1048576 ? 300 : $1 >= 65536 ? 3000 : 100000 )); }
+
+manifest() {  # manifest NAME SIZE COUNT STAGES
+  local name=$1 size=$2 count=$3 stages=$4 f="$out/$1.toml"
+  {
+    echo "[flow.$name]"
+    echo "[flow.$name.nodes.src]"
+    echo "component = \"blobs.wasm\""; echo "role = \"source\""; echo "config = \"count=$count size=$size\""
+    for ((i = 1; i <= stages; i++)); do
+      echo "[flow.$name.nodes.p$i]"
+      echo "component = \"misbehave.wasm\""; echo "role = \"processor\""; echo "config = \"mode=pass\""
+    done
+    echo "[flow.$name.nodes.sink]"
+    echo "component = \"slow_sink.wasm\""; echo "role = \"sink\""; echo "config = \"work=1\""
+    echo "capabilities = [\"stdout\"]"
+    local prev=src
+    for ((i = 1; i <= stages; i++)); do
+      echo "[[flow.$name.edges]]"; echo "from = \"$prev\""; echo "to = \"p$i\""; prev="p$i"
+    done
+    echo "[[flow.$name.edges]]"; echo "from = \"$prev\""; echo "to = \"sink\""
+  } >"$f"
+  echo "$f"
+}
+
+echo "bench: native floor" >&2
+for s in "${sizes[@]}"; do "$build/bench/native_pipeline" "$s" "$(count_for "$s")" >>"$out/native.jsonl"; done
+
+echo "bench: sandbox floor" >&2
+"$build/bench/bridge_floor" "$build/bench-components/nop.wasm" >"$out/floor.jsonl"
+
+echo "bench: torvyn pipelines" >&2
+for s in "${sizes[@]}"; do
+  c=$(count_for "$s")
+  "$torvyn" bench "$(manifest "chain3_$s" "$s" "$c" 1)" "${L[@]}" --warmup $((c / 10)) \
+    --out "$out/torvyn3_$s.json" >/dev/null 2>&1
+done
+"$torvyn" bench "$(manifest chain10_64 64 50000 8)" "${L[@]}" --warmup 5000 \
+  --html "$root/docs/bench-report.html" --out "$out/torvyn10_64.json" >/dev/null 2>&1
+
+echo "bench: start-up" >&2
+m3=$(manifest start3 64 1 1)
+m100=$(manifest start100 64 1 98)
+for m in start3:"$m3" start100:"$m100"; do
+  name=${m%%:*} file=${m#*:}
+  "$torvyn" bench "$file" "${L[@]}" --warmup 0 --no-cache --out "$out/${name}_cold.json" >/dev/null 2>&1
+  "$torvyn" bench "$file" "${L[@]}" --warmup 0 --out "$out/${name}_warm.json" >/dev/null 2>&1
+done
+
+echo "bench: process pipeline (pipes)" >&2
+for s in "${sizes[@]}"; do
+  c=$(count_for "$s")
+  "$build/bench/pipes_chain" source "$s" "$c" | "$build/bench/pipes_chain" processor |
+    "$build/bench/pipes_chain" sink | sed "s/^{/{\"size\":$s,/" >>"$out/pipes.jsonl"
+done
+
+python3 "$root/bench/report.py" "$out" "$root/docs/benchmarks.md"
+echo "bench: wrote docs/benchmarks.md and docs/bench-report.html" >&2
