@@ -16,7 +16,8 @@ using Clock = std::chrono::steady_clock;
 
 inline std::uint64_t now_ns() {
     return static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+            .count());
 }
 
 // The source's payload: the same pattern blobs.wasm writes.

@@ -16,8 +16,8 @@ using namespace torvyn;
 
 namespace {
 
-double ns_per_accept(Runtime& rt, const PreparedComponent& p, NodeHost& host, std::string_view config,
-                     std::uint64_t calls) {
+double ns_per_accept(Runtime& rt, const PreparedComponent& p, NodeHost& host,
+                     std::string_view config, std::uint64_t calls) {
     auto inst = rt.instantiate(p, host, {});
     if (!inst || !inst.value()->init(config).ok()) {
         std::fprintf(stderr, "cannot instantiate the nop component\n");
@@ -70,7 +70,8 @@ int main(int argc, char** argv) {
     constexpr std::uint64_t kCalls = 200000;
     constexpr std::uint64_t kHostCalls = 100;
     const double call = ns_per_accept(*rt.value(), *p.value(), host, "", kCalls);
-    const double with_host = ns_per_accept(*rt.value(), *p.value(), host, "host-calls=100", kCalls / 10);
+    const double with_host =
+        ns_per_accept(*rt.value(), *p.value(), host, "host-calls=100", kCalls / 10);
     const double host_call = (with_host - call) / static_cast<double>(kHostCalls);
     std::printf("{\"bench\":\"bridge_call\",\"ns_per_call\":%.1f}\n", call);
     std::printf("{\"bench\":\"host_call\",\"ns_per_call\":%.1f}\n", host_call);
@@ -91,7 +92,9 @@ int main(int argc, char** argv) {
     }
     const auto t1 = bench::now_ns();
     const auto rss1 = bench::rss_bytes();
-    std::printf("{\"bench\":\"instantiate\",\"us_per_instance\":%.2f,\"rss_bytes_per_idle_instance\":%.0f}\n",
-                static_cast<double>(t1 - t0) / 1e3 / kInstances,
-                static_cast<double>(rss1 - rss0) / kInstances);
+    std::printf(
+        "{\"bench\":\"instantiate\",\"us_per_instance\":%.2f,\"rss_bytes_per_idle_instance\":%.0f}"
+        "\n",
+        static_cast<double>(t1 - t0) / 1e3 / kInstances,
+        static_cast<double>(rss1 - rss0) / kInstances);
 }

@@ -23,7 +23,8 @@ int main(int argc, char** argv) {
     }
     const auto t1 = bench::now_ns();
     const double ns = static_cast<double>(t1 - t0) / static_cast<double>(count);
-    std::printf("{\"bench\":\"native\",\"size\":%zu,\"elements\":%llu,\"ns_per_element\":%.1f,"
-                "\"elements_per_second\":%.0f,\"checksum\":%u}\n",
-                size, static_cast<unsigned long long>(count), ns, 1e9 / ns, checksum);
+    std::printf(
+        "{\"bench\":\"native\",\"size\":%zu,\"elements\":%llu,\"ns_per_element\":%.1f,"
+        "\"elements_per_second\":%.0f,\"checksum\":%u}\n",
+        size, static_cast<unsigned long long>(count), ns, 1e9 / ns, checksum);
 }

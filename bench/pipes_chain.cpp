@@ -102,17 +102,23 @@ int main(int argc, char** argv) {
         }
         std::sort(latency.begin(), latency.end());
         const auto pct = [&](double q) {
-            return latency.empty() ? 0 : latency[static_cast<std::size_t>(q * static_cast<double>(latency.size() - 1))];
+            return latency.empty() ? 0
+                                   : latency[static_cast<std::size_t>(
+                                         q * static_cast<double>(latency.size() - 1))];
         };
         const double secs = static_cast<double>(last - first) / 1e9;
-        std::printf("{\"bench\":\"pipes\",\"elements\":%zu,\"elements_per_second\":%.0f,"
-                    "\"ns_per_element\":%.1f,\"latency_p50_ns\":%llu,\"latency_p99_ns\":%llu,\"checksum\":%u}\n",
-                    latency.size(), static_cast<double>(latency.size()) / secs,
-                    secs * 1e9 / static_cast<double>(latency.size()),
-                    static_cast<unsigned long long>(pct(0.5)), static_cast<unsigned long long>(pct(0.99)),
-                    checksum);
+        std::printf(
+            "{\"bench\":\"pipes\",\"elements\":%zu,\"elements_per_second\":%.0f,"
+            "\"ns_per_element\":%.1f,\"latency_p50_ns\":%llu,\"latency_p99_ns\":%llu,\"checksum\":%"
+            "u}\n",
+            latency.size(), static_cast<double>(latency.size()) / secs,
+            secs * 1e9 / static_cast<double>(latency.size()),
+            static_cast<unsigned long long>(pct(0.5)), static_cast<unsigned long long>(pct(0.99)),
+            checksum);
         return 0;
     }
-    std::fprintf(stderr, "usage: pipes_chain source SIZE COUNT | pipes_chain processor | pipes_chain sink\n");
+    std::fprintf(
+        stderr,
+        "usage: pipes_chain source SIZE COUNT | pipes_chain processor | pipes_chain sink\n");
     return 2;
 }

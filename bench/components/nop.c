@@ -13,7 +13,8 @@ bool exports_torvyn_streaming_lifecycle_init(torvyn_string_t* config, torvyn_err
     return true;
 }
 
-bool exports_torvyn_streaming_filter_accept(torvyn_element_t* element, bool* ret, torvyn_error_t* err) {
+bool exports_torvyn_streaming_filter_accept(torvyn_element_t* element, bool* ret,
+                                            torvyn_error_t* err) {
     (void)err;
     for (uint64_t i = 0; i < host_calls; ++i) {
         sink += torvyn_streaming_types_method_buffer_size(element->payload);
