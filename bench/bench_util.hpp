@@ -36,6 +36,20 @@ inline std::uint32_t fnv(const std::uint8_t* p, std::size_t n) {
     return h;
 }
 
+// Waits `gap_ns` since the previous call (busy-wait: sleeps are too coarse).
+inline void pace(std::uint64_t gap_ns) {
+    static std::uint64_t next = 0;
+    if (gap_ns == 0) {
+        return;
+    }
+    if (next == 0) {
+        next = now_ns();
+    }
+    while (now_ns() < next) {
+    }
+    next += gap_ns;
+}
+
 // Resident memory of this process, bytes (from /proc/self/statm).
 inline std::uint64_t rss_bytes() {
     std::ifstream in("/proc/self/statm");

@@ -1,6 +1,8 @@
 // Process pipeline: three processes joined by Unix pipes, length-prefixed
 // frames, the same work per stage as the Torvyn pipeline.
-//   pipes_chain source SIZE COUNT | pipes_chain processor | pipes_chain sink
+//   pipes_chain source SIZE COUNT [GAP_US] | pipes_chain processor | pipes_chain sink
+// With GAP_US the source waits that long between frames, so latency is the
+// path's own, not queueing.
 // The sink prints one JSON line: throughput and end-to-end latency (the
 // source stamps each frame with CLOCK_MONOTONIC; one machine, one clock).
 #include <unistd.h>
@@ -52,8 +54,10 @@ int main(int argc, char** argv) {
     if (role == "source") {
         const std::size_t size = std::strtoull(argv[2], nullptr, 10);
         const std::uint64_t count = std::strtoull(argv[3], nullptr, 10);
+        const std::uint64_t gap_ns = argc > 4 ? std::strtoull(argv[4], nullptr, 10) * 1000 : 0;
         std::vector<std::uint8_t> buf(sizeof(Header) + size);
         for (std::uint64_t i = 0; i < count; ++i) {
+            bench::pace(gap_ns);
             Header h{static_cast<std::uint32_t>(size), bench::now_ns()};
             std::memcpy(buf.data(), &h, sizeof h);
             bench::fill(buf.data() + sizeof h, size, i);

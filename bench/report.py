@@ -43,6 +43,10 @@ sizes = [64, 1024, 65536, 1048576]
 label = {64: "64 B", 1024: "1 KiB", 65536: "64 KiB", 1048576: "1 MiB"}
 native = {l["size"]: l for l in lines("native.jsonl")}
 pipes = {l["size"]: l for l in lines("pipes.jsonl")}
+grpc_all = lines("grpc.jsonl")
+grpc = {l["size"]: l for l in grpc_all if l["bench"] == "grpc"}
+grpc_paced = next((l for l in grpc_all if l["bench"] == "grpc_paced"), None)
+pipes_paced = next(iter(lines("pipes_paced.jsonl")), None)
 floor = {l["bench"]: l for l in lines("floor.jsonl")}
 torvyn = {s: one(f"torvyn3_{s}.json") for s in sizes}
 chain10 = one("torvyn10_64.json")
@@ -72,18 +76,26 @@ o.append("2. **sandbox floor**: the bridge's bare typed call into a nop componen
 o.append("3. **torvyn**: blobs → pass-through processor → slow_sink (work=1), and a 10-stage chain "
          "(8 processors), `torvyn bench` with a 10% warm-up, `source-batch = 1`.")
 o.append("4. **pipes**: three processes joined by Unix pipes with length-prefixed frames.")
-o.append("5. **gRPC**: not measured yet (see the issue note).\n")
+o.append("5. **gRPC**: three processes chained by gRPC client streams over loopback "
+         "(grpc++ 1.51 and protobuf from Debian).\n")
+o.append("Throughput runs go flat out; the latency of pipes and gRPC is then queueing in "
+         "buffers and flow-control windows, so their *path* latency is measured again with the "
+         "source pacing one frame every 200 µs. Torvyn's sources emit one element per "
+         "scheduling turn, so its flat-out latency is already the path latency.\n")
 o.append("## Per element, source → processor → sink\n")
-o.append("| payload | native | torvyn | torvyn p50 / p99 latency | pipes | pipes p50 latency | torvyn / native | pipes / torvyn (time) |")
-o.append("|---|---|---|---|---|---|---|---|")
+o.append("| payload | native | torvyn | torvyn p50 / p99 latency | pipes | grpc | torvyn / native | pipes / torvyn | grpc / torvyn |")
+o.append("|---|---|---|---|---|---|---|---|---|")
 for s in sizes:
     t = torvyn[s]
     t_ns = 1e9 / t["elements_per_second"] if t["elements_per_second"] else 0
     n_ns = native[s]["ns_per_element"]
     p_ns = pipes[s]["ns_per_element"]
+    g_ns = grpc[s]["ns_per_element"] if s in grpc else float("nan")
     o.append(f"| {label[s]} | {us(n_ns)} | {us(t_ns)} | {us(t['latency_ns']['p50'])} / "
-             f"{us(t['latency_ns']['p99'])} | {us(p_ns)} | {us(pipes[s]['latency_p50_ns'])} | "
-             f"{t_ns / n_ns:.1f}x | {p_ns / t_ns:.2f}x |")
+             f"{us(t['latency_ns']['p99'])} | {us(p_ns)} | {us(g_ns)} | "
+             f"{t_ns / n_ns:.1f}x | {p_ns / t_ns:.2f}x | {g_ns / t_ns:.1f}x |")
+o.append("")
+o.append("Time per element (from throughput). The last three columns are ratios of time per element.")
 o.append("")
 t64 = torvyn[64]
 t64_ns = 1e9 / t64["elements_per_second"]
@@ -98,6 +110,14 @@ o.append(f"- Throughput Torvyn / pipes: {t64['elements_per_second'] / pipes[64][
          f"(goal: ahead); latency p50 pipes {us(pipes[64]['latency_p50_ns'])} vs Torvyn "
          f"{us(t64['latency_ns']['p50'])} (pipes run flat out, so their latency is queueing in "
          "the pipe buffers).")
+if grpc_paced and pipes_paced:
+    o.append(f"- Path latency p50 (paced, 64 B): Torvyn {us(t64['latency_ns']['p50'])}, pipes "
+             f"{us(pipes_paced['latency_p50_ns'])}, gRPC {us(grpc_paced['latency_p50_ns'])}: "
+             f"gRPC / Torvyn = {grpc_paced['latency_p50_ns'] / t64['latency_ns']['p50']:.0f}x "
+             "(goal ≥ 50x).")
+if 64 in grpc:
+    o.append(f"- Throughput Torvyn / gRPC (64 B): {t64['elements_per_second'] / grpc[64]['elements_per_second']:.1f}x "
+             "(goal ≥ 10x).")
 o.append(f"- 1 MiB payloads: Torvyn copies {torvyn[1048576]['copied_bytes_per_element'] / 1048576:.0f} "
          f"MiB per element in {us(1e9 / torvyn[1048576]['elements_per_second'])}.")
 o.append(f"- 10-stage chain (64 B): {us(1e9 / chain10['elements_per_second'])} per element, "

@@ -69,5 +69,22 @@ for s in "${sizes[@]}"; do
     "$build/bench/pipes_chain" sink | sed "s/^{/{\"size\":$s,/" >>"$out/pipes.jsonl"
 done
 
+echo "bench: same-node gRPC chain" >&2
+grpc_run() {  # grpc_run SIZE COUNT [GAP_US]
+  local port=$((20000 + RANDOM % 20000))
+  "$build/bench/grpc_chain" sink $((port + 1)) &
+  local sink=$!
+  "$build/bench/grpc_chain" processor "$port" $((port + 1)) &
+  local proc=$!
+  "$build/bench/grpc_chain" source "$port" "$@"
+  wait "$proc" "$sink"
+}
+if [ -x "$build/bench/grpc_chain" ]; then
+  for s in "${sizes[@]}"; do grpc_run "$s" "$(count_for "$s")" >>"$out/grpc.jsonl"; done
+  grpc_run 64 2000 200 | sed 's/"bench":"grpc"/"bench":"grpc_paced"/' >>"$out/grpc.jsonl"
+fi
+"$build/bench/pipes_chain" source 64 2000 200 | "$build/bench/pipes_chain" processor |
+  "$build/bench/pipes_chain" sink | sed 's/^{"bench":"pipes"/{"size":64,"bench":"pipes_paced"/' >>"$out/pipes_paced.jsonl"
+
 python3 "$root/bench/report.py" "$out" "$root/docs/benchmarks.md"
 echo "bench: wrote docs/benchmarks.md and docs/bench-report.html" >&2

@@ -19,6 +19,7 @@ apt_packages=(
   clang lld wasi-libc libclang-rt-14-dev-wasm32 libc++-dev-wasm32 libc++abi-14-dev-wasm32
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev libssl-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev clang-format
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
 )
 missing=()
 for p in "${apt_packages[@]}"; do
