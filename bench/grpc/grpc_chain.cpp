@@ -23,12 +23,15 @@ using torvyn::bench::Frame;
 using torvyn::bench::Stage;
 using torvyn::bench::Summary;
 
-std::string address(const char* port) { return std::string("127.0.0.1:") + port; }
+std::string address(const char* port) {
+    return std::string("127.0.0.1:") + port;
+}
 
 class SinkStage final : public Stage::Service {
 public:
     std::promise<void> done;
-    grpc::Status Push(grpc::ServerContext*, grpc::ServerReader<Frame>* reader, Summary* out) override {
+    grpc::Status Push(grpc::ServerContext*, grpc::ServerReader<Frame>* reader,
+                      Summary* out) override {
         Frame f;
         std::vector<std::uint64_t> latency;
         std::uint32_t checksum = 0;
@@ -45,7 +48,9 @@ public:
         }
         std::sort(latency.begin(), latency.end());
         const auto pct = [&](double q) {
-            return latency.empty() ? 0 : latency[static_cast<std::size_t>(q * static_cast<double>(latency.size() - 1))];
+            return latency.empty() ? 0
+                                   : latency[static_cast<std::size_t>(
+                                         q * static_cast<double>(latency.size() - 1))];
         };
         const double secs = static_cast<double>(last - first) / 1e9;
         out->set_elements(latency.size());
@@ -64,7 +69,8 @@ public:
     explicit ProcessorStage(const std::string& next)
         : next_(Stage::NewStub(grpc::CreateChannel(next, grpc::InsecureChannelCredentials()))) {}
     std::promise<void> done;
-    grpc::Status Push(grpc::ServerContext*, grpc::ServerReader<Frame>* reader, Summary* out) override {
+    grpc::Status Push(grpc::ServerContext*, grpc::ServerReader<Frame>* reader,
+                      Summary* out) override {
         grpc::ClientContext ctx;
         ctx.set_wait_for_ready(true);
         auto writer = next_->Push(&ctx, out);
@@ -118,7 +124,8 @@ int main(int argc, char** argv) {
         const std::size_t size = std::strtoull(argv[3], nullptr, 10);
         const std::uint64_t count = std::strtoull(argv[4], nullptr, 10);
         const std::uint64_t gap_ns = argc == 6 ? std::strtoull(argv[5], nullptr, 10) * 1000 : 0;
-        auto stub = Stage::NewStub(grpc::CreateChannel(address(argv[2]), grpc::InsecureChannelCredentials()));
+        auto stub = Stage::NewStub(
+            grpc::CreateChannel(address(argv[2]), grpc::InsecureChannelCredentials()));
         grpc::ClientContext ctx;
         ctx.set_wait_for_ready(true);
         Summary summary;
@@ -140,13 +147,17 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "grpc: %s\n", s.error_message().c_str());
             return 1;
         }
-        std::printf("{\"bench\":\"grpc\",\"size\":%zu,\"elements\":%llu,\"elements_per_second\":%.0f,"
-                    "\"ns_per_element\":%.1f,\"latency_p50_ns\":%llu,\"latency_p99_ns\":%llu,\"checksum\":%u}\n",
-                    size, static_cast<unsigned long long>(summary.elements()), summary.elements_per_second(),
-                    summary.ns_per_element(), static_cast<unsigned long long>(summary.latency_p50_ns()),
-                    static_cast<unsigned long long>(summary.latency_p99_ns()), summary.checksum());
+        std::printf(
+            "{\"bench\":\"grpc\",\"size\":%zu,\"elements\":%llu,\"elements_per_second\":%.0f,"
+            "\"ns_per_element\":%.1f,\"latency_p50_ns\":%llu,\"latency_p99_ns\":%llu,\"checksum\":%"
+            "u}\n",
+            size, static_cast<unsigned long long>(summary.elements()),
+            summary.elements_per_second(), summary.ns_per_element(),
+            static_cast<unsigned long long>(summary.latency_p50_ns()),
+            static_cast<unsigned long long>(summary.latency_p99_ns()), summary.checksum());
         return 0;
     }
-    std::fprintf(stderr, "usage: grpc_chain sink PORT | processor PORT NEXT | source NEXT SIZE COUNT\n");
+    std::fprintf(stderr,
+                 "usage: grpc_chain sink PORT | processor PORT NEXT | source NEXT SIZE COUNT\n");
     return 2;
 }

@@ -147,6 +147,11 @@ typedef struct tvb_host_callbacks {
     /* *present = 0 when the element has no deadline. */
     int32_t (*context_remaining_deadline)(void* node, uint32_t context, uint8_t* present,
                                           uint64_t* remaining_ns);
+    /* allocate + write + set content type + freeze in one call; *buffer is
+     * a new immutable buffer owned by the guest. */
+    int32_t (*buffer_make)(void* node, const uint8_t* data, size_t len, const char* type,
+                           size_t type_len, uint32_t* buffer, tvb_buffer_error_kind* err,
+                           uint64_t* err_value);
 } tvb_host_callbacks;
 
 typedef struct tvb_engine_config {

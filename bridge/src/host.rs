@@ -41,6 +41,16 @@ pub struct HostCallbacks {
         unsafe extern "C" fn(*mut c_void, u32, i32, *mut *const u8, *mut usize) -> i32,
     pub context_remaining_deadline:
         unsafe extern "C" fn(*mut c_void, u32, *mut u8, *mut u64) -> i32,
+    pub buffer_make: unsafe extern "C" fn(
+        *mut c_void,
+        *const u8,
+        usize,
+        *const u8,
+        usize,
+        *mut u32,
+        *mut i32,
+        *mut u64,
+    ) -> i32,
 }
 
 /// Per-store data: the C++ node the store belongs to, its limits and, only
@@ -318,5 +328,32 @@ pub fn add_torvyn_to_linker(linker: &mut Linker<NodeData>) -> wasmtime::Result<(
         check(status, "buffer-allocator.allocate")?;
         Ok((Ok(Resource::<MutableBufferRep>::new_own(handle)),))
     })?;
+    alloc.func_wrap(
+        "make",
+        |store: Ctx<'_>, (bytes, content_type): (WasmList<u8>, WasmStr)| {
+            let d = store.data();
+            // Both read straight out of guest memory: one copy, into the host buffer.
+            let slice = bytes.as_le_slice(&store);
+            let text = content_type.to_str(&store)?;
+            let (mut handle, mut kind, mut value) = (0u32, 0i32, 0u64);
+            let status = unsafe {
+                (d.callbacks.buffer_make)(
+                    d.node,
+                    slice.as_ptr(),
+                    slice.len(),
+                    text.as_ptr(),
+                    text.len(),
+                    &mut handle,
+                    &mut kind,
+                    &mut value,
+                )
+            };
+            if status == 1 {
+                return Ok((Err(buffer_error(kind, value)),));
+            }
+            check(status, "buffer-allocator.make")?;
+            Ok((Ok(Resource::<BufferRep>::new_own(handle)),))
+        },
+    )?;
     Ok(())
 }

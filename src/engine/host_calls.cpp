@@ -201,6 +201,35 @@ int32_t context_remaining_deadline(void* node, uint32_t c, uint8_t* present, uin
     return kOk;
 }
 
+int32_t buffer_make(void* node, const uint8_t* data, size_t len, const char* type, size_t type_len,
+                    uint32_t* out, tvb_buffer_error_kind* kind, uint64_t* value) {
+    auto& h = host(node);
+    BufferOp why = BufferOp::ok;
+    const BufferHandle m = h.buffers->allocate(h.id, len, &why);
+    if (m == 0) {
+        note_budget(h, "make", len);
+        return buffer_error(why, kind, value, h.buffers->limits().max_buffer_bytes);
+    }
+    BufferOp op = h.buffers->write(
+        h.id, m, BufferStore::kAppend,
+        std::span<const std::byte>(reinterpret_cast<const std::byte*>(data), len), *h.ledger);
+    if (op == BufferOp::ok && type_len != 0) {
+        op = h.buffers->set_content_type(h.id, m, std::string_view(type, type_len));
+    }
+    if (op == BufferOp::ok) {
+        op = h.buffers->freeze(h.id, m, out);
+    }
+    if (op != BufferOp::ok) {
+        h.buffers->drop_owned(h.id, m);
+        if (op == BufferOp::capacity_exceeded) {
+            note_budget(h, "make", len);
+            return buffer_error(op, kind, value, h.buffers->limits().max_buffer_bytes);
+        }
+        return refuse(h, "buffer-allocator.make", op);
+    }
+    return kOk;
+}
+
 }  // namespace
 
 const tvb_host_callbacks& host_callbacks() {
@@ -218,6 +247,7 @@ const tvb_host_callbacks& host_callbacks() {
         mutable_drop,
         context_string,
         context_remaining_deadline,
+        buffer_make,
     };
     return callbacks;
 }

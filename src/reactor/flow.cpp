@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "torvyn/core/ticks.hpp"
 #include "torvyn/reactor/link.hpp"
 #include "torvyn/security/audit.hpp"
 
@@ -81,6 +82,7 @@ struct Node {
     bool torn_down = false;
     bool paused_by_pressure = false;  // sources: told to pause
     InstanceLimits limits;
+    std::uint64_t busy_ticks = 0;
     Clock::time_point resume_at{};  // sinks: paused until
     std::chrono::microseconds pause_backoff{0};
     std::vector<std::string> route_scratch;
@@ -178,6 +180,8 @@ struct Flow::State {
     Clock::time_point created;
     Clock::time_point measuring_since{};
     std::uint64_t deliveries = 0;
+    Histogram latency_ticks;
+    TickScale tick_scale;
     int source_batch = 1;
     Clock::time_point drain_deadline = Clock::time_point::max();
     bool stopping = false;  // sources stop; everything in flight drains
@@ -419,11 +423,12 @@ struct Flow::State {
         give_up(n, el);
     }
 
+    // Times every call with the cheap tick clock; converted at the end.
     template <class F>
     CallResult timed(Node& n, F&& call) {
-        const auto t0 = Clock::now();
+        const std::uint64_t t0 = ticks();
         CallResult r = call();
-        n.report.busy += Clock::now() - t0;
+        n.busy_ticks += ticks() - t0;
         ++n.report.calls;
         return r;
     }
@@ -476,7 +481,7 @@ struct Flow::State {
                     forward(n.outputs,
                             ElementRef{out.sequence != 0 ? out.sequence : in.sequence,
                                        out.timestamp_ns != 0 ? out.timestamp_ns : in.timestamp_ns,
-                                       out.payload, in.born_ns});
+                                       out.payload, in.born_ticks});
                 } else {
                     ++n.report.filtered;
                     ++report.filtered;
@@ -587,16 +592,12 @@ struct Flow::State {
             measuring_since = now;
             return;
         }
-        const auto t = static_cast<std::uint64_t>(now.time_since_epoch().count());
-        report.latency.record(t > in.born_ns ? t - in.born_ns : 0);
+        const std::uint64_t t = ticks();
+        latency_ticks.record(t > in.born_ticks ? t - in.born_ticks : 0);
         ++report.measured_elements;
         std::uint64_t size = 0;
         buffers.size(in.payload, &size);
         report.measured_bytes += size;
-    }
-
-    static std::uint64_t steady_ns() {
-        return static_cast<std::uint64_t>(Clock::now().time_since_epoch().count());
     }
 
     void emit_derived(Node& n, const Produced& out) {
@@ -604,7 +605,7 @@ struct Flow::State {
         ++n.report.elements_out;
         forward(n.outputs, ElementRef{out.sequence != 0 ? out.sequence : n.report.elements_out - 1,
                                       out.timestamp_ns != 0 ? out.timestamp_ns : wall_clock_ns(),
-                                      out.payload, steady_ns()});
+                                      out.payload, ticks()});
     }
 
     void pull(Node& n) {
@@ -639,7 +640,7 @@ struct Flow::State {
         ++n.report.elements_out;
         forward(n.outputs, ElementRef{out.sequence != 0 ? out.sequence : n.report.elements_out - 1,
                                       out.timestamp_ns != 0 ? out.timestamp_ns : wall_clock_ns(),
-                                      out.payload, steady_ns()});
+                                      out.payload, ticks()});
     }
 
     // Sources pause while a watched queue is between its watermarks.
@@ -1063,8 +1064,12 @@ FlowReport Flow::run() {
         }
         s.report.edges.push_back(e.report);
     }
+    const double ns_per_tick = s.tick_scale.ns_per_tick();
+    s.report.latency = s.latency_ticks.scaled(ns_per_tick);
     for (std::uint32_t i = 0; i < s.nodes.size(); ++i) {
         auto& n = *s.nodes[i];
+        n.report.busy = std::chrono::nanoseconds(
+            static_cast<std::int64_t>(static_cast<double>(n.busy_ticks) * ns_per_tick));
         n.report.peak_buffer_bytes = s.buffers.peak_held_by(i);
         s.report.copies += n.report.copies;
         s.report.nodes.push_back(n.report);

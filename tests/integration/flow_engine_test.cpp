@@ -321,7 +321,7 @@ TEST_F(FlowTest, ComponentBudgetRefusalIsAClearError) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error->code, ErrorCode::resource_budget);
     EXPECT_NE(r.error->message.find("node 'mid'"), std::string::npos) << r.error->message;
-    EXPECT_NE(r.error->message.find("allocate of 4096 bytes refused"), std::string::npos)
+    EXPECT_NE(r.error->message.find("of 4096 bytes refused"), std::string::npos)
         << r.error->message;
     EXPECT_TRUE(r.accounting_balanced());
 }

@@ -20,12 +20,30 @@ public:
 
     Histogram() : counts_(kBuckets, 0) {}
 
-    void record(std::uint64_t v) {
-        ++counts_[index(v)];
-        ++count_;
-        sum_ += v;
+    void record(std::uint64_t v, std::uint64_t times = 1) {
+        counts_[index(v)] += times;
+        count_ += times;
+        sum_ += v * times;
         min_ = v < min_ ? v : min_;
         max_ = v > max_ ? v : max_;
+    }
+
+    // The same distribution with every value multiplied by `factor` (e.g.
+    // ticks to nanoseconds); exact to the bucket width.
+    [[nodiscard]] Histogram scaled(double factor) const {
+        Histogram out;
+        for (std::size_t i = 0; i < kBuckets; ++i) {
+            if (counts_[i] != 0) {
+                const double mid = static_cast<double>(lower(i) + (upper(i) - lower(i)) / 2);
+                out.record(static_cast<std::uint64_t>(mid * factor), counts_[i]);
+            }
+        }
+        if (count_ != 0) {
+            out.min_ = static_cast<std::uint64_t>(static_cast<double>(min_) * factor);
+            out.max_ = static_cast<std::uint64_t>(static_cast<double>(max_) * factor);
+            out.sum_ = static_cast<std::uint64_t>(static_cast<double>(sum_) * factor);
+        }
+        return out;
     }
 
     void merge(const Histogram& o) {

@@ -186,8 +186,8 @@ struct ElementRef {
     std::uint64_t sequence = 0;
     std::uint64_t timestamp_ns = 0;
     BufferHandle payload = 0;
-    // Host-only: steady-clock time its path started, for end-to-end latency.
-    std::uint64_t born_ns = 0;
+    // Host-only: when its path started (torvyn::ticks()), for end-to-end latency.
+    std::uint64_t born_ticks = 0;
 };
 
 // An element a guest produced; its payload is already in the host's hands

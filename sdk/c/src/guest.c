@@ -114,23 +114,14 @@ size_t torvyn_format_u64(uint64_t value, char* out) {
 #ifdef TORVYN_HAS_ALLOCATOR
 bool torvyn_make_buffer(const void* data, size_t len, const char* content_type,
                         torvyn_own_buffer_t* out, torvyn_error_t* err) {
-    torvyn_streaming_types_own_mutable_buffer_t mb;
-    torvyn_streaming_types_buffer_error_t berr;
-    if (!torvyn_streaming_buffer_allocator_allocate(len, &mb, &berr)) {
-        return torvyn_fail(err, TORVYN_ERROR_UNAVAILABLE, "buffer allocation refused by host");
-    }
-    torvyn_streaming_types_borrow_mutable_buffer_t w =
-        torvyn_streaming_types_borrow_mutable_buffer(mb);
+    /* One host call: allocate, copy in, set the content type, freeze. */
     torvyn_list_u8_t bytes = {(uint8_t*)data, len};
-    if (!torvyn_streaming_types_method_mutable_buffer_append(w, &bytes, &berr)) {
-        torvyn_streaming_types_mutable_buffer_drop_own(mb);
-        return torvyn_fail(err, TORVYN_ERROR_UNAVAILABLE, "buffer write refused by host");
+    torvyn_string_t type = {(uint8_t*)(content_type != NULL ? content_type : ""),
+                            content_type != NULL ? strlen(content_type) : 0};
+    torvyn_streaming_types_buffer_error_t berr;
+    if (!torvyn_streaming_buffer_allocator_make(&bytes, &type, out, &berr)) {
+        return torvyn_fail(err, TORVYN_ERROR_UNAVAILABLE, "buffer refused by host");
     }
-    if (content_type != NULL && content_type[0] != '\0') {
-        torvyn_string_t type = {(uint8_t*)content_type, strlen(content_type)};
-        torvyn_streaming_types_method_mutable_buffer_set_content_type(w, &type);
-    }
-    *out = torvyn_streaming_types_static_mutable_buffer_freeze(mb);
     return true;
 }
 

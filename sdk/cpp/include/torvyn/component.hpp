@@ -262,20 +262,28 @@ inline Result<MutableBuffer> allocate(std::uint64_t capacity_hint = 0) {
     return MutableBuffer(h);
 }
 
+// An immutable buffer holding a copy of `bytes`, in one host call.
+inline Result<Buffer> make_buffer(std::string_view bytes, std::string_view content_type = {}) {
+    torvyn_list_u8_t list{reinterpret_cast<std::uint8_t*>(const_cast<char*>(bytes.data())),
+                          bytes.size()};
+    torvyn_string_t type{reinterpret_cast<std::uint8_t*>(const_cast<char*>(content_type.data())),
+                         content_type.size()};
+    torvyn_own_buffer_t h;
+    torvyn_streaming_types_buffer_error_t err;
+    if (!torvyn_streaming_buffer_allocator_make(&list, &type, &h, &err)) {
+        return Error::unavailable("host refused the buffer");
+    }
+    return Buffer(h);
+}
+
 // An output element holding a copy of `bytes`.
 inline Result<std::optional<Output>> make_output(std::string_view bytes,
                                                  std::string_view content_type = {}) {
-    auto buf = allocate(bytes.size());
+    auto buf = make_buffer(bytes, content_type);
     if (!buf) {
         return buf.error();
     }
-    if (auto w = buf.value().append(bytes); !w) {
-        return w.error();
-    }
-    if (!content_type.empty()) {
-        buf.value().set_content_type(content_type);
-    }
-    return std::optional<Output>(Output{std::move(buf.value()).freeze()});
+    return std::optional<Output>(Output{std::move(buf.value())});
 }
 #endif
 
