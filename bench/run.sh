@@ -50,6 +50,10 @@ for s in "${sizes[@]}"; do
   "$torvyn" bench "$(manifest "chain3_$s" "$s" "$c" 1)" "${L[@]}" --warmup $((c / 10)) \
     --out "$out/torvyn3_$s.json" >/dev/null 2>&1
 done
+# Pure copies: no pattern, no checksum; compared with memcpy's bandwidth.
+sed -e 's/count=300 size=1048576/count=300 size=1048576 fill=0/' -e 's/work=1/work=0/' \
+  "$(manifest copy_1048576 1048576 300 1)" >"$out/copies.toml"
+"$torvyn" bench "$out/copies.toml" "${L[@]}" --warmup 30 --out "$out/torvyn_copies.json" >/dev/null 2>&1
 "$torvyn" bench "$(manifest chain10_64 64 50000 8)" "${L[@]}" --warmup 5000 \
   --html "$root/docs/bench-report.html" --out "$out/torvyn10_64.json" >/dev/null 2>&1
 
