@@ -4,7 +4,7 @@
 //     lending two borrowed handles),
 //   - a component -> host call (buffer.size),
 //   - instantiation time and resident memory per idle instance.
-//   bridge_floor NOP_WASM  ->  JSON lines
+//   bridge_floor NOP_WASM [NOP_SOURCE_WASM]  ->  JSON lines
 #include <cstdlib>
 #include <memory>
 #include <vector>
@@ -74,6 +74,26 @@ int main(int argc, char** argv) {
         ns_per_accept(*rt.value(), *p.value(), host, "host-calls=100", kCalls / 10);
     const double host_call = (with_host - call) / static_cast<double>(kHostCalls);
     std::printf("{\"bench\":\"bridge_call\",\"ns_per_call\":%.1f}\n", call);
+
+    // The same with nothing lent: source.notify of a nop source.
+    if (argc > 2) {
+        auto cs = rt.value()->load(argv[2]);
+        auto ps = cs ? rt.value()->prepare(*cs.value(), Role::source, {})
+                     : Result<std::shared_ptr<const PreparedComponent>>(cs.error());
+        auto si = ps ? rt.value()->instantiate(*ps.value(), host, {})
+                     : Result<std::unique_ptr<Instance>>(ps.error());
+        if (si) {
+            for (int i = 0; i < 1000; ++i) {
+                (void)si.value()->notify(false);
+            }
+            const auto n0 = bench::now_ns();
+            for (std::uint64_t i = 0; i < kCalls; ++i) {
+                (void)si.value()->notify(false);
+            }
+            std::printf("{\"bench\":\"bare_call\",\"ns_per_call\":%.1f}\n",
+                        static_cast<double>(bench::now_ns() - n0) / static_cast<double>(kCalls));
+        }
+    }
     std::printf("{\"bench\":\"host_call\",\"ns_per_call\":%.1f}\n", host_call);
 
     // Instantiation and idle memory: 1000 instances of the nop component.

@@ -103,6 +103,11 @@ o.append("## Ratios against the goals (64 B)\n")
 o.append(f"- Torvyn per element: {us(t64_ns)}; native: {us(native[64]['ns_per_element'])}; "
          f"host overhead (Torvyn − native): {us(t64_ns - native[64]['ns_per_element'])} "
          "(goal ≤ 1.5 µs).")
+bare = floor.get("bare_call", {}).get("ns_per_call")
+if bare:
+    o.append(f"- A typed call that lends nothing (source.notify): {bare:.0f} ns; lending the two "
+             f"handles of a stream-element and the guest dropping them costs the rest of the "
+             f"{call:.0f} ns.")
 o.append(f"- Bridge floor: typed call {call:.0f} ns, guest→host call {host_call:.0f} ns; "
          f"the pipeline makes 3 typed calls and ~{host_calls} host calls per element: "
          f"floor sum {us(floor_sum)}; Torvyn / floor sum = {t64_ns / floor_sum:.2f} (goal ≤ 1.3).")

@@ -42,7 +42,8 @@ echo "bench: native floor" >&2
 for s in "${sizes[@]}"; do "$build/bench/native_pipeline" "$s" "$(count_for "$s")" >>"$out/native.jsonl"; done
 
 echo "bench: sandbox floor" >&2
-"$build/bench/bridge_floor" "$build/bench-components/nop.wasm" >"$out/floor.jsonl"
+"$build/bench/bridge_floor" "$build/bench-components/nop.wasm" "$build/bench-components/nop_source.wasm" \
+  >"$out/floor.jsonl"
 
 echo "bench: torvyn pipelines" >&2
 for s in "${sizes[@]}"; do
