@@ -22,6 +22,7 @@ find_program(TORVYN_WASM_CXX NAMES clang++-14 clang++ REQUIRED)
 find_program(TORVYN_WIT_BINDGEN wit-bindgen HINTS ${_torvyn_tool_hints} REQUIRED)
 find_program(TORVYN_WASM_COMPONENT_LD wasm-component-ld HINTS ${_torvyn_tool_hints} REQUIRED)
 find_program(TORVYN_WASM_TOOLS wasm-tools HINTS ${_torvyn_tool_hints})
+find_program(TORVYN_LLVM_AR NAMES llvm-ar-14 llvm-ar REQUIRED)
 
 # Reactor model: no main; wasi-libc's constructors run on instantiation.
 set(TORVYN_WASM_COMMON_FLAGS --target=wasm32-wasi -O2
@@ -130,14 +131,26 @@ function(_torvyn_console_objects out_objs)
       INCLUDES "${gen}" DEPENDS "${gen}/console_io.h")
     _torvyn_wasm_compile("${TORVYN_SDK_DIR}/c/src/console.c" "${gen}/console.o" objs
       INCLUDES "${gen}" DEPENDS "${gen}/console_io.h")
-    set_property(GLOBAL PROPERTY _torvyn_console_objs ${objs})
+    # An archive, so a component links the console bindings only when it
+    # calls them (and never clashes with WASI bindings of its own).
+    set(lib "${gen}/libtorvyn-console.a")
+    add_custom_command(
+      OUTPUT "${lib}"
+      COMMAND ${CMAKE_COMMAND} -E rm -f "${lib}"
+      COMMAND ${TORVYN_LLVM_AR} rcs "${lib}" ${objs}
+      DEPENDS ${objs}
+      COMMENT "archive console-io"
+      VERBATIM)
+    set_property(GLOBAL PROPERTY _torvyn_console_objs "${lib}")
   endif()
   get_property(objs GLOBAL PROPERTY _torvyn_console_objs)
   set(${out_objs} ${objs} PARENT_SCOPE)
 endfunction()
 
+# torvyn_add_component(... [WIT <dir> WORLD <world>]) also links the bindings
+# of another world (e.g. WASI interfaces the component calls directly).
 function(torvyn_add_component name)
-  cmake_parse_arguments(ARG "" "ROLE;OUTPUT_DIR" "SOURCES" ${ARGN})
+  cmake_parse_arguments(ARG "" "ROLE;OUTPUT_DIR;WIT;WORLD" "SOURCES" ${ARGN})
   if(NOT ARG_ROLE)
     message(FATAL_ERROR "torvyn_add_component(${name}): ROLE is required (source, processor, sink, filter, router, aggregator)")
   endif()
@@ -156,6 +169,26 @@ function(torvyn_add_component name)
 
   set(objdir "${CMAKE_CURRENT_BINARY_DIR}/${name}.wasm-objs")
   set(objs)
+  set(extra_deps)
+  if(ARG_WIT)
+    get_filename_component(wit_dir "${ARG_WIT}" ABSOLUTE)
+    string(REGEX REPLACE "^.*/" "" wshort "${ARG_WORLD}")
+    string(REPLACE "-" "_" wfile "${wshort}")
+    set(wgen "${objdir}/wit-${wshort}")
+    file(MAKE_DIRECTORY "${wgen}")
+    file(GLOB_RECURSE extra_wit CONFIGURE_DEPENDS "${wit_dir}/*.wit")
+    add_custom_command(
+      OUTPUT "${wgen}/${wfile}.c" "${wgen}/${wfile}.h" "${wgen}/${wfile}_component_type.o"
+      COMMAND ${TORVYN_WIT_BINDGEN} c --world "${ARG_WORLD}" --out-dir "${wgen}" "${wit_dir}"
+      DEPENDS ${extra_wit}
+      COMMENT "wit-bindgen c ${ARG_WORLD}"
+      VERBATIM)
+    list(APPEND objs "${wgen}/${wfile}_component_type.o")
+    _torvyn_wasm_compile("${wgen}/${wfile}.c" "${wgen}/${wfile}.o" objs
+      INCLUDES "${wgen}" DEPENDS "${wgen}/${wfile}.h")
+    list(APPEND includes "${wgen}")
+    set(extra_deps "${wgen}/${wfile}.h")
+  endif()
   set(has_cxx FALSE)
   foreach(src IN LISTS ARG_SOURCES)
     get_filename_component(abs "${src}" ABSOLUTE)
@@ -165,7 +198,7 @@ function(torvyn_add_component name)
       set(has_cxx TRUE)
     endif()
     _torvyn_wasm_compile("${abs}" "${objdir}/${base}.o" objs
-      INCLUDES ${includes} DEFINES ${_torvyn_defines} DEPENDS ${world_objs})
+      INCLUDES ${includes} DEFINES ${_torvyn_defines} DEPENDS ${world_objs} ${extra_deps})
   endforeach()
 
   if(has_cxx)

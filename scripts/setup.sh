@@ -16,7 +16,7 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # --- Debian packages ---------------------------------------------------------
 apt_packages=(
   build-essential cmake ninja-build pkg-config git
-  clang lld wasi-libc libclang-rt-14-dev-wasm32 libc++-dev-wasm32 libc++abi-14-dev-wasm32
+  clang lld llvm wasi-libc libclang-rt-14-dev-wasm32 libc++-dev-wasm32 libc++abi-14-dev-wasm32
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev libssl-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev clang-format
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler

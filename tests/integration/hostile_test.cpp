@@ -1,6 +1,11 @@
 // Hostile components (tests/hostile/) against the host. For each case: the
 // documented outcome (error code, where it is caught), the host alive, a
 // healthy flow running beside it unaffected, and the audit entry.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -313,6 +318,71 @@ TEST_F(FlowTest, RestartBudgetRunsOut) {
     EXPECT_TRUE(node(r, "mid").stopped);
     EXPECT_EQ(r.delivered, 0u);
     EXPECT_TRUE(r.accounting_balanced());
+}
+
+// A TCP listener on 127.0.0.1 with a kernel-chosen port; closed on scope exit.
+class Listener {
+public:
+    Listener() {
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        ::listen(fd_, 64);
+        socklen_t len = sizeof a;
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+        port_ = ntohs(a.sin_port);
+    }
+    Listener(const Listener&) = delete;
+    Listener& operator=(const Listener&) = delete;
+    ~Listener() { ::close(fd_); }
+    [[nodiscard]] int port() const { return port_; }
+
+private:
+    int fd_ = -1;
+    int port_ = 0;
+};
+
+TEST_F(FlowTest, NetworkGrantAdmitsOnlyTheListedAddress) {
+    Listener allowed;
+    Listener other;  // listening too: only the grant keeps the component out
+    const fs::path audit_file = fs::path(TORVYN_TEST_TMP_DIR) / "audit-network.jsonl";
+    fs::remove(audit_file);
+    AuditLog audit(audit_file);
+    RunOptions o = options();
+    o.audit = &audit;
+    const std::string grant = "connect = [\"127.0.0.1:" + std::to_string(allowed.port()) + "\"]";
+
+    const Manifest ok = manifest(
+        "net-ok", grant_flow("connects.wasm", "port=" + std::to_string(allowed.port()), grant));
+    auto f1 = create(ok, 0, o);
+    ASSERT_TRUE(f1.ok()) << f1.error().format();
+    const FlowReport connected = f1.value()->run();
+    ASSERT_TRUE(connected.ok()) << connected.error->format();
+    EXPECT_EQ(node(connected, "out").copies.total().bytes, 5u * std::string("connected").size());
+
+    const Manifest denied = manifest(
+        "net-denied", grant_flow("connects.wasm", "port=" + std::to_string(other.port()), grant));
+    auto f2 = create(denied, 0, o);
+    ASSERT_TRUE(f2.ok()) << f2.error().format();
+    const FlowReport refused = f2.value()->run();
+    ASSERT_TRUE(refused.ok()) << refused.error->format();
+    EXPECT_EQ(node(refused, "out").copies.total().bytes,
+              5u * std::string("error:access-denied").size());
+
+    const auto lines = read_audit(audit_file);
+    const std::string denied_addr = "127.0.0.1:" + std::to_string(other.port());
+    EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [&](const nlohmann::json& l) {
+        return l["event"] == "deny" && l.value("reason", "").find(denied_addr) != std::string::npos;
+    })) << "no audit entry for the refused connection";
+
+    // Without the grant the component does not even link.
+    const Manifest none = manifest("net-none", grant_flow("connects.wasm", "port=1", ""));
+    auto f3 = create(none);
+    ASSERT_FALSE(f3.ok());
+    EXPECT_EQ(f3.error().code, ErrorCode::component_link);
+    EXPECT_NE(f3.error().message.find("'network'"), std::string::npos) << f3.error().message;
 }
 
 }  // namespace
