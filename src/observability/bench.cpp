@@ -94,7 +94,7 @@ std::string nodes_svg(const FlowReport& r) {
     }
     const double row = 26;
     std::string svg =
-        fmt::format("<svg xmlns='http://www.w3.org/2000/svg' width='780' height='{}'>",
+        fmt::format("<svg xmlns='http://www.w3.org/2000/svg' width='960' height='{}'>",
                     row * static_cast<double>(r.nodes.size()) + 10);
     double y = 5;
     for (const auto& n : r.nodes) {
@@ -102,7 +102,7 @@ std::string nodes_svg(const FlowReport& r) {
                                ? 0
                                : static_cast<double>(n.busy.count()) /
                                      static_cast<double>(std::max(n.elements_in, n.elements_out));
-        const double bw = static_cast<double>(n.busy.count()) / peak * 520;
+        const double bw = static_cast<double>(n.busy.count()) / peak * 480;
         svg += fmt::format(
             "<text x='0' y='{:.0f}' font-size='12'>{}</text><rect x='140' y='{:.0f}' "
             "width='{:.1f}' "
