@@ -29,8 +29,10 @@ bool exports_torvyn_streaming_source_pull(
         return true;
     }
     /* fill=0 sends the same bytes every time: a pure copy benchmark. */
-    for (uint64_t i = 0; fill != 0 && i < size; ++i) {
-        scratch[i] = (uint8_t)(next + i);
+    if (fill != 0) {
+        for (uint64_t i = 0; i < size; ++i) {
+            scratch[i] = (uint8_t)(next + i);
+        }
     }
     ret->is_some = true;
     return torvyn_make_output(scratch, size, "application/octet-stream", next++, &ret->val, err);
