@@ -849,14 +849,6 @@ std::vector<std::uint32_t> watched_edges(const std::vector<std::unique_ptr<Node>
     return out;
 }
 
-Error node_error(Error e, const NodeSpec& n) {
-    if (e.message.rfind("node '", 0) != 0) {
-        e.message = fmt::format("node '{}': {}", n.name, e.message);
-    }
-    e.where = n.where.str();
-    return e;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Flow>> Flow::create(Runtime& runtime, const Manifest& manifest,
@@ -984,12 +976,12 @@ Result<std::unique_ptr<Flow>> Flow::create(Runtime& runtime, const Manifest& man
         n.limits.max_table_elements = n.spec.max_table_elements;
         n.limits.fuel = n.spec.fuel;
         if (n.spec.fuel != 0 && !runtime.options().fuel) {
-            return node_error(
+            return at_node(
                 Error(ErrorCode::engine, "a fuel budget needs a runtime that meters fuel"), n.spec);
         }
         auto instance = runtime.instantiate(*n.prepared, n.host, n.limits);
         if (!instance) {
-            return node_error(std::move(instance).error(), n.spec);
+            return at_node(std::move(instance).error(), n.spec);
         }
         n.instance = std::move(instance).value();
     }

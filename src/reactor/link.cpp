@@ -16,14 +16,6 @@ namespace {
 constexpr unsigned kMajor = 0;
 constexpr unsigned kMinor = 1;
 
-Error at_node(Error e, const NodeSpec& n) {
-    if (e.message.rfind("node '", 0) != 0) {
-        e.message = fmt::format("node '{}': {}", n.name, e.message);
-    }
-    e.where = n.where.str();
-    return e;
-}
-
 void audit(const LinkContext& ctx, std::string_view event, const FlowSpec& f, const NodeSpec& n,
            nlohmann::json fields) {
     if (ctx.audit != nullptr) {
@@ -32,6 +24,14 @@ void audit(const LinkContext& ctx, std::string_view event, const FlowSpec& f, co
 }
 
 }  // namespace
+
+Error at_node(Error e, const NodeSpec& n) {
+    if (e.message.rfind("node '", 0) != 0) {
+        e.message = fmt::format("node '{}': {}", n.name, e.message);
+    }
+    e.where = n.where.str();
+    return e;
+}
 
 bool exports_role(std::string_view export_name, Role role) {
     const std::string_view iface = role_interface(role);  // "...@0.1.0"

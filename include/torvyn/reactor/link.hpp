@@ -33,6 +33,10 @@ struct LinkContext {
     AuditLog* audit = nullptr;  // grants and denials are recorded when set
 };
 
+// `e` as an error of node `n`: its message names the node, its place is the
+// node's place in the manifest.
+Error at_node(Error e, const NodeSpec& n);
+
 // Links one node. Warnings (unused grants) are appended to `warnings`.
 Result<LinkedNode> link_node(const LinkContext& ctx, const FlowSpec& flow, const NodeSpec& node,
                              std::vector<Error>& warnings);
