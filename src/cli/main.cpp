@@ -146,12 +146,7 @@ private:
     bool colour_;
 };
 
-nlohmann::json error_json(const torvyn::Error& e) {
-    return {{"code", torvyn::error_code_name(e.code)},
-            {"message", e.message},
-            {"where", e.where},
-            {"hint", e.hint}};
-}
+using torvyn::error_json;
 
 struct CommonArgs {
     std::string manifest = ".";

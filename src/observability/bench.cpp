@@ -1,4 +1,5 @@
 #include "torvyn/observability/bench.hpp"
+#include "torvyn/observability/report.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -7,19 +8,6 @@
 
 namespace torvyn {
 namespace {
-
-std::string ns_text(double v) {
-    if (v < 1e3) {
-        return fmt::format("{:.0f} ns", v);
-    }
-    if (v < 1e6) {
-        return fmt::format("{:.2f} us", v / 1e3);
-    }
-    if (v < 1e9) {
-        return fmt::format("{:.2f} ms", v / 1e6);
-    }
-    return fmt::format("{:.2f} s", v / 1e9);
-}
 
 std::string html_escape(std::string_view s) {
     std::string out;
@@ -81,7 +69,7 @@ std::string latency_svg(const Histogram& h) {
         svg += fmt::format(
             "<line x1='{0:.1f}' x2='{0:.1f}' y1='10' y2='{1}' stroke='#ccc'/>"
             "<text x='{0:.1f}' y='{2}' font-size='11' text-anchor='middle'>{3}</text>",
-            x, 10 + ht, 28 + ht, ns_text(std::pow(10.0, d)));
+            x, 10 + ht, 28 + ht, format_ns(std::pow(10.0, d)));
     }
     svg += "</svg>";
     return svg;
@@ -109,7 +97,7 @@ std::string nodes_svg(const FlowReport& r) {
             "height='18' fill='#059669'/><text x='{:.1f}' y='{:.0f}' font-size='11'>{} ({} per "
             "element)</text>",
             y + 14, html_escape(n.name), y, bw, 146 + bw, y + 14,
-            ns_text(static_cast<double>(n.busy.count())), ns_text(per));
+            format_ns(static_cast<double>(n.busy.count())), format_ns(per));
         y += row;
     }
     svg += "</svg>";
@@ -174,26 +162,26 @@ std::string format_bench(const nlohmann::json& b) {
                        b["elements_per_second"].get<double>(),
                        b["bytes_per_second"].get<double>() / 1e6);
     out += fmt::format("  latency   p50 {}  p90 {}  p99 {}  p99.9 {}  max {}\n",
-                       ns_text(l["p50"].get<double>()), ns_text(l["p90"].get<double>()),
-                       ns_text(l["p99"].get<double>()), ns_text(l["p999"].get<double>()),
-                       ns_text(l["max"].get<double>()));
+                       format_ns(l["p50"].get<double>()), format_ns(l["p90"].get<double>()),
+                       format_ns(l["p99"].get<double>()), format_ns(l["p999"].get<double>()),
+                       format_ns(l["max"].get<double>()));
     out += fmt::format("  start-up  {} to ready, {} to the first element\n",
-                       ns_text(b["startup_ns"].get<double>()),
-                       ns_text(b["first_element_ns"].get<double>()));
+                       format_ns(b["startup_ns"].get<double>()),
+                       format_ns(b["first_element_ns"].get<double>()));
     out += fmt::format("  copies    {:.2f} per element, {:.0f} bytes per element\n",
                        b["copies_per_element"].get<double>(),
                        b["copied_bytes_per_element"].get<double>());
     for (const auto& n : b["nodes"]) {
         out += fmt::format("  node      {:<14} {:<10} {:>10} per element\n",
                            n["name"].get<std::string>(), n["role"].get<std::string>(),
-                           ns_text(n["ns_per_element"].get<double>()));
+                           format_ns(n["ns_per_element"].get<double>()));
     }
     for (const auto& q : b["queues"]) {
         out += fmt::format("  queue     {} -> {}: mean {:.1f} / peak {} of {}, pressured {}\n",
                            q["from"].get<std::string>(), q["to"].get<std::string>(),
                            q["mean_occupancy"].get<double>(), q["peak"].get<std::uint64_t>(),
                            q["capacity"].get<std::uint64_t>(),
-                           ns_text(q["pressured_ns"].get<double>()));
+                           format_ns(q["pressured_ns"].get<double>()));
     }
     out += fmt::format("  memory    peak buffers {:.1f} KiB, peak RSS {:.1f} MiB\n",
                        b["memory"]["peak_buffer_bytes"].get<double>() / 1024.0,
@@ -219,9 +207,9 @@ std::string bench_html(const std::vector<FlowReport>& reports, const nlohmann::j
             "<tr><td>{}</td><td>{:.0f}</td><td>{:.1f}</td><td>{}</td><td>{}</td><td>{}</td>"
             "<td>{}</td><td>{}</td><td>{:.2f}</td></tr></table>",
             b["elements"].get<std::uint64_t>(), b["elements_per_second"].get<double>(),
-            b["bytes_per_second"].get<double>() / 1e6, ns_text(l["p50"].get<double>()),
-            ns_text(l["p90"].get<double>()), ns_text(l["p99"].get<double>()),
-            ns_text(l["p999"].get<double>()), ns_text(l["max"].get<double>()),
+            b["bytes_per_second"].get<double>() / 1e6, format_ns(l["p50"].get<double>()),
+            format_ns(l["p90"].get<double>()), format_ns(l["p99"].get<double>()),
+            format_ns(l["p999"].get<double>()), format_ns(l["max"].get<double>()),
             b["copies_per_element"].get<double>());
         html += "<h3>End-to-end latency (source emit to sink delivery)</h3>" +
                 latency_svg(reports[i].latency);

@@ -3,15 +3,13 @@
 #include <fmt/format.h>
 
 namespace torvyn {
-namespace {
 
-std::string duration(std::chrono::nanoseconds ns) {
-    const double v = static_cast<double>(ns.count());
+std::string format_ns(double v) {
     if (v < 1e3) {
         return fmt::format("{:.0f} ns", v);
     }
     if (v < 1e6) {
-        return fmt::format("{:.1f} us", v / 1e3);
+        return fmt::format("{:.2f} us", v / 1e3);
     }
     if (v < 1e9) {
         return fmt::format("{:.2f} ms", v / 1e6);
@@ -19,7 +17,7 @@ std::string duration(std::chrono::nanoseconds ns) {
     return fmt::format("{:.2f} s", v / 1e9);
 }
 
-std::string bytes(std::uint64_t b) {
+std::string format_bytes(std::uint64_t b) {
     if (b < 1024) {
         return fmt::format("{} B", b);
     }
@@ -27,6 +25,16 @@ std::string bytes(std::uint64_t b) {
         return fmt::format("{:.1f} KiB", static_cast<double>(b) / 1024.0);
     }
     return fmt::format("{:.1f} MiB", static_cast<double>(b) / (1024.0 * 1024.0));
+}
+
+namespace {
+
+std::string duration(std::chrono::nanoseconds ns) {
+    return format_ns(static_cast<double>(ns.count()));
+}
+
+std::string bytes(std::uint64_t b) {
+    return format_bytes(b);
 }
 
 nlohmann::json ledger_json(const CopyLedger& l) {
@@ -96,14 +104,12 @@ std::string format_summary(const FlowReport& r) {
     return out;
 }
 
-namespace {
 nlohmann::json error_json(const Error& e) {
     return {{"code", error_code_name(e.code)},
             {"message", e.message},
             {"where", e.where},
             {"hint", e.hint}};
 }
-}  // namespace
 
 nlohmann::json report_to_json(const FlowReport& r) {
     nlohmann::json j;

@@ -10,6 +10,13 @@
 
 namespace torvyn {
 
+// "88.10 us", "3.13 ms": nanoseconds for people.
+std::string format_ns(double ns);
+// "512 B", "1.5 KiB", "19.5 MiB".
+std::string format_bytes(std::uint64_t bytes);
+// An Error as {"code", "message", "where", "hint"}.
+nlohmann::json error_json(const Error& e);
+
 // A fixed-width table per flow: per-node counts, time and copies, then the
 // flow's totals and its element accounting.
 std::string format_summary(const FlowReport& report);
