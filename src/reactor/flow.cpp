@@ -85,7 +85,8 @@ struct Node {
     std::uint64_t busy_ticks = 0;
     Clock::time_point resume_at{};  // sinks: paused until
     std::chrono::microseconds pause_backoff{0};
-    std::vector<std::string> route_scratch;
+    std::vector<std::string> route_scratch;    // routers: ports of this element
+    std::vector<std::uint32_t> route_targets;  // routers: their edges, deduplicated
 };
 
 std::string random_hex(std::size_t bytes) {
@@ -507,7 +508,8 @@ struct Flow::State {
             case Role::router: {
                 std::vector<std::string>& chosen = n.route_scratch;
                 CallResult r = with_retries(n, [&] { return n.instance->route(in, chosen); });
-                std::vector<std::uint32_t> targets;
+                std::vector<std::uint32_t>& targets = n.route_targets;
+                targets.clear();
                 for (const auto& name : chosen) {
                     if (!r.ok()) {
                         break;
@@ -710,8 +712,10 @@ struct Flow::State {
     }
 
     // Reacts to a stop request, the flow's timeout and the drain deadline.
+    // Runs once per sweep, so the clock is read only when a deadline applies.
     void check_stop() {
-        const auto now = Clock::now();
+        const bool timed = stopping || spec.timeout.count() > 0;
+        const auto now = timed ? Clock::now() : Clock::time_point{};
         const int request = options.stop != nullptr ? options.stop->load() : 0;
         if (request == static_cast<int>(StopRequest::forced) ||
             (stopping && now >= drain_deadline)) {
@@ -733,7 +737,7 @@ struct Flow::State {
             report.stop = StopReason::timeout;
         }
         if (stopping && drain_deadline == Clock::time_point::max()) {
-            drain_deadline = now + spec.drain_timeout;
+            drain_deadline = Clock::now() + spec.drain_timeout;
         }
     }
 
