@@ -17,6 +17,25 @@ namespace torvyn::testing {
 
 namespace fs = std::filesystem;
 
+// Manifest fragments, so tests state flows in a line each.
+inline std::string toml_source(const std::string& flow, const std::string& name,
+                               const std::string& component, const std::string& config) {
+    return "[flow." + flow + ".nodes." + name + "]\ncomponent = \"" + component +
+           "\"\nrole = \"source\"\nconfig = \"" + config + "\"\n";
+}
+
+inline std::string toml_node(const std::string& flow, const std::string& name,
+                             const std::string& component, const std::string& role,
+                             const std::string& extra = "") {
+    return "[flow." + flow + ".nodes." + name + "]\ncomponent = \"" + component + "\"\nrole = \"" +
+           role + "\"\n" + extra;
+}
+
+inline std::string toml_edge(const std::string& flow, const std::string& from,
+                             const std::string& to, const std::string& extra = "") {
+    return "[[flow." + flow + ".edges]]\nfrom = \"" + from + "\"\nto = \"" + to + "\"\n" + extra;
+}
+
 class FlowTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {

@@ -9,24 +9,9 @@ namespace torvyn {
 namespace {
 
 using testing::FlowTest;
-
-std::string toml_source(const std::string& flow, const std::string& name,
-                        const std::string& component, const std::string& config) {
-    return "[flow." + flow + ".nodes." + name + "]\ncomponent = \"" + component +
-           "\"\nrole = \"source\"\nconfig = \"" + config + "\"\n";
-}
-
-std::string toml_node(const std::string& flow, const std::string& name,
-                      const std::string& component, const std::string& role,
-                      const std::string& extra = "") {
-    return "[flow." + flow + ".nodes." + name + "]\ncomponent = \"" + component + "\"\nrole = \"" +
-           role + "\"\n" + extra;
-}
-
-std::string toml_edge(const std::string& flow, const std::string& from, const std::string& to,
-                      const std::string& extra = "") {
-    return "[[flow." + flow + ".edges]]\nfrom = \"" + from + "\"\nto = \"" + to + "\"\n" + extra;
-}
+using testing::toml_edge;
+using testing::toml_node;
+using testing::toml_source;
 
 // blobs (size bytes each) -> misbehave (config) -> slow_sink (sink config)
 std::string blob_chain(const std::string& f, const std::string& blobs, const std::string& mid,

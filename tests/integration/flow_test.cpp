@@ -7,28 +7,20 @@ namespace torvyn {
 namespace {
 
 using testing::FlowTest;
+using testing::toml_edge;
+using testing::toml_node;
+using testing::toml_source;
 
+// greeter (count) -> middle node -> printer
 std::string chain(const std::string& flow, const std::string& middle_component,
                   const std::string& middle_role, const std::string& middle_config, int count = 5,
                   const std::string& extra = "") {
-    return "[flow." + flow + "]\n" + extra + "[flow." + flow +
-           ".nodes.src]\ncomponent = \"hello_greeter.wasm\"\nrole = \"source\"\n"
-           "config = \"count=" +
-           std::to_string(count) +
-           "\"\n"
-           "[flow." +
-           flow + ".nodes.mid]\ncomponent = \"" + middle_component + "\"\nrole = \"" + middle_role +
-           "\"\nconfig = \"" + middle_config +
-           "\"\n"
-           "[flow." +
-           flow +
-           ".nodes.end]\ncomponent = \"hello_printer.wasm\"\nrole = \"sink\"\ncapabilities = "
-           "[\"stdout\"]\n"
-           "[[flow." +
-           flow +
-           ".edges]]\nfrom = \"src\"\nto = \"mid\"\n"
-           "[[flow." +
-           flow + ".edges]]\nfrom = \"mid\"\nto = \"end\"\n";
+    return "[flow." + flow + "]\n" + extra +
+           toml_source(flow, "src", "hello_greeter.wasm", "count=" + std::to_string(count)) +
+           toml_node(flow, "mid", middle_component, middle_role,
+                     "config = \"" + middle_config + "\"\n") +
+           toml_node(flow, "end", "hello_printer.wasm", "sink", "capabilities = [\"stdout\"]\n") +
+           toml_edge(flow, "src", "mid") + toml_edge(flow, "mid", "end");
 }
 
 TEST_F(FlowTest, HelloPipelineMakesExactlyTheContractsCopies) {

@@ -21,6 +21,9 @@ namespace torvyn {
 namespace {
 
 using testing::FlowTest;
+using testing::toml_edge;
+using testing::toml_node;
+using testing::toml_source;
 namespace fs = std::filesystem;
 
 struct HostileCase {
@@ -37,17 +40,15 @@ void PrintTo(const HostileCase& c, std::ostream* os) {
     *os << c.name;
 }
 
+// blobs -> the hostile (or granted) processor -> slow_sink
 std::string hostile_flow(const std::string& flow, const HostileCase& c) {
-    return "[flow." + flow + "]\ncall-timeout = \"300ms\"\n" + "[flow." + flow +
-           ".nodes.src]\ncomponent = \"blobs.wasm\"\nrole = \"source\"\nconfig = \"count=5 "
-           "size=16\"\n" +
-           "[flow." + flow + ".nodes.mid]\ncomponent = \"" + c.component +
-           "\"\nrole = \"processor\"\nconfig = \"" + c.config + "\"\n" + c.node_extra + "\n" +
-           "[flow." + flow +
-           ".nodes.out]\ncomponent = \"slow_sink.wasm\"\nrole = \"sink\"\nconfig = \"work=1\"\n" +
-           "capabilities = [\"stdout\"]\n" + "[[flow." + flow +
-           ".edges]]\nfrom = \"src\"\nto = \"mid\"\n" + "[[flow." + flow +
-           ".edges]]\nfrom = \"mid\"\nto = \"out\"\n";
+    return "[flow." + flow + "]\ncall-timeout = \"300ms\"\n" +
+           toml_source(flow, "src", "blobs.wasm", "count=5 size=16") +
+           toml_node(flow, "mid", c.component, "processor",
+                     std::string("config = \"") + c.config + "\"\n" + c.node_extra + "\n") +
+           toml_node(flow, "out", "slow_sink.wasm", "sink",
+                     "config = \"work=1\"\ncapabilities = [\"stdout\"]\n") +
+           toml_edge(flow, "src", "mid") + toml_edge(flow, "mid", "out");
 }
 
 const std::string kHealthy = R"(
