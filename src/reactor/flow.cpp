@@ -602,12 +602,18 @@ struct Flow::State {
         report.measured_bytes += size;
     }
 
-    void emit_derived(Node& n, const Produced& out) {
-        ++report.derived;
+    // A new path starts (a source's or an aggregator's output): the host
+    // numbers and stamps it unless the component did.
+    void start_path(Node& n, const Produced& out) {
         ++n.report.elements_out;
         forward(n.outputs, ElementRef{out.sequence != 0 ? out.sequence : n.report.elements_out - 1,
                                       out.timestamp_ns != 0 ? out.timestamp_ns : wall_clock_ns(),
                                       out.payload, ticks()});
+    }
+
+    void emit_derived(Node& n, const Produced& out) {
+        ++report.derived;
+        start_path(n, out);
     }
 
     void pull(Node& n) {
@@ -639,10 +645,7 @@ struct Flow::State {
             return;
         }
         ++report.emitted;
-        ++n.report.elements_out;
-        forward(n.outputs, ElementRef{out.sequence != 0 ? out.sequence : n.report.elements_out - 1,
-                                      out.timestamp_ns != 0 ? out.timestamp_ns : wall_clock_ns(),
-                                      out.payload, ticks()});
+        start_path(n, out);
     }
 
     // Sources pause while a watched queue is between its watermarks.
