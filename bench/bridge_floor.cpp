@@ -65,7 +65,10 @@ int main(int argc, char** argv) {
     BufferStore buffers;
     CopyLedger ledger;
     FlowContextInfo ctx{"bench", "0", "0", std::nullopt};
-    NodeHost host{&buffers, &ledger, nullptr, 0, &ctx, 1, {}, false};
+    NodeHost host;
+    host.buffers = &buffers;
+    host.ledger = &ledger;
+    host.context = &ctx;
 
     constexpr std::uint64_t kCalls = 200000;
     constexpr std::uint64_t kHostCalls = 100;

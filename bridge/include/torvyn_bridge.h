@@ -36,7 +36,7 @@ typedef enum tvb_status {
     TVB_TRAP = 2,
     /* The per-call deadline expired (epoch interruption). Instance is dead. */
     TVB_DEADLINE = 3,
-    /* A memory/table/instance limit was exceeded. Instance is dead. */
+    /* A limit of the node was exceeded (memory, tables, fuel). Instance is dead. */
     TVB_LIMIT = 4,
     /* The component could not be compiled or deserialized. */
     TVB_COMPILE_ERROR = 5,
@@ -48,6 +48,11 @@ typedef enum tvb_status {
     TVB_INVALID_ARGUMENT = 8,
     /* Anything else (I/O, internal Wasmtime error). */
     TVB_INTERNAL = 9,
+    /* The host asked the call to end now (should_stop); instance is dead. */
+    TVB_STOPPED = 10,
+    /* One of the host's fixed limits (tvb_guest_limits) was exceeded. The
+     * instance is dead. */
+    TVB_HOST_LIMIT = 11,
 } tvb_status;
 
 /* Component roles, matching the interfaces of torvyn:streaming. */
@@ -152,7 +157,38 @@ typedef struct tvb_host_callbacks {
     int32_t (*buffer_make)(void* node, const uint8_t* data, size_t len, const char* type,
                            size_t type_len, uint32_t* buffer, tvb_buffer_error_kind* err,
                            uint64_t* err_value);
+
+    /* Non-zero when the call in progress must end now (a forced stop). Asked
+     * every few milliseconds while a guest runs or waits in a blocking WASI
+     * call; never on the per-element path. */
+    int32_t (*should_stop)(void* node);
+    /* Bytes a guest with the stdout (stream 1) or stderr (stream 2) grant
+     * wrote; at most tvb_guest_limits.max_stream_write per call. */
+    int32_t (*guest_output)(void* node, int32_t stream, const uint8_t* data, size_t len);
 } tvb_host_callbacks;
+
+/* What a guest may make the host hold or do; the values and their reasons
+ * are the host's (torvyn/core/limits.hpp). Applied to every store. */
+typedef struct tvb_guest_limits {
+    /* Bytes a guest may pass to the host in one call (Wasmtime's hostcall
+     * fuel): arguments of host calls and results of guest calls. */
+    uint64_t call_transfer_bytes;
+    /* Component-model handles one instance may hold. */
+    uint64_t component_handles;
+    /* WASI resources (streams, pollables, sockets ...) one instance may hold. */
+    uint64_t wasi_resources;
+    /* Guest text (returned errors, trap messages) is cut to this many bytes,
+     * with the original length noted, before the host sees it. */
+    uint64_t text_bytes;
+    /* Items of a list a guest returns: router ports, aggregator outputs. */
+    uint64_t list_items;
+    /* One router port name. */
+    uint64_t name_bytes;
+    /* stdout/stderr bytes per write (the check-write permit). */
+    uint64_t stream_write_bytes;
+    /* Milliseconds between stop checks while a guest runs or waits. */
+    uint64_t stop_check_ms;
+} tvb_guest_limits;
 
 typedef struct tvb_engine_config {
     /* Use the pooling instance allocator (fast instantiation, memory
@@ -166,6 +202,7 @@ typedef struct tvb_engine_config {
     uint8_t optimize;
     /* Meter fuel (costs on every instruction of every instance). */
     uint8_t fuel;
+    tvb_guest_limits limits;
 } tvb_engine_config;
 
 /* A host directory a node may use, seen by the guest at guest_path. */
@@ -229,7 +266,8 @@ const char* tvb_wasmtime_version(void);
 tvb_status tvb_engine_new(const tvb_engine_config* config, const tvb_host_callbacks* callbacks,
                           tvb_engine** out);
 void tvb_engine_free(tvb_engine* engine);
-/* Advances the epoch; safe from any thread. Deadlines count these ticks. */
+/* Advances the epoch; safe from any thread. Deadlines count these ticks
+ * (call_deadline_ms assumes one tick per millisecond). */
 void tvb_engine_increment_epoch(const tvb_engine* engine);
 /* Changes whenever compiled artifacts of one engine are unusable by the other. */
 uint64_t tvb_engine_compatibility_hash(const tvb_engine* engine);

@@ -5,20 +5,24 @@
 use std::cell::RefCell;
 use std::ffi::{CStr, c_char, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use wasmtime::component::ResourceTableError;
 use wasmtime::component::{Component, InstancePre, Linker, Resource, types::ComponentItem};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store,
-    StoreLimitsBuilder, Trap,
+    StoreLimitsBuilder, Trap, UpdateDeadline,
 };
 
 use crate::bindings::exports::torvyn::streaming as ex;
 use crate::bindings::torvyn::streaming::types::{
     BackpressureSignal, ElementMeta, OutputElement, ProcessError, StreamElement,
 };
-use crate::host::{BufferRep, FlowContextRep, HostCallbacks, NodeData};
+use crate::host::{
+    BufferRep, CallClock, FlowContextRep, GuestLimits, HostCallbacks, NodeData, Stopped,
+};
 use crate::wasi::{Grants, tvb_grants};
-
 
 #[repr(C)]
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -33,6 +37,8 @@ pub enum tvb_status {
     TVB_MISSING_EXPORT = 7,
     TVB_INVALID_ARGUMENT = 8,
     TVB_INTERNAL = 9,
+    TVB_STOPPED = 10,
+    TVB_HOST_LIMIT = 11,
 }
 use tvb_status::*;
 
@@ -64,6 +70,7 @@ pub struct tvb_engine_config {
     pub max_memory_bytes: u64,
     pub optimize: u8,
     pub fuel: u8,
+    pub limits: GuestLimits,
 }
 
 #[repr(C)]
@@ -79,6 +86,10 @@ pub struct tvb_engine {
     callbacks: HostCallbacks,
     max_memory_bytes: u64,
     fuel: bool,
+    limits: GuestLimits,
+    // Ticks so far, advanced with the engine's epoch: calls measure their
+    // deadline against it.
+    epoch: Arc<AtomicU64>,
 }
 
 pub struct tvb_component {
@@ -146,13 +157,15 @@ pub struct tvb_prepared {
     callbacks: HostCallbacks,
     engine_max_memory: u64,
     fuel: bool,
+    limits: GuestLimits,
+    epoch: Arc<AtomicU64>,
 }
 
 pub struct tvb_instance {
     store: Store<NodeData>,
     guest: RoleGuest,
     lifecycle: Option<ex::lifecycle::Guest>,
-    deadline_ticks: u64,
+    limits: GuestLimits,
     fuel: Option<u64>, // per call, when the engine meters fuel
 }
 
@@ -164,6 +177,20 @@ thread_local! {
 
 fn set_error(message: String) {
     LAST_ERROR.with(|e| *e.borrow_mut() = message);
+}
+
+/// Guest text as the host may keep it: at most `max` bytes (cut on a
+/// character boundary) and, when cut, the original length noted.
+fn guest_text(text: &str, max: u64) -> String {
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... (cut; {} bytes in all)", &text[..end], text.len())
 }
 
 fn fail(status: tvb_status, message: impl Into<String>) -> tvb_status {
@@ -187,7 +214,7 @@ fn guard(f: impl FnOnce() -> tvb_status) -> tvb_status {
 }
 
 /// Classifies a failed guest call. After any of these the instance is dead.
-fn call_failure(err: wasmtime::Error) -> tvb_status {
+fn call_failure(err: wasmtime::Error, limits: &GuestLimits) -> tvb_status {
     // The root cause says what happened ("wasm trap: ..."); the outer layers
     // are Wasmtime's context and a backtrace, of which the top frame helps.
     let mut text = err.root_cause().to_string();
@@ -201,11 +228,39 @@ fn call_failure(err: wasmtime::Error) -> tvb_status {
     if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
         return fail(TVB_TRAP, format!("the component called exit({})", exit.0));
     }
+    if err.downcast_ref::<Stopped>().is_some() {
+        return fail(TVB_STOPPED, Stopped.to_string());
+    }
+    if let Some(ResourceTableError::Full) = err.downcast_ref::<ResourceTableError>() {
+        return fail(
+            TVB_HOST_LIMIT,
+            format!(
+                "the component holds {} WASI resources (streams, pollables, sockets ...), \
+                 the most one node may hold",
+                limits.wasi_resources
+            ),
+        );
+    }
     let status = match err.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => TVB_DEADLINE,
         Some(Trap::OutOfFuel) => {
             text = "fuel budget exhausted".to_string();
             TVB_LIMIT
+        }
+        // Wasmtime reports these as text only; the phrases are stable in 48.
+        _ if text.contains("fuel allocated for hostcalls has been exhausted") => {
+            text = format!(
+                "the component passed more than {} bytes to the host in one call",
+                limits.call_transfer_bytes
+            );
+            TVB_HOST_LIMIT
+        }
+        _ if text.contains("store handle limit exceeded") => {
+            text = format!(
+                "the component holds {} handles, the most one instance may hold",
+                limits.component_handles
+            );
+            TVB_HOST_LIMIT
         }
         _ if text.contains("forcing trap when growing")
             || text.contains("exceeds memory limits")
@@ -215,10 +270,22 @@ fn call_failure(err: wasmtime::Error) -> tvb_status {
         }
         _ => TVB_TRAP,
     };
-    fail(status, text)
+    // The function name comes from the component's own name section.
+    fail(status, guest_text(&text, limits.text_bytes))
 }
 
-fn guest_error(e: ProcessError, out: *mut tvb_guest_error) -> tvb_status {
+/// A list the guest returned that is longer than the host accepts.
+fn list_too_long(what: &str, len: usize, limits: &GuestLimits) -> tvb_status {
+    fail(
+        TVB_HOST_LIMIT,
+        format!(
+            "{what} returned {len} items; at most {} are accepted",
+            limits.list_items
+        ),
+    )
+}
+
+fn guest_error(e: ProcessError, out: *mut tvb_guest_error, limits: &GuestLimits) -> tvb_status {
     let (kind, message) = match e {
         ProcessError::InvalidInput(m) => (0, m),
         ProcessError::Unavailable(m) => (1, m),
@@ -229,7 +296,7 @@ fn guest_error(e: ProcessError, out: *mut tvb_guest_error) -> tvb_status {
     if !out.is_null() {
         unsafe { (*out).kind = kind };
     }
-    fail(TVB_GUEST_ERROR, message)
+    fail(TVB_GUEST_ERROR, guest_text(&message, limits.text_bytes))
 }
 
 #[unsafe(no_mangle)]
@@ -284,7 +351,11 @@ pub extern "C" fn tvb_engine_new(
         c.epoch_interruption(true);
         // Fuel metering costs on every instruction: only when asked for.
         c.consume_fuel(cfg.fuel != 0);
-        c.cranelift_opt_level(if cfg.optimize != 0 { OptLevel::Speed } else { OptLevel::None });
+        c.cranelift_opt_level(if cfg.optimize != 0 {
+            OptLevel::Speed
+        } else {
+            OptLevel::None
+        });
         if cfg.pooling != 0 {
             let mut pool = PoolingAllocationConfig::default();
             let instances = cfg.max_instances.max(1);
@@ -304,6 +375,8 @@ pub extern "C" fn tvb_engine_new(
                     callbacks,
                     max_memory_bytes: cfg.max_memory_bytes,
                     fuel: cfg.fuel != 0,
+                    limits: cfg.limits,
+                    epoch: Arc::new(AtomicU64::new(0)),
                 });
                 unsafe { *out = Box::into_raw(e) };
                 TVB_OK
@@ -323,6 +396,7 @@ pub extern "C" fn tvb_engine_free(engine: *mut tvb_engine) {
 #[unsafe(no_mangle)]
 pub extern "C" fn tvb_engine_increment_epoch(engine: *const tvb_engine) {
     if let Some(e) = unsafe { engine.as_ref() } {
+        e.epoch.fetch_add(1, Ordering::Relaxed);
         e.engine.increment_epoch();
     }
 }
@@ -411,7 +485,9 @@ pub extern "C" fn tvb_component_deserialize_file(
         if path.is_null() || out.is_null() {
             return fail(TVB_INVALID_ARGUMENT, "null argument");
         }
-        let path = unsafe { CStr::from_ptr(path) }.to_string_lossy().into_owned();
+        let path = unsafe { CStr::from_ptr(path) }
+            .to_string_lossy()
+            .into_owned();
         // Safety: the host only passes artifacts it wrote itself into its
         // private cache, keyed by this engine's compatibility hash.
         match unsafe { Component::deserialize_file(&e.engine, &path) } {
@@ -444,7 +520,10 @@ pub extern "C" fn tvb_component_interfaces(
             each(user, 0, name.as_ptr(), name.len());
         }
         for (name, item) in ty.exports(engine) {
-            if matches!(item.ty, ComponentItem::ComponentInstance(_) | ComponentItem::ComponentFunc(_)) {
+            if matches!(
+                item.ty,
+                ComponentItem::ComponentInstance(_) | ComponentItem::ComponentFunc(_)
+            ) {
                 each(user, 1, name.as_ptr(), name.len());
             }
         }
@@ -463,8 +542,7 @@ pub extern "C" fn tvb_prepare(
     out: *mut *mut tvb_prepared,
 ) -> tvb_status {
     guard(|| {
-        let (Some(e), Some(c)) = (unsafe { engine.as_ref() }, unsafe { component.as_ref() })
-        else {
+        let (Some(e), Some(c)) = (unsafe { engine.as_ref() }, unsafe { component.as_ref() }) else {
             return fail(TVB_INVALID_ARGUMENT, "null engine or component");
         };
         let Some(role) = Role::from_i32(role) else {
@@ -513,6 +591,8 @@ pub extern "C" fn tvb_prepare(
             callbacks: e.callbacks,
             engine_max_memory: e.max_memory_bytes,
             fuel: e.fuel,
+            limits: e.limits,
+            epoch: e.epoch.clone(),
         });
         unsafe { *out = Box::into_raw(p) };
         TVB_OK
@@ -543,32 +623,70 @@ pub extern "C" fn tvb_instance_new(
             return fail(TVB_INVALID_ARGUMENT, "null out");
         }
         let (mem, tables, deadline_ms, fuel) = match unsafe { limits.as_ref() } {
-            Some(l) => (l.max_memory_bytes, l.max_table_elements, l.call_deadline_ms, l.fuel),
+            Some(l) => (
+                l.max_memory_bytes,
+                l.max_table_elements,
+                l.call_deadline_ms,
+                l.fuel,
+            ),
             None => (0, 0, 0, 0),
         };
-        let mem = if mem == 0 { p.engine_max_memory } else { mem.min(p.engine_max_memory) };
+        let mem = if mem == 0 {
+            p.engine_max_memory
+        } else {
+            mem.min(p.engine_max_memory)
+        };
         let mut builder = StoreLimitsBuilder::new()
             .memory_size(usize::try_from(mem).unwrap_or(usize::MAX))
             .trap_on_grow_failure(true);
         if tables != 0 {
             builder = builder.table_elements(usize::try_from(tables).unwrap_or(usize::MAX));
         }
-        let wasi = match crate::wasi::new_state(&p.grants) {
+        let wasi = match crate::wasi::new_state(&p.grants, node, p.callbacks, &p.limits) {
             Ok(w) => w,
-            Err(err) => return fail(TVB_INVALID_ARGUMENT, format!("cannot grant access: {err:#}")),
+            Err(err) => {
+                return fail(
+                    TVB_INVALID_ARGUMENT,
+                    format!("cannot grant access: {err:#}"),
+                );
+            }
+        };
+        let clock = CallClock {
+            epoch: p.epoch.clone(),
+            call_epoch: 0,
+            deadline_ticks: deadline_ms,
+            node,
+            should_stop: p.callbacks.should_stop,
+            check_ticks: p.limits.stop_check_ms.max(1),
         };
         let data = NodeData {
             node,
             callbacks: p.callbacks,
             limits: builder.build(),
+            clock,
             wasi,
         };
         let mut store = Store::new(p.pre.engine(), data);
         store.limiter(|d| &mut d.limits);
-        // No deadline means "practically never": one tick per millisecond for
-        // ~584 million years.
-        let deadline_ticks = if deadline_ms == 0 { u64::MAX / 2 } else { deadline_ms };
-        store.set_epoch_deadline(deadline_ticks);
+        // What a guest can make the host hold outside its own memory.
+        store
+            .set_hostcall_fuel(usize::try_from(p.limits.call_transfer_bytes).unwrap_or(usize::MAX));
+        store.set_max_component_handles(
+            usize::try_from(p.limits.component_handles).unwrap_or(usize::MAX),
+        );
+        // The epoch deadline is a check-in every few ticks: the call's own
+        // deadline is measured here, and the host is asked whether to stop.
+        store.epoch_deadline_callback(|ctx| {
+            let clock = &ctx.data().clock;
+            if clock.stop_requested() {
+                return Err(wasmtime::Error::from(Stopped));
+            }
+            match clock.ticks_left() {
+                0 => Ok(UpdateDeadline::Interrupt),
+                left => Ok(UpdateDeadline::Continue(left.min(clock.check_ticks))),
+            }
+        });
+        arm_clock(&mut store);
         let fuel = if p.fuel {
             let per_call = if fuel == 0 { u64::MAX } else { fuel };
             if let Err(err) = store.set_fuel(per_call) {
@@ -580,7 +698,7 @@ pub extern "C" fn tvb_instance_new(
         };
         let instance = match p.pre.instantiate(&mut store) {
             Ok(i) => i,
-            Err(err) => return call_failure(err),
+            Err(err) => return call_failure(err, &p.limits),
         };
         let guest = match &p.role {
             RoleIndices::Source(i) => i.load(&mut store, &instance).map(RoleGuest::Source),
@@ -588,9 +706,7 @@ pub extern "C" fn tvb_instance_new(
             RoleIndices::Sink(i) => i.load(&mut store, &instance).map(RoleGuest::Sink),
             RoleIndices::Filter(i) => i.load(&mut store, &instance).map(RoleGuest::Filter),
             RoleIndices::Router(i) => i.load(&mut store, &instance).map(RoleGuest::Router),
-            RoleIndices::Aggregator(i) => {
-                i.load(&mut store, &instance).map(RoleGuest::Aggregator)
-            }
+            RoleIndices::Aggregator(i) => i.load(&mut store, &instance).map(RoleGuest::Aggregator),
         };
         let guest = match guest {
             Ok(g) => g,
@@ -607,7 +723,7 @@ pub extern "C" fn tvb_instance_new(
             store,
             guest,
             lifecycle,
-            deadline_ticks,
+            limits: p.limits,
             fuel,
         });
         unsafe { *out = Box::into_raw(inst) };
@@ -651,8 +767,17 @@ fn write_output(o: Option<OutputElement>, out: *mut tvb_output) {
     }
 }
 
-/// Common shape of every guest call: check pointers, re-arm the deadline,
-/// call, classify the outcome.
+/// Starts the clock of a call: its deadline counts from now, and the first
+/// check-in is due after at most `check_ticks`.
+fn arm_clock(store: &mut Store<NodeData>) {
+    let clock = &mut store.data_mut().clock;
+    clock.call_epoch = clock.epoch.load(Ordering::Relaxed);
+    let first = clock.ticks_left().min(clock.check_ticks);
+    store.set_epoch_deadline(first);
+}
+
+/// Common shape of every guest call: check pointers, start the call's
+/// clock, call, classify the outcome.
 fn with_instance(
     instance: *mut tvb_instance,
     f: impl FnOnce(&mut tvb_instance) -> wasmtime::Result<tvb_status>,
@@ -661,21 +786,43 @@ fn with_instance(
         let Some(inst) = (unsafe { instance.as_mut() }) else {
             return fail(TVB_INVALID_ARGUMENT, "null instance");
         };
-        inst.store.set_epoch_deadline(inst.deadline_ticks);
+        arm_clock(&mut inst.store);
         if let Some(fuel) = inst.fuel
             && let Err(err) = inst.store.set_fuel(fuel)
         {
             return fail(TVB_INTERNAL, format!("{err:#}"));
         }
+        let limits = inst.limits;
         match f(inst) {
             Ok(status) => status,
-            Err(err) => call_failure(err),
+            Err(err) => call_failure(err, &limits),
         }
     })
 }
 
+/// Port names a router returned: a bounded list of bounded names.
+fn check_names(what: &str, names: &[String], limits: &GuestLimits) -> Result<(), tvb_status> {
+    if names.len() as u64 > limits.list_items {
+        return Err(list_too_long(what, names.len(), limits));
+    }
+    if let Some(long) = names.iter().find(|n| n.len() as u64 > limits.name_bytes) {
+        return Err(fail(
+            TVB_HOST_LIMIT,
+            format!(
+                "{what} returned a port name of {} bytes; at most {} are accepted",
+                long.len(),
+                limits.name_bytes
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn wrong_role() -> wasmtime::Result<tvb_status> {
-    Ok(fail(TVB_INVALID_ARGUMENT, "call does not match the instance's role"))
+    Ok(fail(
+        TVB_INVALID_ARGUMENT,
+        "call does not match the instance's role",
+    ))
 }
 
 #[unsafe(no_mangle)]
@@ -697,7 +844,7 @@ pub extern "C" fn tvb_call_init(
         let text = String::from_utf8_lossy(bytes);
         Ok(match l.call_init(&mut i.store, &text)? {
             Ok(()) => TVB_OK,
-            Err(e) => guest_error(e, err),
+            Err(e) => guest_error(e, err, &i.limits),
         })
     })
 }
@@ -729,7 +876,7 @@ pub extern "C" fn tvb_call_pull(
                 write_output(o, out);
                 TVB_OK
             }
-            Err(e) => guest_error(e, err),
+            Err(e) => guest_error(e, err, &i.limits),
         })
     })
 }
@@ -740,7 +887,11 @@ pub extern "C" fn tvb_call_notify(instance: *mut tvb_instance, pause: i32) -> tv
         let RoleGuest::Source(g) = &i.guest else {
             return wrong_role();
         };
-        let signal = if pause != 0 { BackpressureSignal::Pause } else { BackpressureSignal::Ready };
+        let signal = if pause != 0 {
+            BackpressureSignal::Pause
+        } else {
+            BackpressureSignal::Ready
+        };
         g.call_notify(&mut i.store, signal)?;
         Ok(TVB_OK)
     })
@@ -767,7 +918,7 @@ pub extern "C" fn tvb_call_process(
                 write_output(None, out);
                 TVB_OK
             }
-            Err(e) => guest_error(e, err),
+            Err(e) => guest_error(e, err, &i.limits),
         })
     })
 }
@@ -789,7 +940,7 @@ pub extern "C" fn tvb_call_push(
                 unsafe { *pause = i32::from(signal == BackpressureSignal::Pause) };
                 TVB_OK
             }
-            Err(e) => guest_error(e, err),
+            Err(e) => guest_error(e, err, &i.limits),
         })
     })
 }
@@ -805,7 +956,7 @@ pub extern "C" fn tvb_call_complete(
         };
         Ok(match g.call_complete(&mut i.store)? {
             Ok(()) => TVB_OK,
-            Err(e) => guest_error(e, err),
+            Err(e) => guest_error(e, err, &i.limits),
         })
     })
 }
@@ -827,7 +978,7 @@ pub extern "C" fn tvb_call_accept(
                 unsafe { *accepted = i32::from(yes) };
                 TVB_OK
             }
-            Err(e) => guest_error(e, err),
+            Err(e) => guest_error(e, err, &i.limits),
         })
     })
 }
@@ -847,12 +998,15 @@ pub extern "C" fn tvb_call_route(
         let e = element(unsafe { &*input });
         Ok(match g.call_route(&mut i.store, e)? {
             Ok(ports) => {
+                if let Err(status) = check_names("route", &ports, &i.limits) {
+                    return Ok(status);
+                }
                 for p in &ports {
                     port(user, p.as_ptr(), p.len());
                 }
                 TVB_OK
             }
-            Err(e) => guest_error(e, err),
+            Err(e) => guest_error(e, err, &i.limits),
         })
     })
 }
@@ -867,7 +1021,11 @@ pub extern "C" fn tvb_call_ports(
         let RoleGuest::Router(g) = &i.guest else {
             return wrong_role();
         };
-        for p in &g.call_ports(&mut i.store)? {
+        let ports = g.call_ports(&mut i.store)?;
+        if let Err(status) = check_names("ports", &ports, &i.limits) {
+            return Ok(status);
+        }
+        for p in &ports {
             port(user, p.as_ptr(), p.len());
         }
         Ok(TVB_OK)
@@ -891,7 +1049,7 @@ pub extern "C" fn tvb_call_ingest(
                 write_output(o, out);
                 TVB_OK
             }
-            Err(e) => guest_error(e, err),
+            Err(e) => guest_error(e, err, &i.limits),
         })
     })
 }
@@ -909,6 +1067,11 @@ pub extern "C" fn tvb_call_flush(
         };
         Ok(match g.call_flush(&mut i.store)? {
             Ok(list) => {
+                // The buffers stay the component's (the host reclaims them
+                // with the instance) unless they are handed over below.
+                if list.len() as u64 > i.limits.list_items {
+                    return Ok(list_too_long("flush", list.len(), &i.limits));
+                }
                 for o in list {
                     let mut t = tvb_output {
                         present: 0,
@@ -921,7 +1084,7 @@ pub extern "C" fn tvb_call_flush(
                 }
                 TVB_OK
             }
-            Err(e) => guest_error(e, err),
+            Err(e) => guest_error(e, err, &i.limits),
         })
     })
 }
@@ -936,7 +1099,9 @@ pub extern "C" fn tvb_wit_check(dir: *const c_char) -> tvb_status {
         if dir.is_null() {
             return fail(TVB_INVALID_ARGUMENT, "null path");
         }
-        let path = unsafe { CStr::from_ptr(dir) }.to_string_lossy().into_owned();
+        let path = unsafe { CStr::from_ptr(dir) }
+            .to_string_lossy()
+            .into_owned();
         let mut resolve = wit_parser::Resolve::default();
         match resolve.push_path(&path) {
             Ok(_) => TVB_OK,

@@ -3,6 +3,8 @@
 
 use std::cell::RefCell;
 use std::ffi::c_void;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use wasmtime::component::{Linker, Resource, ResourceType, WasmList, WasmStr};
 use wasmtime::{StoreContextMut, StoreLimits};
@@ -51,14 +53,105 @@ pub struct HostCallbacks {
         *mut i32,
         *mut u64,
     ) -> i32,
+    pub should_stop: unsafe extern "C" fn(*mut c_void) -> i32,
+    pub guest_output: unsafe extern "C" fn(*mut c_void, i32, *const u8, usize) -> i32,
 }
 
-/// Per-store data: the C++ node the store belongs to, its limits and, only
-/// when the node was granted a WASI capability, a WASI context.
+/// Mirrors `tvb_guest_limits` in the C header.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct GuestLimits {
+    pub call_transfer_bytes: u64,
+    pub component_handles: u64,
+    pub wasi_resources: u64,
+    pub text_bytes: u64,
+    pub list_items: u64,
+    pub name_bytes: u64,
+    pub stream_write_bytes: u64,
+    pub stop_check_ms: u64,
+}
+
+/// The host's view of the call in progress: when it started (in epoch
+/// ticks), how long it may take, and how to ask whether to stop now.
+/// Cheap to copy, so blocking WASI calls can hold one while they borrow the
+/// WASI table.
+#[derive(Clone)]
+pub struct CallClock {
+    pub epoch: Arc<AtomicU64>,
+    pub call_epoch: u64,
+    pub deadline_ticks: u64, // 0: none
+    pub node: *mut c_void,
+    pub should_stop: unsafe extern "C" fn(*mut c_void) -> i32,
+    pub check_ticks: u64,
+}
+
+// Only dereferenced by C++ on the thread calling into the store.
+unsafe impl Send for CallClock {}
+unsafe impl Sync for CallClock {}
+
+/// Why a call was ended by the host rather than by the guest.
+#[derive(Debug)]
+pub struct Stopped;
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the call was stopped: the run was stopped at once (forced stop)")
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+impl CallClock {
+    pub fn elapsed_ticks(&self) -> u64 {
+        self.epoch
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.call_epoch)
+    }
+
+    /// Ticks left before the deadline; u64::MAX without one.
+    pub fn ticks_left(&self) -> u64 {
+        if self.deadline_ticks == 0 {
+            u64::MAX
+        } else {
+            self.deadline_ticks.saturating_sub(self.elapsed_ticks())
+        }
+    }
+
+    pub fn stop_requested(&self) -> bool {
+        unsafe { (self.should_stop)(self.node) != 0 }
+    }
+
+    /// Runs a WASI future to completion unless the call's deadline passes or
+    /// the host asks to stop first: the one place where a guest can wait.
+    pub fn block_on<F: std::future::Future>(&self, fut: F) -> wasmtime::Result<F::Output> {
+        wasmtime_wasi::runtime::in_tokio(async move {
+            let mut fut = std::pin::pin!(fut);
+            loop {
+                let left = self.ticks_left();
+                if left == 0 {
+                    return Err(wasmtime::Error::from(wasmtime::Trap::Interrupt));
+                }
+                // One tick is one millisecond (see tvb_engine_increment_epoch).
+                let slice = std::time::Duration::from_millis(left.min(self.check_ticks).max(1));
+                if let Ok(out) = tokio::time::timeout(slice, fut.as_mut()).await {
+                    return Ok(out);
+                }
+                if self.stop_requested() {
+                    return Err(wasmtime::Error::from(Stopped));
+                }
+            }
+        })
+    }
+}
+
+/// Per-store data: the C++ node the store belongs to, its limits, the clock
+/// of the call in progress and, only when the node was granted a WASI
+/// capability, a WASI context.
 pub struct NodeData {
     pub node: *mut c_void,
     pub callbacks: HostCallbacks,
     pub limits: StoreLimits,
+    pub clock: CallClock,
     pub wasi: Option<Box<crate::wasi::WasiState>>,
 }
 
@@ -187,18 +280,28 @@ pub fn add_torvyn_to_linker(linker: &mut Linker<NodeData>) -> wasmtime::Result<(
 
     types.resource("buffer", ResourceType::host::<BufferRep>(), |store, rep| {
         let d = store.data();
-        check(unsafe { (d.callbacks.buffer_drop)(d.node, rep) }, "buffer drop")
+        check(
+            unsafe { (d.callbacks.buffer_drop)(d.node, rep) },
+            "buffer drop",
+        )
     })?;
     types.resource(
         "mutable-buffer",
         ResourceType::host::<MutableBufferRep>(),
         |store, rep| {
             let d = store.data();
-            check(unsafe { (d.callbacks.mutable_drop)(d.node, rep) }, "mutable-buffer drop")
+            check(
+                unsafe { (d.callbacks.mutable_drop)(d.node, rep) },
+                "mutable-buffer drop",
+            )
         },
     )?;
     // Contexts are only ever lent, so a guest can never drop one it owns.
-    types.resource("flow-context", ResourceType::host::<FlowContextRep>(), |_, _| Ok(()))?;
+    types.resource(
+        "flow-context",
+        ResourceType::host::<FlowContextRep>(),
+        |_, _| Ok(()),
+    )?;
 
     types.func_wrap(
         "[method]buffer.size",

@@ -14,6 +14,8 @@
 #![allow(non_camel_case_types)]
 
 mod abi;
+mod bounded_io;
+mod guest_output;
 mod host;
 mod wasi;
 

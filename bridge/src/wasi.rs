@@ -15,7 +15,8 @@ use wasmtime_wasi::p2::bindings as p2;
 use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use crate::host::NodeData;
+use crate::guest_output::{self, GuestOutput};
+use crate::host::{GuestLimits, HostCallbacks, NodeData};
 
 /// One preopened directory; mirrors `tvb_dir_grant`.
 #[repr(C)]
@@ -113,7 +114,8 @@ impl Grants {
             ..Grants::default()
         };
         for d in slice(g.dirs, g.dir_count) {
-            out.dirs.push((c_str(d.host_path), c_str(d.guest_path), d.writable != 0));
+            out.dirs
+                .push((c_str(d.host_path), c_str(d.guest_path), d.writable != 0));
         }
         for e in slice(g.env, g.env_count) {
             out.env.push((c_str(e.name), c_str(e.value)));
@@ -154,7 +156,7 @@ impl Grants {
 
 pub struct WasiState {
     ctx: WasiCtx,
-    table: ResourceTable,
+    pub table: ResourceTable,
 }
 
 impl WasiView for NodeData {
@@ -191,12 +193,13 @@ pub fn add_granted_to_linker(linker: &mut L, g: &Grants) -> wasmtime::Result<()>
     if !g.any() {
         return Ok(());
     }
-    // Streams, polling and errors carry every other interface's I/O.
-    wasmtime_wasi_io::bindings::wasi::io::error::add_to_linker::<NodeData, HasTable>(linker, |t| {
-        t.ctx().table
-    })?;
-    p2::sync::io::streams::add_to_linker::<NodeData, HasTable>(linker, |t| t.ctx().table)?;
-    p2::sync::io::poll::add_to_linker::<NodeData, HasTable>(linker, |t| t.ctx().table)?;
+    // Streams, polling and errors carry every other interface's I/O; every
+    // wait among them is bounded by the call's deadline.
+    wasmtime_wasi_io::bindings::wasi::io::error::add_to_linker::<NodeData, HasTable>(
+        linker,
+        |t| t.ctx().table,
+    )?;
+    crate::bounded_io::add_to_linker(linker)?;
     let cli = <NodeData as WasiCliView>::cli;
     if g.exit {
         p2::cli::exit::add_to_linker::<NodeData, WasiCli>(linker, cli)?;
@@ -270,23 +273,44 @@ fn socket_allowed(allowed: &HashSet<SocketAddr>, addr: SocketAddr, usage: Socket
     }
 }
 
-/// The WASI context of a node with `g`, or none when it has no grant.
-pub fn new_state(g: &Grants) -> wasmtime::Result<Option<Box<WasiState>>> {
+/// The WASI context of a node with `g`, or none when it has no grant. What
+/// the guest writes to stdout and stderr goes to the host's callback.
+pub fn new_state(
+    g: &Grants,
+    node: *mut c_void,
+    callbacks: HostCallbacks,
+    limits: &GuestLimits,
+) -> wasmtime::Result<Option<Box<WasiState>>> {
     if !g.any() {
         return Ok(None);
     }
     let mut b = WasiCtxBuilder::new();
+    let permit = limits.stream_write_bytes;
     if g.stdout {
-        b.inherit_stdout();
+        b.stdout(GuestOutput::new(
+            node,
+            guest_output::STDOUT,
+            callbacks,
+            permit,
+        ));
     }
     if g.stderr {
-        b.inherit_stderr();
+        b.stderr(GuestOutput::new(
+            node,
+            guest_output::STDERR,
+            callbacks,
+            permit,
+        ));
     }
     for (name, value) in &g.env {
         b.env(name, value);
     }
     for (host, guest, writable) in &g.dirs {
-        let perms = if *writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
+        let perms = if *writable {
+            FsPerms::ReadWrite
+        } else {
+            FsPerms::ReadOnly
+        };
         b.preopened_dir(host, guest, perms)?;
     }
     if g.network() {
@@ -306,8 +330,10 @@ pub fn new_state(g: &Grants) -> wasmtime::Result<Option<Box<WasiState>>> {
         b.allow_tcp(false);
         b.allow_udp(false);
     }
+    let mut table = ResourceTable::new();
+    table.set_max_capacity(usize::try_from(limits.wasi_resources).unwrap_or(usize::MAX));
     Ok(Some(Box::new(WasiState {
         ctx: b.build(),
-        table: ResourceTable::new(),
+        table,
     })))
 }

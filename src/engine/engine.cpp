@@ -13,6 +13,8 @@
 #include <openssl/evp.h>
 
 #include "host_calls.hpp"
+#include "torvyn/core/guest_text.hpp"
+#include "torvyn/core/limits.hpp"
 
 namespace torvyn {
 
@@ -71,6 +73,14 @@ Result<std::vector<std::uint8_t>> read_file(const std::filesystem::path& file) {
     if (!in) {
         return Error(ErrorCode::component_not_found, fmt::format("cannot open {}", file.string()));
     }
+    std::error_code ec;
+    if (const auto size = std::filesystem::file_size(file, ec);
+        !ec && size > limits::kMaxComponentFileBytes) {
+        return Error(ErrorCode::component_invalid,
+                     fmt::format("{} is {} bytes; components of more than {} bytes are refused",
+                                 file.string(), size, limits::kMaxComponentFileBytes),
+                     {}, "build the component in release mode and strip it (--strip-all)");
+    }
     std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
                                     std::istreambuf_iterator<char>());
     return bytes;
@@ -121,6 +131,16 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimeOptions& options) 
     config.max_memory_bytes = options.max_memory_bytes;
     config.optimize = 1;
     config.fuel = options.fuel ? 1 : 0;
+    config.limits = tvb_guest_limits{
+        .call_transfer_bytes = limits::kMaxCallTransferBytes,
+        .component_handles = limits::kMaxComponentHandles,
+        .wasi_resources = limits::kMaxWasiResources,
+        .text_bytes = limits::kMaxGuestTextBytes,
+        .list_items = std::max(limits::kMaxRouterPorts, limits::kMaxFlushOutputs),
+        .name_bytes = limits::kMaxPortNameBytes,
+        .stream_write_bytes = limits::kMaxStreamWriteBytes,
+        .stop_check_ms = limits::kStopCheckTicks,
+    };
     if (tvb_engine_new(&config, &detail::host_callbacks(), &impl->engine) != TVB_OK) {
         return Error(ErrorCode::engine, "cannot create the Wasmtime engine: " + bridge_error());
     }
@@ -136,11 +156,13 @@ Component::~Component() {
 
 ComponentInterfaces Component::interfaces() const {
     ComponentInterfaces out;
-    tvb_component_interfaces(raw_->handle, &out,
-                             [](void* user, int32_t kind, const char* name, size_t len) {
-                                 auto& o = *static_cast<ComponentInterfaces*>(user);
-                                 (kind == 0 ? o.imports : o.exports).emplace_back(name, len);
-                             });
+    tvb_component_interfaces(
+        raw_->handle, &out, [](void* user, int32_t kind, const char* name, size_t len) {
+            auto& o = *static_cast<ComponentInterfaces*>(user);
+            // Names come from the component file.
+            (kind == 0 ? o.imports : o.exports)
+                .push_back(guest_text(std::string_view(name, len), limits::kMaxGuestTextBytes));
+        });
     return out;
 }
 
@@ -292,13 +314,15 @@ Result<std::unique_ptr<Instance>> Runtime::instantiate(const PreparedComponent& 
                                                        const InstanceLimits& limits) {
     tvb_instance_limits l{};
     l.max_memory_bytes = limits.max_memory_bytes;
-    l.max_table_elements = limits.max_table_elements;
+    l.max_table_elements = limits.max_table_elements != 0 ? limits.max_table_elements
+                                                          : limits::kDefaultMaxTableElements;
     l.call_deadline_ms = static_cast<std::uint64_t>(limits.call_deadline.count());
     l.fuel = limits.fuel;
     tvb_instance* i = nullptr;
     const tvb_status status = tvb_instance_new(prepared.raw_->handle, &host, &l, &i);
     if (status != TVB_OK) {
-        const ErrorCode code = status == TVB_LIMIT              ? ErrorCode::guest_limit
+        const ErrorCode code = status == TVB_LIMIT || status == TVB_HOST_LIMIT
+                                   ? ErrorCode::guest_limit
                                : status == TVB_TRAP             ? ErrorCode::guest_trap
                                : status == TVB_DEADLINE         ? ErrorCode::guest_deadline
                                : status == TVB_INVALID_ARGUMENT ? ErrorCode::grant_invalid
@@ -345,6 +369,10 @@ std::string_view call_status_name(CallStatus status) {
             return "limit exceeded";
         case CallStatus::internal:
             return "internal error";
+        case CallStatus::stopped:
+            return "stopped";
+        case CallStatus::host_limit:
+            return "host limit exceeded";
     }
     return "unknown";
 }
@@ -393,11 +421,19 @@ CallResult Instance::finish(int status, const void* guest_error) {
         case TVB_LIMIT:
             r.status = CallStatus::limit;
             break;
+        case TVB_STOPPED:
+            r.status = CallStatus::stopped;
+            break;
+        case TVB_HOST_LIMIT:
+            r.status = CallStatus::host_limit;
+            break;
         default:
             r.status = CallStatus::internal;
             break;
     }
-    r.message = bridge_error();
+    // Guest text (the bridge cut it to limits::kMaxGuestTextBytes): escaped
+    // here, so every report, log and terminal downstream gets it safe.
+    r.message = escape_guest_text(bridge_error());
     return r;
 }
 

@@ -4,11 +4,17 @@
 // (stale or forged handle, wrong owner) traps the guest with the reason.
 #include "host_calls.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <string>
 
 #include <fmt/format.h>
 
+#include "torvyn/core/guest_text.hpp"
+#include "torvyn/core/limits.hpp"
 #include "torvyn/engine/node_host.hpp"
 
 namespace torvyn::detail {
@@ -22,23 +28,51 @@ NodeHost& host(void* node) {
     return *static_cast<NodeHost*>(node);
 }
 
-int32_t refuse(NodeHost& h, std::string_view what, BufferOp op) {
-    h.last_refusal = fmt::format("{}: {}", what, buffer_op_name(op));
-    tvb_set_trap_message(h.last_refusal.data(), h.last_refusal.size());
+// Traps the guest with the reason; the failure that follows carries it.
+int32_t trap(NodeHost& h, Refusal kind, std::string message) {
+    h.refusal = kind;
+    h.refusal_message = std::move(message);
+    tvb_set_trap_message(h.refusal_message.data(), h.refusal_message.size());
     return kTrap;
+}
+
+int32_t refuse(NodeHost& h, std::string_view what, BufferOp op) {
+    return trap(h, Refusal::handle, fmt::format("{}: {}", what, buffer_op_name(op)));
+}
+
+// A content type over limits::kMaxContentTypeBytes is a contract violation:
+// the call has no error case for it, so the guest traps.
+int32_t content_type_too_long(NodeHost& h, std::string_view what, std::size_t len) {
+    return trap(h, Refusal::limit,
+                fmt::format("{}: a content type of {} bytes is over the limit of {} bytes", what,
+                            len, limits::kMaxContentTypeBytes));
 }
 
 // Remembers that a budget refused the guest, so a failure that follows is
 // reported as the budget's, with the numbers.
 void note_budget(NodeHost& h, std::string_view what, std::uint64_t bytes) {
-    h.budget_refused = true;
+    h.refusal = Refusal::budget;
     const auto limit = [](std::uint64_t n) {
         return n == 0 ? std::string("no limit") : fmt::format("limit {}", n);
     };
-    h.last_refusal = fmt::format(
+    h.refusal_message = fmt::format(
         "{} of {} bytes refused: the component holds {} bytes ({}), the flow {} bytes ({})", what,
         bytes, h.buffers->held_by(h.id), limit(h.buffers->limit_of(h.id)),
         h.buffers->stats().bytes_held, limit(h.buffers->limits().max_bytes_held));
+}
+
+// Remembers why an allocation was refused (a budget, or the node's buffer
+// count) for the failure that may follow.
+void note_refused_allocation(NodeHost& h, std::string_view what, std::uint64_t bytes,
+                             BufferOp why) {
+    if (why == BufferOp::too_many) {
+        h.refusal = Refusal::limit;
+        h.refusal_message =
+            fmt::format("{} refused: the component holds {} buffers, the most one node may hold",
+                        what, limits::kMaxBuffersPerNode);
+        return;
+    }
+    note_budget(h, what, bytes);
 }
 
 int32_t buffer_error(BufferOp op, tvb_buffer_error_kind* kind, uint64_t* value, uint64_t amount) {
@@ -105,7 +139,7 @@ int32_t mutable_allocate(void* node, uint64_t hint, uint32_t* out, tvb_buffer_er
     BufferOp why = BufferOp::ok;
     const BufferHandle m = h.buffers->allocate(h.id, hint, &why);
     if (m == 0) {
-        note_budget(h, "allocate", hint);
+        note_refused_allocation(h, "allocate", hint, why);
         return buffer_error(why, kind, value, h.buffers->limits().max_buffer_bytes);
     }
     *out = m;
@@ -144,8 +178,20 @@ int32_t mutable_capacity(void* node, uint32_t m, uint64_t* capacity) {
 
 int32_t mutable_set_content_type(void* node, uint32_t m, const char* data, size_t len) {
     auto& h = host(node);
+    constexpr std::string_view what = "mutable-buffer.set-content-type";
     const BufferOp op = h.buffers->set_content_type(h.id, m, std::string_view(data, len));
-    return op == BufferOp::ok ? kOk : refuse(h, "mutable-buffer.set-content-type", op);
+    switch (op) {
+        case BufferOp::ok:
+            return kOk;
+        case BufferOp::content_type_too_long:
+            return content_type_too_long(h, what, len);
+        case BufferOp::capacity_exceeded:
+            // No error case in the contract: a budget refusal traps.
+            note_budget(h, "set-content-type", len);
+            return trap(h, Refusal::budget, h.refusal_message);
+        default:
+            return refuse(h, what, op);
+    }
 }
 
 int32_t mutable_freeze(void* node, uint32_t m, uint32_t* frozen) {
@@ -204,10 +250,14 @@ int32_t context_remaining_deadline(void* node, uint32_t c, uint8_t* present, uin
 int32_t buffer_make(void* node, const uint8_t* data, size_t len, const char* type, size_t type_len,
                     uint32_t* out, tvb_buffer_error_kind* kind, uint64_t* value) {
     auto& h = host(node);
+    constexpr std::string_view what = "buffer-allocator.make";
+    if (type_len > limits::kMaxContentTypeBytes) {
+        return content_type_too_long(h, what, type_len);
+    }
     BufferOp why = BufferOp::ok;
     const BufferHandle m = h.buffers->allocate(h.id, len, &why);
     if (m == 0) {
-        note_budget(h, "make", len);
+        note_refused_allocation(h, "make", len, why);
         return buffer_error(why, kind, value, h.buffers->limits().max_buffer_bytes);
     }
     BufferOp op = h.buffers->write(
@@ -222,12 +272,76 @@ int32_t buffer_make(void* node, const uint8_t* data, size_t len, const char* typ
     if (op != BufferOp::ok) {
         h.buffers->drop_owned(h.id, m);
         if (op == BufferOp::capacity_exceeded) {
-            note_budget(h, "make", len);
+            note_budget(h, "make", len + type_len);
             return buffer_error(op, kind, value, h.buffers->limits().max_buffer_bytes);
         }
-        return refuse(h, "buffer-allocator.make", op);
+        return refuse(h, what, op);
     }
     return kOk;
+}
+
+int32_t should_stop(void* node) {
+    const auto& h = host(node);
+    return h.stop != nullptr &&
+                   h.stop->load(std::memory_order_relaxed) >= static_cast<int>(StopRequest::forced)
+               ? 1
+               : 0;
+}
+
+// The guest's stdout is the pipeline's data when redirected (kept as is);
+// on a terminal, everything but line breaks is escaped so that a guest
+// cannot drive the operator's terminal.
+bool stdout_is_terminal() {
+    static const bool tty = isatty(fileno(stdout)) != 0;
+    return tty;
+}
+
+void print_stderr_line(const NodeHost& h, std::string_view line) {
+    const std::string text = fmt::format("{}| {}\n", h.name, escape_guest_text(line));
+    std::fwrite(text.data(), 1, text.size(), stderr);
+}
+
+// Guest stderr is printed a line at a time, each line escaped and headed by
+// the node's name, so it can never pass for a line of Torvyn's own.
+void write_stderr(NodeHost& h, std::string_view bytes) {
+    while (!bytes.empty()) {
+        const std::size_t room = limits::kMaxGuestLineBytes - h.stderr_line.size();
+        const std::size_t nl = bytes.find('\n');
+        if (nl != std::string_view::npos && nl <= room) {
+            h.stderr_line.append(bytes.substr(0, nl));
+            print_stderr_line(h, h.stderr_line);
+            h.stderr_line.clear();
+            bytes.remove_prefix(nl + 1);
+            continue;
+        }
+        const std::size_t take = std::min(room, bytes.size());
+        h.stderr_line.append(bytes.substr(0, take));
+        bytes.remove_prefix(take);
+        if (h.stderr_line.size() == limits::kMaxGuestLineBytes) {
+            print_stderr_line(h, h.stderr_line);
+            h.stderr_line.clear();
+        }
+    }
+}
+
+int32_t guest_output(void* node, int32_t stream, const uint8_t* data, size_t len) {
+    auto& h = host(node);
+    const std::string_view bytes(reinterpret_cast<const char*>(data), len);
+    if (stream == 2) {
+        write_stderr(h, bytes);
+        return kOk;
+    }
+    if (stdout_is_terminal()) {
+        const std::string text = escape_guest_text(bytes, true);
+        std::fwrite(text.data(), 1, text.size(), stdout);
+    } else {
+        std::fwrite(bytes.data(), 1, bytes.size(), stdout);
+    }
+    // Line by line, as the guest would see a terminal or a pipe behave.
+    if (bytes.find('\n') != std::string_view::npos) {
+        std::fflush(stdout);
+    }
+    return std::ferror(stdout) != 0 ? kTrap : kOk;
 }
 
 }  // namespace
@@ -248,8 +362,22 @@ const tvb_host_callbacks& host_callbacks() {
         context_string,
         context_remaining_deadline,
         buffer_make,
+        should_stop,
+        guest_output,
     };
     return callbacks;
 }
 
 }  // namespace torvyn::detail
+
+namespace torvyn {
+
+void flush_guest_output(NodeHost& host) {
+    if (!host.stderr_line.empty()) {
+        detail::print_stderr_line(host, host.stderr_line);
+        host.stderr_line.clear();
+    }
+    std::fflush(stdout);
+}
+
+}  // namespace torvyn

@@ -1,6 +1,7 @@
 #include "torvyn/reactor/flow.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <random>
 #include <thread>
@@ -8,6 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "torvyn/core/guest_text.hpp"
 #include "torvyn/core/ticks.hpp"
 #include "torvyn/reactor/link.hpp"
 #include "torvyn/security/audit.hpp"
@@ -87,6 +89,10 @@ struct Node {
     std::chrono::microseconds pause_backoff{0};
     std::vector<std::string> route_scratch;    // routers: ports of this element
     std::vector<std::uint32_t> route_targets;  // routers: their edges, deduplicated
+    // Aggregators: flushed, and the flush's outputs still waiting for room
+    // downstream (a flush may return more than the queues hold).
+    bool flushed = false;
+    std::deque<Produced> pending;
 };
 
 std::string random_hex(std::size_t bytes) {
@@ -114,6 +120,7 @@ ErrorCode code_for(const CallResult& r) {
         case CallStatus::deadline:
             return ErrorCode::guest_deadline;
         case CallStatus::limit:
+        case CallStatus::host_limit:
             return ErrorCode::guest_limit;
         default:
             return ErrorCode::internal;
@@ -140,7 +147,8 @@ CallResult unknown_port(std::string_view name) {
     CallResult r;
     r.status = CallStatus::guest_error;
     r.guest_kind = GuestErrorKind::internal;
-    r.message = fmt::format("route returned '{}', which is not one of its ports", name);
+    r.message =
+        fmt::format("route returned '{}', which is not one of its ports", escape_guest_text(name));
     return r;
 }
 
@@ -194,6 +202,23 @@ struct Flow::State {
         if (audit != nullptr) {
             audit->record(event, spec.name, n.spec.name, std::move(fields));
         }
+    }
+
+    // The host stopped a guest (trap, deadline, limit) or refused it for a
+    // budget or a limit: that is a containment, whatever the node's role.
+    void audit_if_contained(const Node& n, const CallResult& r, const Error& e,
+                            std::optional<std::uint64_t> element = std::nullopt) {
+        const bool contained = (r.instance_dead() && r.status != CallStatus::stopped) ||
+                               e.code == ErrorCode::resource_budget ||
+                               e.code == ErrorCode::guest_limit;
+        if (!contained) {
+            return;
+        }
+        nlohmann::json fields = {{"code", error_code_name(e.code)}, {"reason", e.message}};
+        if (element) {
+            fields["element"] = *element;
+        }
+        audit_event("contain", n, std::move(fields));
     }
 
     // After a trap, a node with on-trap = "restart" gets a fresh instance
@@ -333,21 +358,28 @@ struct Flow::State {
     }
 
     Error error_for(const Node& n, const CallResult& r, std::string_view during) const {
-        if (n.host.budget_refused) {
+        if (n.host.refusal == Refusal::budget) {
             return Error(ErrorCode::resource_budget,
                          fmt::format("node '{}' {} exceeded a buffer budget: {}", n.spec.name,
-                                     during, n.host.last_refusal),
+                                     during, n.host.refusal_message),
                          n.spec.where.str(),
                          "raise the node's or the flow's max-buffer-memory, or make smaller "
                          "buffers");
         }
+        if (n.host.refusal == Refusal::limit) {
+            return Error(ErrorCode::guest_limit,
+                         fmt::format("node '{}' {} exceeded a host limit: {}", n.spec.name, during,
+                                     n.host.refusal_message),
+                         n.spec.where.str(),
+                         "the host's limits are fixed (docs/limits.md); fix the component");
+        }
         // A trap the host caused by refusing a bad handle is a resource error.
-        const ErrorCode code = r.status == CallStatus::trap && !n.host.last_refusal.empty()
+        const ErrorCode code = r.status == CallStatus::trap && n.host.refusal == Refusal::handle
                                    ? ErrorCode::resource_handle
                                    : code_for(r);
         std::string message = fmt::format("node '{}' {} {}", n.spec.name, during, describe(r));
         if (code == ErrorCode::resource_handle) {
-            message += fmt::format(" ({})", n.host.last_refusal);
+            message += fmt::format(" ({})", n.host.refusal_message);
         }
         if (r.status == CallStatus::limit) {
             const auto show = [](std::uint64_t v) {
@@ -357,11 +389,14 @@ struct Flow::State {
                                    show(n.limits.max_memory_bytes),
                                    show(n.limits.max_table_elements), show(n.limits.fuel));
         }
-        return Error(code, std::move(message), n.spec.where.str(),
-                     r.status == CallStatus::deadline
-                         ? "raise the call-timeout or fix the component's loop"
-                         : fmt::format("on-error = \"{}\" for this node",
-                                       error_policy_name(n.spec.on_error)));
+        std::string hint =
+            fmt::format("on-error = \"{}\" for this node", error_policy_name(n.spec.on_error));
+        if (r.status == CallStatus::deadline) {
+            hint = "raise the call-timeout or fix the component's loop";
+        } else if (r.status == CallStatus::host_limit) {
+            hint = "the host's limits are fixed (docs/limits.md); fix the component";
+        }
+        return Error(code, std::move(message), n.spec.where.str(), std::move(hint));
     }
 
     void stop_node(Node& n, const CallResult& r) {
@@ -392,14 +427,15 @@ struct Flow::State {
     // A call on element `el` failed; apply the node's error policy.
     void on_failure(Node& n, const ElementRef& el, const CallResult& r, std::string_view during) {
         ++n.report.errors;
-        Error e = error_for(n, r, during);
-        // The host enforced a limit or stopped a guest: that is a containment.
-        if (r.instance_dead() || e.code == ErrorCode::resource_budget) {
-            audit_event("contain", n,
-                        {{"code", error_code_name(e.code)},
-                         {"reason", e.message},
-                         {"element", el.sequence}});
+        if (r.status == CallStatus::stopped) {
+            // The run is being stopped at once: the element is failed, the
+            // instance is gone, and nothing is wrong with the node.
+            n.stopped = n.dead = true;
+            give_up(n, el);
+            return;
         }
+        Error e = error_for(n, r, during);
+        audit_if_contained(n, r, e, el.sequence);
         if (r.instance_dead()) {
             if (restart(n)) {
                 // The node goes on with a fresh instance; the element that
@@ -438,8 +474,8 @@ struct Flow::State {
     // while it fails with a retryable error.
     template <class F>
     CallResult with_retries(Node& n, F&& call) {
-        n.host.last_refusal.clear();
-        n.host.budget_refused = false;
+        n.host.refusal = Refusal::none;
+        n.host.refusal_message.clear();
         CallResult r = timed(n, call);
         if (n.spec.on_error != ErrorPolicy::retry) {
             return r;
@@ -629,14 +665,15 @@ struct Flow::State {
             if (fatal || n.spec.on_error == ErrorPolicy::fail) {
                 stop_node(n, r);
             }
-            if (r.instance_dead()) {
-                audit_event("contain", n,
-                            {{"code", error_code_name(code_for(r))}, {"reason", r.message}});
+            if (r.status == CallStatus::stopped) {
+                return;
             }
+            Error e = error_for(n, r, "failed in pull:");
+            audit_if_contained(n, r, e);
             if (n.spec.on_error == ErrorPolicy::fail) {
-                fail_flow(error_for(n, r, "failed in pull:"));
+                fail_flow(std::move(e));
             } else if (n.stopped) {
-                report.node_errors.push_back(error_for(n, r, "failed in pull:"));
+                report.node_errors.push_back(std::move(e));
             }
             return;
         }
@@ -675,25 +712,32 @@ struct Flow::State {
         }
     }
 
-    // Upstream is exhausted and the inputs are empty: finish the node.
+    // Upstream is exhausted and the inputs are empty: finish the node. An
+    // aggregator flushes; what it returns waits in `pending` for room.
     void finish(Node& n) {
-        n.done = true;
         if (n.stopped || aborted) {
+            n.done = true;
             return;
         }
         if (n.spec.role == Role::aggregator) {
+            n.flushed = true;
             std::vector<Produced> outs;
             const CallResult r = timed(n, [&] { return n.instance->flush(outs); });
             if (!r.ok()) {
                 ++n.report.errors;
                 stop_node(n, r);
-                fail_flow(error_for(n, r, "failed in flush:"));
+                Error e = error_for(n, r, "failed in flush:");
+                audit_if_contained(n, r, e);
+                fail_flow(std::move(e));
+                n.done = true;
                 return;
             }
-            for (const auto& o : outs) {
-                emit_derived(n, o);
-            }
-        } else if (n.spec.role == Role::sink) {
+            n.pending.assign(outs.begin(), outs.end());
+            emit_pending(n);
+            return;
+        }
+        n.done = true;
+        if (n.spec.role == Role::sink) {
             const CallResult r = timed(n, [&] { return n.instance->complete(); });
             if (!r.ok()) {
                 ++n.report.errors;
@@ -701,6 +745,19 @@ struct Flow::State {
                 fail_flow(error_for(n, r, "failed in complete:"));
             }
         }
+    }
+
+    // Emits flushed outputs while every queue downstream has room; the node
+    // is done when none is left. Returns whether any was emitted.
+    bool emit_pending(Node& n) {
+        bool emitted = false;
+        while (!n.pending.empty() && room_downstream(n) && !aborted) {
+            emit_derived(n, n.pending.front());
+            n.pending.pop_front();
+            emitted = true;
+        }
+        n.done = n.pending.empty();
+        return emitted;
     }
 
     [[nodiscard]] bool upstream_done(const Node& n) const {
@@ -769,6 +826,10 @@ struct Flow::State {
                 }
                 continue;
             }
+            if (n.flushed) {
+                progressed |= emit_pending(n);
+                continue;
+            }
             if (paused(n)) {
                 earliest_resume = std::min(earliest_resume, n.resume_at);
                 continue;
@@ -815,13 +876,22 @@ struct Flow::State {
         }
     }
 
-    // Elements still queued when the flow is aborted are failed, not forgotten.
+    // Elements still queued when the flow is aborted are failed, not
+    // forgotten; so are flushed outputs that never found room.
     void drain_queues() {
         for (auto& e : edges) {
             while (!e.queue.empty()) {
                 buffers.release(e.queue.pop().payload);
                 ++report.failed;
             }
+        }
+        for (auto& n : nodes) {
+            for (const auto& p : n->pending) {
+                buffers.release(p.payload);
+                ++report.derived;
+                ++report.failed;
+            }
+            n->pending.clear();
         }
     }
 };
@@ -974,6 +1044,8 @@ Result<std::unique_ptr<Flow>> Flow::create(Runtime& runtime, const Manifest& man
         n.host.buffers = &s->buffers;
         n.host.ledger = &n.report.copies;
         n.host.id = i;
+        n.host.name = n.spec.name;
+        n.host.stop = options.stop;
         n.host.context = &s->context;
         n.host.context_handle = 1;
         s->buffers.set_owner_limit(i, n.spec.max_buffer_memory);
@@ -1026,20 +1098,25 @@ FlowReport Flow::run() {
             }
             for (const auto& [port, edges] : n.ports) {
                 if (std::find(declared.begin(), declared.end(), port) == declared.end()) {
+                    std::vector<std::string> shown;
+                    for (const auto& d : declared) {
+                        shown.push_back(escape_guest_text(d));
+                    }
                     s.fail_flow(Error(ErrorCode::manifest_topology,
                                       fmt::format("router '{}' has no port '{}' (it declares: {})",
-                                                  n.spec.name, port, fmt::join(declared, ", ")),
+                                                  n.spec.name, port, fmt::join(shown, ", ")),
                                       n.spec.where.str(), "use one of the declared port names"));
                 }
             }
             for (const auto& port : declared) {
                 if (std::none_of(n.ports.begin(), n.ports.end(),
                                  [&](const auto& p) { return p.first == port; })) {
-                    s.fail_flow(Error(
-                        ErrorCode::manifest_topology,
-                        fmt::format("port '{}' of router '{}' has no edge", port, n.spec.name),
-                        n.spec.where.str(),
-                        fmt::format("add an edge with from = \"{}.{}\"", n.spec.name, port)));
+                    s.fail_flow(
+                        Error(ErrorCode::manifest_topology,
+                              fmt::format("port '{}' of router '{}' has no edge",
+                                          escape_guest_text(port), n.spec.name),
+                              n.spec.where.str(),
+                              fmt::format("add an edge with from = \"{}.{}\"", n.spec.name, port)));
                 }
             }
         }
@@ -1056,6 +1133,7 @@ FlowReport Flow::run() {
         // Free every instance now, so what it held returns to the pool
         // before the statistics are read.
         n.instance.reset();
+        flush_guest_output(n.host);
         s.buffers.reclaim(i);
     }
     const auto now = Clock::now();

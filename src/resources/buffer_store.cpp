@@ -6,6 +6,8 @@
 #include <new>
 #include <utility>
 
+#include "torvyn/core/limits.hpp"
+
 namespace torvyn {
 namespace {
 
@@ -49,6 +51,10 @@ std::string_view buffer_op_name(BufferOp op) {
             return "invalid state";
         case BufferOp::invalid_handle:
             return "invalid handle";
+        case BufferOp::too_many:
+            return "too many buffers";
+        case BufferOp::content_type_too_long:
+            return "content type too long";
     }
     return "unknown";
 }
@@ -114,27 +120,38 @@ BufferHandle BufferStore::new_slot(BufferOp* why) {
     return encode(index, slots_[index].generation);
 }
 
-bool BufferStore::acquire_block(Slot& s, NodeId owner, std::uint64_t capacity, BufferOp* why,
-                                std::uint64_t replacing) {
+std::uint64_t BufferStore::block_bytes(std::uint64_t capacity) {
+    const int tier = tier_for(capacity);
+    return tier >= 0 ? kTierBytes[static_cast<std::size_t>(tier)] : ((capacity + 4095) & ~4095ull);
+}
+
+bool BufferStore::fits(NodeId owner, std::uint64_t extra) {
+    if (limits_.max_bytes_held != 0 && stats_.bytes_held + extra > limits_.max_bytes_held) {
+        return false;
+    }
+    const OwnerUsage* usage = usage_of(owner);
+    return usage == nullptr || usage->limit == 0 || usage->held + extra <= usage->limit;
+}
+
+void BufferStore::charge(Slot& s, std::int64_t delta) {
+    // Unsigned wrap-around makes a negative delta a subtraction.
+    const auto d = static_cast<std::uint64_t>(delta);
+    s.charged += d;
+    stats_.bytes_held += d;
+    stats_.peak_bytes_held = std::max(stats_.peak_bytes_held, stats_.bytes_held);
+    if (OwnerUsage* usage = usage_of(s.owner)) {
+        usage->held += d;
+        usage->peak = std::max(usage->peak, usage->held);
+    }
+}
+
+bool BufferStore::acquire_block(Slot& s, std::uint64_t capacity, BufferOp* why) {
     if (capacity > limits_.max_buffer_bytes) {
         *why = BufferOp::capacity_exceeded;
         return false;
     }
     const int tier = tier_for(capacity);
-    const std::uint64_t bytes =
-        tier >= 0 ? kTierBytes[static_cast<std::size_t>(tier)] : ((capacity + 4095) & ~4095ull);
-    // `replacing` bytes are released right after (a buffer moving to a bigger
-    // block), so they do not count against the budgets.
-    if (limits_.max_bytes_held != 0 &&
-        stats_.bytes_held - replacing + bytes > limits_.max_bytes_held) {
-        *why = BufferOp::capacity_exceeded;
-        return false;
-    }
-    OwnerUsage* usage = usage_of(owner);
-    if (usage != nullptr && usage->limit != 0 && usage->held - replacing + bytes > usage->limit) {
-        *why = BufferOp::capacity_exceeded;
-        return false;
-    }
+    const std::uint64_t bytes = block_bytes(capacity);
     std::byte* block = nullptr;
     if (tier >= 0 && !free_blocks_[static_cast<std::size_t>(tier)].empty()) {
         auto& list = free_blocks_[static_cast<std::size_t>(tier)];
@@ -150,21 +167,12 @@ bool BufferStore::acquire_block(Slot& s, NodeId owner, std::uint64_t capacity, B
     }
     s.data = block;
     s.capacity = bytes;
-    stats_.bytes_held += bytes;
-    stats_.peak_bytes_held = std::max(stats_.peak_bytes_held, stats_.bytes_held);
-    if (usage != nullptr) {
-        usage->held += bytes;
-        usage->peak = std::max(usage->peak, usage->held);
-    }
     return true;
 }
+
 void BufferStore::release_block(Slot& s) {
     if (s.data == nullptr) {
         return;
-    }
-    stats_.bytes_held -= s.capacity;
-    if (OwnerUsage* usage = usage_of(s.owner)) {
-        usage->held -= s.capacity;
     }
     const int tier = tier_for(s.capacity);
     if (tier >= 0 && kTierBytes[static_cast<std::size_t>(tier)] == s.capacity &&
@@ -197,6 +205,10 @@ std::uint64_t BufferStore::held_by(NodeId owner) const {
     return owner < owners_.size() ? owners_[owner].held : 0;
 }
 
+std::uint32_t BufferStore::buffers_of(NodeId owner) const {
+    return owner < owners_.size() ? owners_[owner].buffers : 0;
+}
+
 std::uint64_t BufferStore::limit_of(NodeId owner) const {
     return owner < owners_.size() ? owners_[owner].limit : 0;
 }
@@ -206,12 +218,17 @@ std::uint64_t BufferStore::peak_held_by(NodeId owner) const {
 }
 void BufferStore::retire(std::uint32_t index) {
     Slot& s = slots_[index];
+    charge(s, -static_cast<std::int64_t>(s.charged));
+    if (OwnerUsage* usage = usage_of(s.owner)) {
+        --usage->buffers;
+    }
     release_block(s);
     s.size = 0;
     s.refs = 0;
     s.owner = kHostOwner;
     s.state = BufferState::pooled;
-    s.content_type.clear();
+    // Not clear(): a long content type's heap block must go with the buffer.
+    std::string().swap(s.content_type);
     s.generation = next_generation(s.generation);
     free_slots_.push_back(index);
     --stats_.live_buffers;
@@ -222,17 +239,31 @@ BufferHandle BufferStore::allocate(NodeId owner, std::uint64_t capacity_hint, Bu
     if (why == nullptr) {
         why = &ignored;
     }
+    OwnerUsage* usage = usage_of(owner);
+    if (usage != nullptr && usage->buffers >= limits::kMaxBuffersPerNode) {
+        *why = BufferOp::too_many;
+        return 0;
+    }
+    const std::uint64_t capacity = std::max<std::uint64_t>(capacity_hint, 1);
+    if (capacity > limits_.max_buffer_bytes ||
+        !fits(owner, block_bytes(capacity) + limits::kBufferOverheadBytes)) {
+        *why = BufferOp::capacity_exceeded;
+        return 0;
+    }
     const BufferHandle h = new_slot(why);
     if (h == 0) {
         return 0;
     }
     const std::uint32_t index = h & kIndexMask;
     Slot& s = slots_[index];
-    s.owner = owner;
-    if (!acquire_block(s, owner, std::max<std::uint64_t>(capacity_hint, 1), why)) {
-        s.owner = kHostOwner;
+    if (!acquire_block(s, capacity, why)) {
         free_slots_.push_back(index);
         return 0;
+    }
+    s.owner = owner;
+    charge(s, static_cast<std::int64_t>(s.capacity + limits::kBufferOverheadBytes));
+    if (usage != nullptr) {
+        ++usage->buffers;
     }
     s.size = 0;
     s.state = BufferState::writable;
@@ -242,24 +273,32 @@ BufferHandle BufferStore::allocate(NodeId owner, std::uint64_t capacity_hint, Bu
 }
 
 BufferOp BufferStore::grow(Slot& s, std::uint64_t needed, CopyLedger& ledger) {
+    // Geometrically, so appends stay amortised O(1); exactly, when doubling
+    // would not fit the budgets but the write itself does.
+    std::uint64_t target = std::min(std::max(needed, s.capacity * 2), limits_.max_buffer_bytes);
+    if (!fits(s.owner, block_bytes(target) - s.capacity)) {
+        target = needed;
+        if (!fits(s.owner, block_bytes(target) - s.capacity)) {
+            return BufferOp::capacity_exceeded;
+        }
+    }
     Slot bigger;
-    bigger.owner = s.owner;
-    // Grow geometrically so appends stay amortised O(1).
-    const std::uint64_t target = std::max(needed, s.capacity * 2);
     BufferOp why = BufferOp::ok;
-    if (!acquire_block(bigger, s.owner, std::min(target, limits_.max_buffer_bytes), &why,
-                       s.capacity)) {
+    if (!acquire_block(bigger, target, &why)) {
         return why;
     }
     if (s.size > 0) {
         std::memcpy(bigger.data, s.data, s.size);
         ledger.record(CopyReason::host_resize, s.size);
     }
+    const auto growth = static_cast<std::int64_t>(bigger.capacity - s.capacity);
     release_block(s);
     s.data = bigger.data;
     s.capacity = bigger.capacity;
+    charge(s, growth);
     return BufferOp::ok;
 }
+
 BufferOp BufferStore::write(NodeId owner, BufferHandle h, std::uint64_t offset,
                             std::span<const std::byte> bytes, CopyLedger& ledger) {
     Slot* s = lookup(h);
@@ -298,7 +337,16 @@ BufferOp BufferStore::set_content_type(NodeId owner, BufferHandle h, std::string
     if (s->state != BufferState::writable || s->owner != owner) {
         return BufferOp::invalid_state;
     }
+    if (type.size() > limits::kMaxContentTypeBytes) {
+        return BufferOp::content_type_too_long;
+    }
+    const auto delta =
+        static_cast<std::int64_t>(type.size()) - static_cast<std::int64_t>(s->content_type.size());
+    if (delta > 0 && !fits(owner, static_cast<std::uint64_t>(delta))) {
+        return BufferOp::capacity_exceeded;
+    }
     s->content_type.assign(type);
+    charge(*s, delta);
     return BufferOp::ok;
 }
 
@@ -340,7 +388,8 @@ BufferOp BufferStore::take_from_guest(NodeId owner, BufferHandle h) {
     }
     // The bytes leave the component's budget and stay in the flow's.
     if (OwnerUsage* usage = usage_of(owner)) {
-        usage->held -= s->capacity;
+        usage->held -= s->charged;
+        --usage->buffers;
     }
     s->state = BufferState::in_transit;
     s->owner = kHostOwner;
@@ -350,9 +399,17 @@ BufferOp BufferStore::take_from_guest(NodeId owner, BufferHandle h) {
 
 BufferHandle BufferStore::make_host_buffer(std::span<const std::byte> bytes, std::string_view type,
                                            BufferOp* why) {
-    CopyLedger unused;
-    BufferHandle h = allocate(kHostOwner, bytes.size(), why);
+    BufferOp ignored = BufferOp::ok;
+    if (why == nullptr) {
+        why = &ignored;
+    }
+    const BufferHandle h = allocate(kHostOwner, bytes.size(), why);
     if (h == 0) {
+        return 0;
+    }
+    if (const BufferOp op = set_content_type(kHostOwner, h, type); op != BufferOp::ok) {
+        *why = op;
+        retire(h & kIndexMask);
         return 0;
     }
     Slot& s = *lookup(h);
@@ -360,7 +417,6 @@ BufferHandle BufferStore::make_host_buffer(std::span<const std::byte> bytes, std
         std::memcpy(s.data, bytes.data(), bytes.size());
     }
     s.size = bytes.size();
-    s.content_type.assign(type);
     s.state = BufferState::in_transit;
     s.refs = 1;
     return h;

@@ -15,7 +15,14 @@
 //   recurse       recurses without end (deep recursion)
 //   huge-buffers  allocates 16 MiB host buffers in a loop, keeping them all
 //   trap-init     traps inside init
-// With "repeat=1" the misbehaviour applies to element `at` and every later one.
+//   type-bomb     makes 1-byte buffers with an 8 MiB content type, keeping them
+//   hoard         makes 1-byte buffers without end, keeping them
+//   big-call      passes 32 MiB to the host in one call (buffer-allocator.make)
+//   long-error    returns an error whose message is 1 MiB long
+//   escape-error  returns an error whose message clears the screen, sets the
+//                 terminal title and starts a line that looks like Torvyn's
+// With "repeat=1" the misbehaviour applies to element `at` and every later
+// one; with "every=N", to every N-th element (sequences N-1, 2N-1, ...).
 // Every other element passes through unchanged (copied into a new buffer).
 #include <stdlib.h>
 #include <string.h>
@@ -36,11 +43,18 @@ enum mode {
     GROW,
     RECURSE,
     HUGE_BUFFERS,
-    TRAP_INIT
+    TRAP_INIT,
+    TYPE_BOMB,
+    HOARD,
+    BIG_CALL,
+    LONG_ERROR,
+    ESCAPE_ERROR
 };
-static const char* const kModes[] = {
-    "pass",        "trap",         "error",       "flaky", "fatal",   "spin",         "init-fail",
-    "keep-borrow", "use-consumed", "double-free", "grow",  "recurse", "huge-buffers", "trap-init"};
+static const char* const kModes[] = {"pass",         "trap",        "error",       "flaky",
+                                     "fatal",        "spin",        "init-fail",   "keep-borrow",
+                                     "use-consumed", "double-free", "grow",        "recurse",
+                                     "huge-buffers", "trap-init",   "type-bomb",   "hoard",
+                                     "big-call",     "long-error",  "escape-error"};
 
 static volatile void* sink_pointer;
 
@@ -60,6 +74,7 @@ static enum mode mode = PASS;
 static uint64_t at = 2;
 static uint64_t times = 1;
 static uint64_t repeat = 0;
+static uint64_t every = 0;
 static uint64_t failures = 0;
 static volatile uint64_t spin_counter;
 
@@ -69,6 +84,7 @@ bool exports_torvyn_streaming_lifecycle_init(torvyn_string_t* config, torvyn_err
     at = torvyn_config_u64(config, "at", 2);
     times = torvyn_config_u64(config, "times", 1);
     repeat = torvyn_config_u64(config, "repeat", 0);
+    every = torvyn_config_u64(config, "every", 0);
     torvyn_string_free(config);
     for (unsigned i = 0; i < sizeof kModes / sizeof kModes[0]; ++i) {
         if (strcmp(m, kModes[i]) == 0) {
@@ -158,6 +174,51 @@ static bool misbehave(torvyn_element_t* element, torvyn_error_t* err, bool* hand
                 /* kept: never dropped */
             }
         }
+        case TYPE_BOMB:
+        case HOARD: {
+            torvyn_element_done(element);
+            const size_t type_len = mode == TYPE_BOMB ? 8u << 20 : 0;
+            char* type = calloc(type_len + 1, 1);
+            memset(type, 't', type_len);
+            torvyn_list_u8_t bytes = {(uint8_t*)"x", 1};
+            torvyn_string_t text = {(uint8_t*)type, type_len};
+            for (;;) {
+                torvyn_own_buffer_t b;
+                torvyn_streaming_types_buffer_error_t berr;
+                if (!torvyn_streaming_buffer_allocator_make(&bytes, &text, &b, &berr)) {
+                    return torvyn_fail(err, TORVYN_ERROR_UNAVAILABLE, "buffer refused");
+                }
+                /* kept: never dropped */
+            }
+        }
+        case BIG_CALL: {
+            torvyn_element_done(element);
+            const size_t len = 32u << 20;
+            torvyn_list_u8_t bytes = {calloc(len, 1), len};
+            torvyn_string_t text = {(uint8_t*)"", 0};
+            torvyn_own_buffer_t b;
+            torvyn_streaming_types_buffer_error_t berr;
+            if (torvyn_streaming_buffer_allocator_make(&bytes, &text, &b, &berr)) {
+                torvyn_streaming_types_buffer_drop_own(b);
+            }
+            return torvyn_fail(err, TORVYN_ERROR_INTERNAL, "the host took 32 MiB in one call");
+        }
+        case LONG_ERROR: {
+            torvyn_element_done(element);
+            const size_t len = 1u << 20;
+            char* text = malloc(len + 1);
+            memset(text, 'e', len);
+            text[len] = '\0';
+            torvyn_fail(err, TORVYN_ERROR_INVALID_INPUT, text);
+            free(text);
+            return false;
+        }
+        case ESCAPE_ERROR:
+            torvyn_element_done(element);
+            return torvyn_fail(err, TORVYN_ERROR_INVALID_INPUT,
+                               "\x1b[2J\x1b[H\x1b]0;owned\x07\xc2\x9b"
+                               "31m"
+                               "\ntorvyn: flow 'hostile': completed, 0 elements\r\xe2\x80\xae");
         default:
             break;
     }
@@ -168,7 +229,8 @@ static bool misbehave(torvyn_element_t* element, torvyn_error_t* err, bool* hand
 bool exports_torvyn_streaming_processor_process(
     torvyn_element_t* element, exports_torvyn_streaming_processor_process_result_t* ret,
     torvyn_error_t* err) {
-    if (element->meta.sequence == at || (repeat != 0 && element->meta.sequence > at)) {
+    const uint64_t seq = element->meta.sequence;
+    if (seq == at || (repeat != 0 && seq > at) || (every != 0 && seq % every == every - 1)) {
         bool handled = false;
         bool ok = misbehave(element, err, &handled);
         if (handled) {

@@ -2,12 +2,18 @@
 // components from the build tree.
 #pragma once
 
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "torvyn/config/manifest.hpp"
 #include "torvyn/engine/engine.hpp"
@@ -35,6 +41,44 @@ inline std::string toml_edge(const std::string& flow, const std::string& from,
                              const std::string& to, const std::string& extra = "") {
     return "[[flow." + flow + ".edges]]\nfrom = \"" + from + "\"\nto = \"" + to + "\"\n" + extra;
 }
+
+// A TCP listener on 127.0.0.1 with a kernel-chosen port; closed on scope
+// exit. Connections complete (the kernel accepts them) but nobody reads or
+// writes. With `full`, its backlog is filled first, so that a further
+// connect never completes.
+class Listener {
+public:
+    explicit Listener(bool full = false) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        ::listen(fd_, full ? 0 : 64);
+        socklen_t len = sizeof a;
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+        port_ = ntohs(a.sin_port);
+        for (int i = 0; full && i < 4; ++i) {
+            const int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+            ::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
+            fillers_.push_back(c);
+        }
+    }
+    Listener(const Listener&) = delete;
+    Listener& operator=(const Listener&) = delete;
+    ~Listener() {
+        for (const int c : fillers_) {
+            ::close(c);
+        }
+        ::close(fd_);
+    }
+    [[nodiscard]] int port() const { return port_; }
+
+private:
+    int fd_ = -1;
+    int port_ = 0;
+    std::vector<int> fillers_;
+};
 
 class FlowTest : public ::testing::Test {
 protected:

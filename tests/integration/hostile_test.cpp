@@ -1,11 +1,6 @@
 // Hostile components (tests/hostile/) against the host. For each case: the
 // documented outcome (error code, where it is caught), the host alive, a
 // healthy flow running beside it unaffected, and the audit entry.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -21,6 +16,7 @@ namespace torvyn {
 namespace {
 
 using testing::FlowTest;
+using testing::Listener;
 using testing::toml_edge;
 using testing::toml_node;
 using testing::toml_source;
@@ -40,10 +36,10 @@ void PrintTo(const HostileCase& c, std::ostream* os) {
     *os << c.name;
 }
 
-// blobs -> the hostile (or granted) processor -> slow_sink
+// blobs -> the hostile (or granted) processor -> slow_sink. Deadlines are
+// the hostile node's own (node_extra), so the others never race the clock.
 std::string hostile_flow(const std::string& flow, const HostileCase& c) {
-    return "[flow." + flow + "]\ncall-timeout = \"300ms\"\n" +
-           toml_source(flow, "src", "blobs.wasm", "count=5 size=16") +
+    return "[flow." + flow + "]\n" + toml_source(flow, "src", "blobs.wasm", "count=5 size=16") +
            toml_node(flow, "mid", c.component, "processor",
                      std::string("config = \"") + c.config + "\"\n" + c.node_extra + "\n") +
            toml_node(flow, "out", "slow_sink.wasm", "sink",
@@ -144,34 +140,43 @@ TEST_P(Hostile, IsContained) {
 
 INSTANTIATE_TEST_SUITE_P(
     Suite, Hostile,
-    ::testing::Values(HostileCase{"infinite_loop", "misbehave.wasm", "mode=spin at=1", "",
-                                  ErrorCode::guest_deadline, false, "contain"},
-                      HostileCase{"unbounded_memory", "misbehave.wasm", "mode=grow at=1",
-                                  "max-memory = \"32MiB\"", ErrorCode::guest_limit, false,
-                                  "contain"},
-                      HostileCase{"deep_recursion", "misbehave.wasm", "mode=recurse at=1", "",
-                                  ErrorCode::guest_trap, false, "contain"},
-                      HostileCase{"trap_in_init", "misbehave.wasm", "mode=trap-init", "",
-                                  ErrorCode::guest_init_failed, false, "contain"},
-                      HostileCase{"trap_mid_stream", "misbehave.wasm", "mode=trap at=2", "",
-                                  ErrorCode::guest_trap, false, "contain"},
-                      HostileCase{"huge_buffers", "misbehave.wasm", "mode=huge-buffers at=1", "",
-                                  ErrorCode::resource_budget, false, "contain"},
-                      HostileCase{"borrow_past_call", "misbehave.wasm", "mode=keep-borrow at=1", "",
-                                  ErrorCode::guest_trap, false, "contain"},
-                      HostileCase{"consumed_mutable_buffer", "misbehave.wasm",
-                                  "mode=use-consumed at=1", "", ErrorCode::guest_trap, false,
-                                  "contain"},
-                      HostileCase{"fuel_exhausted", "misbehave.wasm", "mode=spin at=1",
-                                  "fuel = 5000000", ErrorCode::guest_limit, false, "contain"},
-                      HostileCase{"file_without_grant", "reads_file.wasm", "", "",
-                                  ErrorCode::component_link, true, "deny"},
-                      HostileCase{"clock_without_grant", "reads_clock.wasm", "", "",
-                                  ErrorCode::component_link, true, "deny"},
-                      HostileCase{"random_without_grant", "reads_random.wasm", "", "",
-                                  ErrorCode::component_link, true, "deny"},
-                      HostileCase{"env_without_grant", "reads_env.wasm", "", "",
-                                  ErrorCode::component_link, true, "deny"}));
+    ::testing::Values(
+        HostileCase{"infinite_loop", "misbehave.wasm", "mode=spin at=1", "call-timeout = \"100ms\"",
+                    ErrorCode::guest_deadline, false, "contain"},
+        HostileCase{"unbounded_memory", "misbehave.wasm", "mode=grow at=1",
+                    "max-memory = \"32MiB\"", ErrorCode::guest_limit, false, "contain"},
+        HostileCase{"deep_recursion", "misbehave.wasm", "mode=recurse at=1", "",
+                    ErrorCode::guest_trap, false, "contain"},
+        HostileCase{"trap_in_init", "misbehave.wasm", "mode=trap-init", "",
+                    ErrorCode::guest_init_failed, false, "contain"},
+        HostileCase{"trap_mid_stream", "misbehave.wasm", "mode=trap at=2", "",
+                    ErrorCode::guest_trap, false, "contain"},
+        HostileCase{"huge_buffers", "misbehave.wasm", "mode=huge-buffers at=1", "",
+                    ErrorCode::resource_budget, false, "contain"},
+        HostileCase{"borrow_past_call", "misbehave.wasm", "mode=keep-borrow at=1", "",
+                    ErrorCode::guest_trap, false, "contain"},
+        HostileCase{"consumed_mutable_buffer", "misbehave.wasm", "mode=use-consumed at=1", "",
+                    ErrorCode::guest_trap, false, "contain"},
+        HostileCase{"fuel_exhausted", "misbehave.wasm", "mode=spin at=1", "fuel = 5000000",
+                    ErrorCode::guest_limit, false, "contain"},
+        // What a guest with no grant makes the host hold.
+        HostileCase{"content_type_bomb", "misbehave.wasm", "mode=type-bomb at=1", "",
+                    ErrorCode::guest_limit, false, "contain"},
+        HostileCase{"hoarded_buffers", "misbehave.wasm", "mode=hoard at=1", "",
+                    ErrorCode::guest_limit, false, "contain"},
+        HostileCase{"oversized_call", "misbehave.wasm", "mode=big-call at=1", "",
+                    ErrorCode::guest_limit, false, "contain"},
+        HostileCase{"endless_wasi_streams", "chatty.wasm", "mode=streams",
+                    "capabilities = [\"stdout\", \"stderr\"]", ErrorCode::guest_limit, false,
+                    "contain"},
+        HostileCase{"file_without_grant", "reads_file.wasm", "", "", ErrorCode::component_link,
+                    true, "deny"},
+        HostileCase{"clock_without_grant", "reads_clock.wasm", "", "", ErrorCode::component_link,
+                    true, "deny"},
+        HostileCase{"random_without_grant", "reads_random.wasm", "", "", ErrorCode::component_link,
+                    true, "deny"},
+        HostileCase{"env_without_grant", "reads_env.wasm", "", "", ErrorCode::component_link, true,
+                    "deny"}));
 
 // Writing to stdout without a grant: the SDK's printer is a sink, so the case
 // has a flow of its own.
@@ -320,30 +325,6 @@ TEST_F(FlowTest, RestartBudgetRunsOut) {
     EXPECT_EQ(r.delivered, 0u);
     EXPECT_TRUE(r.accounting_balanced());
 }
-
-// A TCP listener on 127.0.0.1 with a kernel-chosen port; closed on scope exit.
-class Listener {
-public:
-    Listener() {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-        ::listen(fd_, 64);
-        socklen_t len = sizeof a;
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-        port_ = ntohs(a.sin_port);
-    }
-    Listener(const Listener&) = delete;
-    Listener& operator=(const Listener&) = delete;
-    ~Listener() { ::close(fd_); }
-    [[nodiscard]] int port() const { return port_; }
-
-private:
-    int fd_ = -1;
-    int port_ = 0;
-};
 
 TEST_F(FlowTest, NetworkGrantAdmitsOnlyTheListedAddress) {
     Listener allowed;

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "torvyn/core/limits.hpp"
+
 namespace torvyn {
 namespace {
 
@@ -159,7 +161,9 @@ TEST(BufferStore, BudgetsRefuseWithCapacityExceeded) {
     EXPECT_EQ(store.write(kNode, m, BufferStore::kAppend, bytes_of(big), ledger),
               BufferOp::capacity_exceeded);
 
-    // 4 KiB held at most: a 256 B block plus fifteen more fit, the next does not.
+    // 4 KiB held at most; each buffer is charged its 256 B block and its
+    // bookkeeping, so `m` and (4096 / 384 - 1) more fit, the next does not.
+    const std::uint64_t per_buffer = 256 + limits::kBufferOverheadBytes;
     std::vector<BufferHandle> held;
     for (;;) {
         const BufferHandle h = store.allocate(kNode, 256, &why);
@@ -170,7 +174,62 @@ TEST(BufferStore, BudgetsRefuseWithCapacityExceeded) {
     }
     EXPECT_EQ(why, BufferOp::capacity_exceeded);
     EXPECT_LE(store.stats().bytes_held, limits.max_bytes_held);
-    EXPECT_EQ(held.size(), 15u);
+    EXPECT_EQ(held.size(), limits.max_bytes_held / per_buffer - 1);
+}
+
+TEST(BufferStore, ContentTypeIsBoundedAndCharged) {
+    BufferStore store;
+    const BufferHandle m = store.allocate(kNode, 8, nullptr);
+    const std::uint64_t before = store.held_by(kNode);
+    EXPECT_EQ(before, 256 + limits::kBufferOverheadBytes);
+    EXPECT_EQ(store.set_content_type(kNode, m, std::string(limits::kMaxContentTypeBytes + 1, 't')),
+              BufferOp::content_type_too_long);
+    EXPECT_EQ(store.held_by(kNode), before);
+    ASSERT_EQ(store.set_content_type(kNode, m, std::string(limits::kMaxContentTypeBytes, 't')),
+              BufferOp::ok);
+    EXPECT_EQ(store.held_by(kNode), before + limits::kMaxContentTypeBytes);
+    EXPECT_EQ(store.stats().bytes_held, before + limits::kMaxContentTypeBytes);
+    // A shorter type gives bytes back; dropping the buffer gives back all.
+    ASSERT_EQ(store.set_content_type(kNode, m, "text/plain"), BufferOp::ok);
+    EXPECT_EQ(store.held_by(kNode), before + 10);
+    ASSERT_EQ(store.drop_owned(kNode, m), BufferOp::ok);
+    EXPECT_EQ(store.held_by(kNode), 0u);
+    EXPECT_EQ(store.stats().bytes_held, 0u);
+}
+
+TEST(BufferStore, ContentTypeCountsAgainstTheBudget) {
+    BufferLimits limits;
+    limits.max_bytes_held = 256 + limits::kBufferOverheadBytes + 100;
+    BufferStore store(limits);
+    const BufferHandle m = store.allocate(kNode, 8, nullptr);
+    ASSERT_NE(m, 0u);
+    EXPECT_EQ(store.set_content_type(kNode, m, std::string(101, 't')), BufferOp::capacity_exceeded);
+    EXPECT_EQ(store.set_content_type(kNode, m, std::string(100, 't')), BufferOp::ok);
+}
+
+TEST(BufferStore, BuffersPerNodeAreCapped) {
+    BufferStore store;
+    BufferOp why = BufferOp::ok;
+    BufferHandle last = 0;
+    for (std::uint32_t i = 0; i < limits::kMaxBuffersPerNode; ++i) {
+        last = store.allocate(kNode, 1, &why);
+        ASSERT_NE(last, 0u) << i;
+    }
+    EXPECT_EQ(store.buffers_of(kNode), limits::kMaxBuffersPerNode);
+    EXPECT_EQ(store.allocate(kNode, 1, &why), 0u);
+    EXPECT_EQ(why, BufferOp::too_many);
+    // Another node is not affected; a handed-back buffer frees a place.
+    EXPECT_NE(store.allocate(kOther, 1, nullptr), 0u);
+    BufferHandle frozen = 0;
+    ASSERT_EQ(store.freeze(kNode, last, &frozen), BufferOp::ok);
+    ASSERT_EQ(store.take_from_guest(kNode, frozen), BufferOp::ok);
+    EXPECT_EQ(store.buffers_of(kNode), limits::kMaxBuffersPerNode - 1);
+    EXPECT_NE(store.allocate(kNode, 1, nullptr), 0u);
+    EXPECT_EQ(store.reclaim(kNode), limits::kMaxBuffersPerNode);
+    EXPECT_EQ(store.release(frozen), BufferOp::ok);
+    EXPECT_EQ(store.reclaim(kOther), 1u);
+    EXPECT_EQ(store.stats().live_buffers, 0u);
+    EXPECT_EQ(store.stats().bytes_held, 0u);
 }
 
 TEST(BufferStore, ReclaimReturnsWhatADeadInstanceHeld) {

@@ -63,7 +63,7 @@ struct Grants {
 
 struct InstanceLimits {
     std::uint64_t max_memory_bytes = 0;          // 0: the runtime's ceiling
-    std::uint64_t max_table_elements = 0;        // 0: none
+    std::uint64_t max_table_elements = 0;        // 0: limits::kDefaultMaxTableElements
     std::chrono::milliseconds call_deadline{0};  // 0: none
     std::uint64_t fuel = 0;                      // per call (runtime must meter fuel); 0: none
 };
@@ -152,8 +152,10 @@ enum class CallStatus : std::uint8_t {
     guest_error,  // the component returned a process-error
     trap,         // the component trapped; the instance is dead
     deadline,     // the per-call deadline expired; the instance is dead
-    limit,        // a memory or table limit was hit; the instance is dead
+    limit,        // a limit of the node was hit (memory, tables, fuel); the instance is dead
+    host_limit,   // one of the host's fixed limits (limits.hpp); the instance is dead
     internal,     // a host/bridge failure
+    stopped,      // ended by a forced stop of the run; the instance is dead
 };
 
 // Cases of torvyn:streaming/types.process-error.
@@ -177,7 +179,8 @@ struct CallResult {
     // The instance can no longer be called.
     [[nodiscard]] bool instance_dead() const {
         return status == CallStatus::trap || status == CallStatus::deadline ||
-               status == CallStatus::limit || status == CallStatus::internal;
+               status == CallStatus::limit || status == CallStatus::host_limit ||
+               status == CallStatus::internal || status == CallStatus::stopped;
     }
 };
 

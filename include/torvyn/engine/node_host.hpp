@@ -2,6 +2,7 @@
 // flow's buffers, the node's copy ledger and the flow context it may read.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,6 +21,20 @@ struct FlowContextInfo {
     std::optional<std::uint64_t> deadline_ns;
 };
 
+// How a run is asked to stop, shared by every flow of the run: 0 run, 1 stop
+// gracefully (sources stop, queues drain, sinks complete), 2 stop now (the
+// calls in progress end too).
+enum class StopRequest : int { none = 0, graceful = 1, forced = 2 };
+
+// Why the host refused a guest's request during the current call; decides
+// the error code of the failure that follows.
+enum class Refusal : std::uint8_t {
+    none,
+    handle,  // a handle the guest does not hold, or not in this state (E0401)
+    budget,  // a byte budget, max-buffer-memory (E0400)
+    limit,   // one of the limits in torvyn/core/limits.hpp (E0302)
+};
+
 // Handed to the engine per instance; must outlive it. Used only by the
 // thread that drives the instance.
 struct NodeHost {
@@ -29,12 +44,21 @@ struct NodeHost {
     // counted there too); null for sources.
     CopyLedger* edge_ledger = nullptr;
     NodeId id = 0;
+    // Names the node in its guest's stderr lines ("printer| ...").
+    std::string name;
+    // The run's StopRequest: at `forced`, the call in progress ends.
+    const std::atomic<int>* stop = nullptr;
     const FlowContextInfo* context = nullptr;
     std::uint32_t context_handle = 1;
-    // Set when a host call refused a guest request (why the guest trapped).
-    std::string last_refusal;
-    // Set when an allocation or write was refused for a byte budget.
-    bool budget_refused = false;
+    // The last refusal of the current call and what it said (why the guest
+    // trapped, or why its own error followed). Reset before every call.
+    Refusal refusal = Refusal::none;
+    std::string refusal_message;
+    // The guest's stderr since its last '\n' (at most limits::kMaxGuestLineBytes).
+    std::string stderr_line;
 };
+
+// Prints what is left of the guest's last stderr line.
+void flush_guest_output(NodeHost& host);
 
 }  // namespace torvyn

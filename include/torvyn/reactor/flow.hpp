@@ -101,10 +101,6 @@ struct FlowReport {
     [[nodiscard]] bool accounting_balanced() const { return paths_started() == paths_ended(); }
 };
 
-// Shared by every flow of a run: 0 run, 1 stop gracefully (sources stop,
-// queues drain, sinks complete), 2 stop now.
-enum class StopRequest : int { none = 0, graceful = 1, forced = 2 };
-
 class AuditLog;
 
 struct RunOptions {

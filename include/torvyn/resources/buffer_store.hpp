@@ -33,8 +33,10 @@ enum class BufferOp : std::uint8_t {
     ok,
     capacity_exceeded,  // over a byte budget or the maximum buffer size
     out_of_bounds,
-    invalid_state,   // wrong state or wrong owner for this operation
-    invalid_handle,  // stale, double-freed or never issued
+    invalid_state,          // wrong state or wrong owner for this operation
+    invalid_handle,         // stale, double-freed or never issued
+    too_many,               // the owner holds limits::kMaxBuffersPerNode buffers
+    content_type_too_long,  // over limits::kMaxContentTypeBytes
 };
 
 std::string_view buffer_op_name(BufferOp op);
@@ -46,11 +48,14 @@ struct BufferLimits {
     std::uint64_t max_bytes_held = 0;
 };
 
+// Bytes "held" are what the budgets are charged for a live buffer: its
+// payload block, its content type and limits::kBufferOverheadBytes of
+// bookkeeping.
 struct BufferStats {
     std::uint64_t allocations = 0;  // buffers handed out
     std::uint64_t pool_reuses = 0;  // of which served from a free list
     std::uint64_t live_buffers = 0;
-    std::uint64_t bytes_held = 0;  // capacity of live buffers
+    std::uint64_t bytes_held = 0;
     std::uint64_t peak_bytes_held = 0;
 };
 
@@ -108,6 +113,7 @@ public:
     // (not yet handed to the host). 0 removes the limit.
     void set_owner_limit(NodeId owner, std::uint64_t max_bytes);
     [[nodiscard]] std::uint64_t held_by(NodeId owner) const;
+    [[nodiscard]] std::uint32_t buffers_of(NodeId owner) const;
     [[nodiscard]] std::uint64_t peak_held_by(NodeId owner) const;
     [[nodiscard]] std::uint64_t limit_of(NodeId owner) const;
 
@@ -119,6 +125,7 @@ private:
         std::byte* data = nullptr;
         std::uint64_t size = 0;
         std::uint64_t capacity = 0;
+        std::uint64_t charged = 0;  // against the budgets: block + type + overhead
         std::uint32_t generation = 1;
         std::uint32_t refs = 0;  // holders while in transit
         NodeId owner = kHostOwner;
@@ -130,6 +137,7 @@ private:
         std::uint64_t held = 0;
         std::uint64_t peak = 0;
         std::uint64_t limit = 0;
+        std::uint32_t buffers = 0;
     };
 
     Slot* lookup(BufferHandle h);
@@ -137,8 +145,11 @@ private:
     [[nodiscard]] const Slot* lookup(BufferHandle h) const;
     BufferHandle new_slot(BufferOp* why);
     static BufferHandle encode(std::uint32_t index, std::uint32_t generation);
-    bool acquire_block(Slot& s, NodeId owner, std::uint64_t capacity, BufferOp* why,
-                       std::uint64_t replacing = 0);
+    static std::uint64_t block_bytes(std::uint64_t capacity);
+    // Whether `extra` more bytes fit the flow's and `owner`'s budgets.
+    bool fits(NodeId owner, std::uint64_t extra);
+    void charge(Slot& s, std::int64_t delta);
+    bool acquire_block(Slot& s, std::uint64_t capacity, BufferOp* why);
     void release_block(Slot& s);
     void retire(std::uint32_t index);
     BufferOp grow(Slot& s, std::uint64_t needed, CopyLedger& ledger);

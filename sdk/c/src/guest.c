@@ -112,12 +112,42 @@ size_t torvyn_format_u64(uint64_t value, char* out) {
 }
 
 #ifdef TORVYN_HAS_ALLOCATOR
+/* The host takes at most 16 MiB from a guest per call (docs/limits.md);
+ * larger payloads are appended in pieces of this size. */
+#define TORVYN_CALL_CHUNK (8u << 20)
+
+/* allocate, append piece by piece, set the content type, freeze. */
+static bool make_in_pieces(const uint8_t* data, size_t len, torvyn_string_t* type,
+                           torvyn_own_buffer_t* out, torvyn_error_t* err) {
+    torvyn_streaming_types_own_mutable_buffer_t mb;
+    torvyn_streaming_types_buffer_error_t berr;
+    if (!torvyn_streaming_buffer_allocator_allocate(len, &mb, &berr)) {
+        return torvyn_fail(err, TORVYN_ERROR_UNAVAILABLE, "buffer refused by host");
+    }
+    torvyn_streaming_types_borrow_mutable_buffer_t b =
+        torvyn_streaming_types_borrow_mutable_buffer(mb);
+    for (size_t at = 0; at < len; at += TORVYN_CALL_CHUNK) {
+        torvyn_list_u8_t piece = {(uint8_t*)data + at,
+                                  len - at < TORVYN_CALL_CHUNK ? len - at : TORVYN_CALL_CHUNK};
+        if (!torvyn_streaming_types_method_mutable_buffer_append(b, &piece, &berr)) {
+            torvyn_streaming_types_mutable_buffer_drop_own(mb);
+            return torvyn_fail(err, TORVYN_ERROR_UNAVAILABLE, "buffer refused by host");
+        }
+    }
+    torvyn_streaming_types_method_mutable_buffer_set_content_type(b, type);
+    *out = torvyn_streaming_types_static_mutable_buffer_freeze(mb);
+    return true;
+}
+
 bool torvyn_make_buffer(const void* data, size_t len, const char* content_type,
                         torvyn_own_buffer_t* out, torvyn_error_t* err) {
-    /* One host call: allocate, copy in, set the content type, freeze. */
     torvyn_list_u8_t bytes = {(uint8_t*)data, len};
     torvyn_string_t type = {(uint8_t*)(content_type != NULL ? content_type : ""),
                             content_type != NULL ? strlen(content_type) : 0};
+    if (len > TORVYN_CALL_CHUNK) {
+        return make_in_pieces(bytes.ptr, len, &type, out, err);
+    }
+    /* One host call: allocate, copy in, set the content type, freeze. */
     torvyn_streaming_types_buffer_error_t berr;
     if (!torvyn_streaming_buffer_allocator_make(&bytes, &type, out, &berr)) {
         return torvyn_fail(err, TORVYN_ERROR_UNAVAILABLE, "buffer refused by host");

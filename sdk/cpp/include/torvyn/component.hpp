@@ -204,6 +204,10 @@ struct Output {
 };
 
 #ifdef TORVYN_HAS_ALLOCATOR
+// The host takes at most 16 MiB from a guest per call (docs/limits.md);
+// larger writes go in pieces of this size.
+inline constexpr std::size_t kCallChunk = 8u << 20;
+
 // A host buffer this component is filling.
 class MutableBuffer {
 public:
@@ -219,12 +223,16 @@ public:
     }
     // Copies `bytes` to the end of the buffer.
     Result<Ok> append(std::string_view bytes) {
-        torvyn_list_u8_t list{reinterpret_cast<std::uint8_t*>(const_cast<char*>(bytes.data())),
-                              bytes.size()};
-        torvyn_streaming_types_buffer_error_t err;
-        if (!torvyn_streaming_types_method_mutable_buffer_append(borrow(), &list, &err)) {
-            return Error::unavailable("host refused the write");
-        }
+        do {
+            const std::string_view piece = bytes.substr(0, kCallChunk);
+            torvyn_list_u8_t list{reinterpret_cast<std::uint8_t*>(const_cast<char*>(piece.data())),
+                                  piece.size()};
+            torvyn_streaming_types_buffer_error_t err;
+            if (!torvyn_streaming_types_method_mutable_buffer_append(borrow(), &list, &err)) {
+                return Error::unavailable("host refused the write");
+            }
+            bytes.remove_prefix(piece.size());
+        } while (!bytes.empty());
         return Ok{};
     }
     Result<Ok> append(std::span<const std::byte> bytes) {
@@ -262,8 +270,20 @@ inline Result<MutableBuffer> allocate(std::uint64_t capacity_hint = 0) {
     return MutableBuffer(h);
 }
 
-// An immutable buffer holding a copy of `bytes`, in one host call.
+// An immutable buffer holding a copy of `bytes`, in one host call (in
+// pieces beyond kCallChunk).
 inline Result<Buffer> make_buffer(std::string_view bytes, std::string_view content_type = {}) {
+    if (bytes.size() > kCallChunk) {
+        auto mb = allocate(bytes.size());
+        if (!mb) {
+            return mb.error();
+        }
+        if (auto ok = mb.value().append(bytes); !ok) {
+            return ok.error();
+        }
+        mb.value().set_content_type(content_type);
+        return std::move(mb.value()).freeze();
+    }
     torvyn_list_u8_t list{reinterpret_cast<std::uint8_t*>(const_cast<char*>(bytes.data())),
                           bytes.size()};
     torvyn_string_t type{reinterpret_cast<std::uint8_t*>(const_cast<char*>(content_type.data())),
