@@ -10,11 +10,14 @@
 #include <CLI/CLI.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -23,6 +26,7 @@
 #include <unistd.h>
 
 #include "torvyn/config/manifest.hpp"
+#include "torvyn/core/limits.hpp"
 #include "torvyn/engine/engine.hpp"
 #include "torvyn/observability/bench.hpp"
 #include "torvyn/observability/report.hpp"
@@ -374,9 +378,36 @@ struct Executed {
     std::vector<torvyn::FlowReport> reports;
 };
 
+// After a forced stop, flows get limits::kForcedExitGrace to end the calls
+// they are in. A guest blocked inside the host where no deadline reaches it
+// (a full stdout pipe, a FIFO) must not hold the process: what every flow
+// did so far is printed, and the process exits.
+//
+// Written straight to the file descriptor: the stuck call may hold stdio's
+// locks (a guest blocked writing to a full stdout holds stdout's).
+[[noreturn]] void exit_now(const std::vector<std::unique_ptr<torvyn::Flow>>& flows, int code) {
+    std::string text =
+        fmt::format("torvyn: a call did not end within {} ms of the forced stop; exiting now\n",
+                    torvyn::limits::kForcedExitGrace.count());
+    for (const auto& f : flows) {
+        const torvyn::FlowProgress p = f->progress();
+        if (!p.finished) {
+            text += torvyn::format_progress_at_exit(f->name(), p);
+        }
+    }
+    for (std::size_t at = 0; at < text.size();) {
+        const ssize_t n = ::write(STDERR_FILENO, text.data() + at, text.size() - at);
+        if (n <= 0) {
+            break;
+        }
+        at += static_cast<std::size_t>(n);
+    }
+    std::_Exit(code);
+}
+
 // Links every selected flow, then runs them all, one thread per flow.
 Executed execute(const CommonArgs& args, const torvyn::Manifest& manifest, torvyn::RunOptions opts,
-                 torvyn::Runtime& runtime, Diagnostics& diag) {
+                 torvyn::Runtime& runtime, Diagnostics& diag, const SignalWatcher& signals) {
     Executed out;
     // Link every flow before running any: invalid input stops everything
     // before the first element moves.
@@ -397,10 +428,34 @@ Executed execute(const CommonArgs& args, const torvyn::Manifest& manifest, torvy
     std::fflush(stdout);
     out.reports.resize(flows.size());
     {
+        std::mutex mutex;
+        std::condition_variable cv;
+        std::size_t finished = 0;
         std::vector<std::thread> threads;
         for (std::size_t i = 0; i < flows.size(); ++i) {
-            threads.emplace_back([&, i] { out.reports[i] = flows[i]->run(); });
+            threads.emplace_back([&, i] {
+                out.reports[i] = flows[i]->run();
+                const std::lock_guard lock(mutex);
+                ++finished;
+                cv.notify_all();
+            });
         }
+        std::optional<std::chrono::steady_clock::time_point> forced_at;
+        std::unique_lock lock(mutex);
+        while (finished < flows.size()) {
+            cv.wait_for(lock, std::chrono::milliseconds(20));
+            if (signals.stop()->load() < static_cast<int>(torvyn::StopRequest::forced)) {
+                continue;
+            }
+            const auto now = std::chrono::steady_clock::now();
+            if (!forced_at) {
+                forced_at = now;
+            } else if (finished < flows.size() &&
+                       now - *forced_at > torvyn::limits::kForcedExitGrace) {
+                exit_now(flows, 128 + signals.signal());
+            }
+        }
+        lock.unlock();
         for (auto& t : threads) {
             t.join();
         }
@@ -436,7 +491,7 @@ int run(const RunArgs& args) {
     opts.stop = signals.stop();
     opts.component_path = component_path(args);
     opts.audit = audit.enabled() ? &audit : nullptr;
-    Executed ran = execute(args, *manifest, opts, *runtime.value(), diag);
+    Executed ran = execute(args, *manifest, opts, *runtime.value(), diag, signals);
     if (ran.rc == kExitInvalid) {
         return ran.rc;
     }
@@ -542,7 +597,7 @@ int bench(const BenchArgs& args) {
             }
         });
     }
-    Executed ran = execute(args, *manifest, opts, *runtime.value(), diag);
+    Executed ran = execute(args, *manifest, opts, *runtime.value(), diag, signals);
     finished.store(true);
     if (timer.joinable()) {
         timer.join();

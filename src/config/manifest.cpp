@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -123,8 +124,9 @@ public:
                      : Result<std::chrono::milliseconds>(Error(ErrorCode::manifest_value, ""));
         if (!d) {
             error(ErrorCode::manifest_value, at(*n),
-                  fmt::format("'{}' of {} must be a duration such as \"250ms\", \"5s\" or \"2m\"",
-                              key, what));
+                  fmt::format(
+                      "'{}' of {} must be a duration such as \"250ms\", \"5s\", \"2m\" or \"1h\"",
+                      key, what));
             return;
         }
         out = d.value();
@@ -640,8 +642,14 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
         scale = 1000;
     } else if (unit == "m") {
         scale = 60'000;
+    } else if (unit == "h") {
+        scale = 3'600'000;
     } else {
         return Error(ErrorCode::manifest_value, fmt::format("unknown duration unit '{}'", unit));
+    }
+    // At most ~292 million years: beyond, milliseconds no longer fit.
+    if (value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) / scale) {
+        return Error(ErrorCode::manifest_value, fmt::format("duration too long: '{}'", text));
     }
     return std::chrono::milliseconds(static_cast<std::int64_t>(value * scale));
 }

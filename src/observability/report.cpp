@@ -104,6 +104,28 @@ std::string format_summary(const FlowReport& r) {
     return out;
 }
 
+std::string format_progress_at_exit(const std::string& flow, const FlowProgress& p) {
+    std::string started = fmt::format("{} emitted", p.emitted);
+    if (p.derived != 0) {
+        started += fmt::format(" + {} derived", p.derived);
+    }
+    if (p.branches != 0) {
+        started += fmt::format(" + {} fan-out", p.branches);
+    }
+    std::string ended = fmt::format("{} delivered + {} filtered + {} dropped + {} failed",
+                                    p.delivered, p.filtered, p.dropped, p.failed);
+    if (p.dead_lettered != 0) {
+        ended += fmt::format(" + {} dead-lettered", p.dead_lettered);
+    }
+    if (p.aggregated != 0) {
+        ended += fmt::format(" + {} aggregated", p.aggregated);
+    }
+    return fmt::format(
+        "flow '{}': stopped at once with a call still in progress\n"
+        "  accounting: {} = {} + {} in flight (lost at exit)\n",
+        flow, started, ended, p.in_flight());
+}
+
 nlohmann::json error_json(const Error& e) {
     return {{"code", error_code_name(e.code)},
             {"message", e.message},

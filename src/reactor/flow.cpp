@@ -10,6 +10,7 @@
 #include <fmt/ranges.h>
 
 #include "torvyn/core/guest_text.hpp"
+#include "torvyn/core/published.hpp"
 #include "torvyn/core/ticks.hpp"
 #include "torvyn/reactor/link.hpp"
 #include "torvyn/security/audit.hpp"
@@ -197,6 +198,14 @@ struct Flow::State {
     bool aborted = false;   // stop now
     std::vector<Error> warnings;
     AuditLog* audit = nullptr;
+    // The accounting as of the last sweep, for readers on other threads.
+    PublishedCounters<10> progress;
+
+    void publish_progress(bool finished) {
+        const FlowReport& r = report;
+        progress.publish({r.emitted, r.derived, r.branches, r.delivered, r.filtered, r.dropped,
+                          r.failed, r.dead_lettered, r.aggregated, finished ? 1u : 0u});
+    }
 
     void audit_event(std::string_view event, const Node& n, nlohmann::json fields) {
         if (audit != nullptr) {
@@ -683,6 +692,9 @@ struct Flow::State {
         }
         ++report.emitted;
         start_path(n, out);
+        // Published now too, so that an element stuck in a call downstream
+        // still shows as in flight to a reader on another thread.
+        publish_progress(false);
     }
 
     // Sources pause while a watched queue is between its watermarks.
@@ -856,6 +868,7 @@ struct Flow::State {
             }
             Clock::time_point earliest_resume = Clock::time_point::max();
             const bool progressed = sweep(earliest_resume);
+            publish_progress(false);
             if (std::all_of(nodes.begin(), nodes.end(), [](const auto& n) { return n->done; })) {
                 return;
             }
@@ -900,6 +913,26 @@ Flow::Flow(std::unique_ptr<State> state) : s_(std::move(state)) {}
 Flow::~Flow() = default;
 const std::vector<Error>& Flow::warnings() const {
     return s_->warnings;
+}
+
+const std::string& Flow::name() const {
+    return s_->spec.name;
+}
+
+FlowProgress Flow::progress() const {
+    const auto v = s_->progress.read();
+    FlowProgress p;
+    p.emitted = v[0];
+    p.derived = v[1];
+    p.branches = v[2];
+    p.delivered = v[3];
+    p.filtered = v[4];
+    p.dropped = v[5];
+    p.failed = v[6];
+    p.dead_lettered = v[7];
+    p.aggregated = v[8];
+    p.finished = v[9] != 0;
+    return p;
 }
 
 namespace {
@@ -1158,6 +1191,7 @@ FlowReport Flow::run() {
         s.report.nodes.push_back(n.report);
     }
     s.report.buffers = s.buffers.stats();
+    s.publish_progress(true);
     return s.report;
 }
 

@@ -101,8 +101,10 @@ Result<LinkedNode> link_node(const LinkContext& ctx, const FlowSpec& flow, const
     }
     if (!imports.errors.empty()) {
         for (const auto& e : imports.errors) {
-            audit(ctx, "deny", flow, node,
-                  {{"code", error_code_name(e.code)}, {"reason", e.message}});
+            if (ctx.audit != nullptr) {
+                ctx.audit->deny(flow.name, node.name,
+                                {{"code", error_code_name(e.code)}, {"reason", e.message}});
+            }
         }
         return std::move(imports.errors.front());
     }
@@ -117,7 +119,7 @@ Result<LinkedNode> link_node(const LinkContext& ctx, const FlowSpec& flow, const
     if (ctx.audit != nullptr) {
         AuditLog* log = ctx.audit;
         grants.on_denied = [log, f = flow.name, n = node.name](std::string_view what) {
-            log->record("deny", f, n, {{"reason", std::string(what)}});
+            log->deny(f, n, {{"reason", std::string(what)}});
         };
     }
     audit(ctx, "grant", flow, node, {{"grants", out.grants}});

@@ -35,8 +35,8 @@ void exports_torvyn_streaming_router_ports(data_router_list_string_t* ret) {
     set_names(ret, 1, "out", 3);
 }
 
-bool exports_torvyn_streaming_router_route(torvyn_element_t* element, data_router_list_string_t* ret,
-                                           torvyn_error_t* err) {
+bool exports_torvyn_streaming_router_route(torvyn_element_t* element,
+                                           data_router_list_string_t* ret, torvyn_error_t* err) {
     (void)err;
     torvyn_element_done(element);
     if (strcmp(mode, "many-ports") == 0) {

@@ -49,24 +49,25 @@ TEST_P(BlockingCall, EndsAtTheNodesDeadline) {
     EXPECT_LT(took, std::chrono::seconds(30));
 }
 
-INSTANTIATE_TEST_SUITE_P(Waits, BlockingCall, ::testing::Values("sleep", "poll", "connect", "read"));
+INSTANTIATE_TEST_SUITE_P(Waits, BlockingCall,
+                         ::testing::Values("sleep", "poll", "connect", "read"));
 
 // Without a deadline the same wait completes: the bound is the node's.
 TEST_F(FlowTest, BlockingCallWithinItsDeadlineCompletes) {
     Listener listener;
     const std::string port = std::to_string(listener.port());
     const std::string f = "waits";
-    const FlowReport r = run(
-        "blocking-ok",
-        "[flow." + f + "]\n" + toml_source(f, "src", "blobs.wasm", "count=2 size=16") +
-            toml_node(f, "mid", "blocks.wasm", "processor",
-                      "config = \"mode=none port=" + port +
-                          "\"\ncapabilities = [\"monotonic-clock\", \"stderr\"]\n"
-                          "connect = [\"127.0.0.1:" +
-                          port + "\"]\n") +
-            toml_node(f, "out", "slow_sink.wasm", "sink",
-                      "config = \"work=1\"\ncapabilities = [\"stdout\"]\n") +
-            toml_edge(f, "src", "mid") + toml_edge(f, "mid", "out"));
+    const FlowReport r =
+        run("blocking-ok",
+            "[flow." + f + "]\n" + toml_source(f, "src", "blobs.wasm", "count=2 size=16") +
+                toml_node(f, "mid", "blocks.wasm", "processor",
+                          "config = \"mode=none port=" + port +
+                              "\"\ncapabilities = [\"monotonic-clock\", \"stderr\"]\n"
+                              "connect = [\"127.0.0.1:" +
+                              port + "\"]\n") +
+                toml_node(f, "out", "slow_sink.wasm", "sink",
+                          "config = \"work=1\"\ncapabilities = [\"stdout\"]\n") +
+                toml_edge(f, "src", "mid") + toml_edge(f, "mid", "out"));
     ASSERT_TRUE(r.ok()) << r.error->format();
     EXPECT_EQ(r.delivered, 2u);
 }

@@ -14,11 +14,11 @@ using testing::toml_source;
 // greeter (count) -> middle node -> printer
 std::string chain(const std::string& flow, const std::string& middle_component,
                   const std::string& middle_role, const std::string& middle_config, int count = 5,
-                  const std::string& extra = "") {
+                  const std::string& extra = "", const std::string& middle_extra = "") {
     return "[flow." + flow + "]\n" + extra +
            toml_source(flow, "src", "hello_greeter.wasm", "count=" + std::to_string(count)) +
            toml_node(flow, "mid", middle_component, middle_role,
-                     "config = \"" + middle_config + "\"\n") +
+                     "config = \"" + middle_config + "\"\n" + middle_extra) +
            toml_node(flow, "end", "hello_printer.wasm", "sink", "capabilities = [\"stdout\"]\n") +
            toml_edge(flow, "src", "mid") + toml_edge(flow, "mid", "end");
 }
@@ -168,8 +168,9 @@ TEST_F(FlowTest, GuestErrorIsReportedWithItsKindAndMessage) {
 }
 
 TEST_F(FlowTest, InfiniteLoopHitsTheCallDeadline) {
-    const Manifest m = manifest("spin", chain("spin", "misbehave.wasm", "processor",
-                                              "mode=spin at=1", 5, "call-timeout = \"100ms\"\n"));
+    const Manifest m =
+        manifest("spin", chain("spin", "misbehave.wasm", "processor", "mode=spin at=1", 5, "",
+                               "call-timeout = \"100ms\"\n"));
     auto flow = create(m);
     ASSERT_TRUE(flow.ok());
     const FlowReport r = flow.value()->run();

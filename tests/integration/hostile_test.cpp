@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fixture.hpp"
+#include "torvyn/core/limits.hpp"
 #include "torvyn/security/audit.hpp"
 
 namespace torvyn {
@@ -365,6 +366,80 @@ TEST_F(FlowTest, NetworkGrantAdmitsOnlyTheListedAddress) {
     ASSERT_FALSE(f3.ok());
     EXPECT_EQ(f3.error().code, ErrorCode::component_link);
     EXPECT_NE(f3.error().message.find("'network'"), std::string::npos) << f3.error().message;
+}
+
+// A source is contained like any other node: its budget refusal is audited.
+TEST_F(FlowTest, SourceOverItsBudgetIsAuditedAsAContainment) {
+    const fs::path audit_file = fs::path(TORVYN_TEST_TMP_DIR) / "audit-source-budget.jsonl";
+    fs::remove(audit_file);
+    AuditLog audit(audit_file);
+    RunOptions o = options();
+    o.audit = &audit;
+    const std::string f = "greedy";
+    const FlowReport r =
+        run("source-budget",
+            "[flow." + f + "]\n" + toml_source(f, "src", "blobs.wasm", "count=5 size=8192") +
+                "max-buffer-memory = \"4KiB\"\n" +
+                toml_node(f, "out", "slow_sink.wasm", "sink",
+                          "config = \"work=1\"\ncapabilities = [\"stdout\"]\n") +
+                toml_edge(f, "src", "out"),
+            o);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error->code, ErrorCode::resource_budget) << r.error->format();
+    const auto lines = read_audit(audit_file);
+    EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const nlohmann::json& l) {
+        return l["event"] == "contain" && l["node"] == "src" && l["code"] == "E0400";
+    })) << "no containment entry for the source";
+}
+
+// A guest retrying a refused connection in a loop cannot flood the audit log:
+// at most limits::kMaxDenialsPerSecond entries per second, the rest counted.
+TEST_F(FlowTest, DenialsAreRateLimitedAndCounted) {
+    Listener allowed;
+    Listener other;
+    const fs::path audit_file = fs::path(TORVYN_TEST_TMP_DIR) / "audit-denials.jsonl";
+    fs::remove(audit_file);
+    constexpr std::uint64_t kAttempts = 200;
+    const auto t0 = std::chrono::system_clock::now();
+    {
+        AuditLog audit(audit_file);
+        RunOptions o = options();
+        o.audit = &audit;
+        const std::string f = "denied";
+        const FlowReport r =
+            run("denials",
+                "[flow." + f + "]\n" +
+                    toml_source(f, "src", "blobs.wasm",
+                                "count=" + std::to_string(kAttempts) + " size=16") +
+                    toml_node(f, "mid", "connects.wasm", "processor",
+                              "config = \"port=" + std::to_string(other.port()) +
+                                  "\"\nconnect = [\"127.0.0.1:" + std::to_string(allowed.port()) +
+                                  "\"]\n") +
+                    toml_node(f, "out", "slow_sink.wasm", "sink",
+                              "config = \"work=1\"\ncapabilities = [\"stdout\"]\n") +
+                    toml_edge(f, "src", "mid") + toml_edge(f, "mid", "out"),
+                o);
+        ASSERT_TRUE(r.ok()) << r.error->format();
+        EXPECT_EQ(r.delivered, kAttempts);
+    }  // closing the log writes what was held back
+    const auto seconds =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - t0)
+            .count() +
+        1;
+    std::uint64_t written = 0;
+    std::uint64_t suppressed = 0;
+    for (const auto& l : read_audit(audit_file)) {
+        if (l["node"] != "mid") {
+            continue;
+        }
+        if (l["event"] == "deny") {
+            ++written;
+        }
+        suppressed += l.value("suppressed", std::uint64_t{0});
+    }
+    EXPECT_EQ(written + suppressed, kAttempts);
+    EXPECT_LE(written, static_cast<std::uint64_t>(limits::kMaxDenialsPerSecond * (seconds + 1)));
+    EXPECT_GT(suppressed, 0u);
 }
 
 }  // namespace

@@ -200,10 +200,14 @@ TEST(Duration, ParsesUnits) {
     EXPECT_EQ(parse_duration("250ms").value(), std::chrono::milliseconds(250));
     EXPECT_EQ(parse_duration("5s").value(), std::chrono::milliseconds(5000));
     EXPECT_EQ(parse_duration("2m").value(), std::chrono::milliseconds(120000));
+    EXPECT_EQ(parse_duration("1h").value(), std::chrono::milliseconds(3'600'000));
     EXPECT_EQ(parse_duration("40").value(), std::chrono::milliseconds(40));
     EXPECT_FALSE(parse_duration("fast").ok());
-    EXPECT_FALSE(parse_duration("5h").ok());
+    EXPECT_FALSE(parse_duration("5d").ok());
     EXPECT_FALSE(parse_duration("").ok());
+    // Beyond what milliseconds hold: refused, never wrapped to a negative time.
+    EXPECT_FALSE(parse_duration("18446744073709551615m").ok());
+    EXPECT_FALSE(parse_duration("9223372036854776s").ok());
 }
 
 TEST(ErrorFormat, OneLineWithCodeAndPlaceThenHint) {

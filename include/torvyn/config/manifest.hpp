@@ -130,12 +130,8 @@ inline constexpr std::string_view kKnownCapabilities[] = {"stdout", "stderr", "w
 ManifestLoad load_manifest(const std::filesystem::path& path);
 ManifestLoad parse_manifest(std::string_view text, const std::filesystem::path& path);
 
-// "250ms", "5s", "2m", or a bare number of milliseconds.
+// "250ms", "5s", "2m", "1h", or a bare number of milliseconds.
 Result<std::chrono::milliseconds> parse_duration(std::string_view text);
-
-// "512B", "64KiB", "16MiB", "1GiB" (KB/MB/GB are powers of 1000), or a bare
-// number of bytes.
-Result<std::uint64_t> parse_size(std::string_view text);
 
 // "512B", "64KiB", "16MiB", "1GiB" (also KB/MB/GB as powers of 1000), or a
 // bare number of bytes.

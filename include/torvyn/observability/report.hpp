@@ -21,6 +21,10 @@ nlohmann::json error_json(const Error& e);
 // flow's totals and its element accounting.
 std::string format_summary(const FlowReport& report);
 
+// What a flow had done when the process had to exit with one of its calls
+// still in progress (a forced stop that the call did not end in time).
+std::string format_progress_at_exit(const std::string& flow, const FlowProgress& p);
+
 // The same facts as JSON (stable field names, times in nanoseconds).
 nlohmann::json report_to_json(const FlowReport& report);
 

@@ -101,6 +101,28 @@ struct FlowReport {
     [[nodiscard]] bool accounting_balanced() const { return paths_started() == paths_ended(); }
 };
 
+// A running flow's element accounting as of its last scheduling sweep,
+// readable from any thread (for a process that must exit while a guest call
+// is still in progress).
+struct FlowProgress {
+    std::uint64_t emitted = 0;
+    std::uint64_t derived = 0;
+    std::uint64_t branches = 0;
+    std::uint64_t delivered = 0;
+    std::uint64_t filtered = 0;
+    std::uint64_t dropped = 0;
+    std::uint64_t failed = 0;
+    std::uint64_t dead_lettered = 0;
+    std::uint64_t aggregated = 0;
+    bool finished = false;  // run() has returned
+
+    // Paths started and not yet ended: queued, or inside a call.
+    [[nodiscard]] std::uint64_t in_flight() const {
+        return emitted + derived + branches -
+               (delivered + filtered + dropped + failed + dead_lettered + aggregated);
+    }
+};
+
 class AuditLog;
 
 struct RunOptions {
@@ -125,6 +147,10 @@ public:
 
     // Found while linking; the flow can run (e.g. unused grants).
     [[nodiscard]] const std::vector<Error>& warnings() const;
+
+    [[nodiscard]] const std::string& name() const;
+    // Safe from any thread while run() is in progress.
+    [[nodiscard]] FlowProgress progress() const;
 
 private:
     struct State;

@@ -3,10 +3,14 @@
 // deadline, limit, restart). Safe to use from every flow's thread.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
+#include <string>
 #include <string_view>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -16,6 +20,10 @@ class AuditLog {
 public:
     // Appends to `path`; an empty path makes a log that records nothing.
     explicit AuditLog(const std::filesystem::path& path);
+    // Writes what denial rate limiting held back (see deny).
+    ~AuditLog();
+    AuditLog(const AuditLog&) = delete;
+    AuditLog& operator=(const AuditLog&) = delete;
     [[nodiscard]] bool ok() const { return !enabled_ || out_.good(); }
     [[nodiscard]] bool enabled() const { return enabled_; }
 
@@ -23,10 +31,25 @@ public:
     void record(std::string_view event, std::string_view flow, std::string_view node,
                 nlohmann::json fields = nlohmann::json::object());
 
+    // A "deny" entry, rate-limited: a guest retrying a refused operation in a
+    // loop gets limits::kMaxDenialsPerSecond entries per second; the others
+    // are counted, and the count goes with the node's next entry (and a last
+    // "deny-suppressed" entry when the log closes) as "suppressed".
+    void deny(std::string_view flow, std::string_view node, nlohmann::json fields);
+
 private:
+    struct DenialWindow {
+        std::int64_t second = 0;
+        int written = 0;
+        std::uint64_t suppressed = 0;
+    };
+    void write_locked(std::string_view event, std::string_view flow, std::string_view node,
+                      nlohmann::json fields);
+
     bool enabled_;
     std::mutex mutex_;
     std::ofstream out_;
+    std::map<std::pair<std::string, std::string>, DenialWindow> denials_;
 };
 
 }  // namespace torvyn
