@@ -14,21 +14,46 @@ else()
 endif()
 set(TORVYN_CARGO_TARGET_DIR "${_default_target}" CACHE PATH "cargo target dir for the bridge")
 
-set(TORVYN_BRIDGE_LIB "${TORVYN_CARGO_TARGET_DIR}/release/libtorvyn_bridge.a")
+set(_cargo build --release --locked --quiet --manifest-path "${TORVYN_BRIDGE_DIR}/Cargo.toml")
+set(_bridge_env CARGO_TARGET_DIR=${TORVYN_CARGO_TARGET_DIR})
+if(TORVYN_FUZZ)
+  # Fuzzing builds the bridge (and Wasmtime, wit-parser ...) with the same
+  # coverage instrumentation libFuzzer gives the C++, so the fuzzers explore
+  # the Rust code that parses components and WIT too. An explicit --target
+  # keeps the flags off build scripts and proc macros; the staticlib alone
+  # (a shared library would not link without the fuzzer's runtime). Its own
+  # target directory, cached like the other.
+  set(_triple x86_64-unknown-linux-gnu)
+  set(TORVYN_CARGO_TARGET_DIR "${TORVYN_CARGO_TARGET_DIR}-fuzz")
+  set(_cargo rustc --release --locked --quiet --target ${_triple} --crate-type staticlib
+    --manifest-path "${TORVYN_BRIDGE_DIR}/Cargo.toml")
+  set(_bridge_env CARGO_TARGET_DIR=${TORVYN_CARGO_TARGET_DIR}
+    "RUSTFLAGS=-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=3 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table -Cllvm-args=-sanitizer-coverage-trace-compares")
+  set(TORVYN_BRIDGE_LIB "${TORVYN_CARGO_TARGET_DIR}/${_triple}/release/libtorvyn_bridge.a")
+  set(_bridge_kind STATIC)
+elseif(TORVYN_TSAN)
+  # ThreadSanitizer builds link the shared library: with
+  # ignore_noninstrumented_modules it then ignores what Rust code does, which
+  # it cannot see synchronise (stable Rust cannot be built with TSan).
+  set(TORVYN_BRIDGE_LIB "${TORVYN_CARGO_TARGET_DIR}/release/libtorvyn_bridge.so")
+  set(_bridge_kind SHARED)
+else()
+  set(TORVYN_BRIDGE_LIB "${TORVYN_CARGO_TARGET_DIR}/release/libtorvyn_bridge.a")
+  set(_bridge_kind STATIC)
+endif()
 file(GLOB_RECURSE _bridge_sources CONFIGURE_DEPENDS
   "${TORVYN_BRIDGE_DIR}/src/*.rs" "${TORVYN_BRIDGE_DIR}/wit/*.wit" "${CMAKE_SOURCE_DIR}/wit/*.wit")
 
 add_custom_command(
   OUTPUT "${TORVYN_BRIDGE_LIB}"
-  COMMAND ${CMAKE_COMMAND} -E env CARGO_TARGET_DIR=${TORVYN_CARGO_TARGET_DIR}
-          ${CARGO} build --release --locked --quiet --manifest-path "${TORVYN_BRIDGE_DIR}/Cargo.toml"
+  COMMAND ${CMAKE_COMMAND} -E env ${_bridge_env} ${CARGO} ${_cargo}
   DEPENDS ${_bridge_sources} "${TORVYN_BRIDGE_DIR}/Cargo.toml" "${TORVYN_BRIDGE_DIR}/Cargo.lock"
   COMMENT "cargo build torvyn-bridge (Wasmtime)"
   USES_TERMINAL
   VERBATIM)
 add_custom_target(torvyn_bridge_build DEPENDS "${TORVYN_BRIDGE_LIB}")
 
-add_library(torvyn_bridge STATIC IMPORTED GLOBAL)
+add_library(torvyn_bridge ${_bridge_kind} IMPORTED GLOBAL)
 set_target_properties(torvyn_bridge PROPERTIES
   IMPORTED_LOCATION "${TORVYN_BRIDGE_LIB}"
   INTERFACE_INCLUDE_DIRECTORIES "${TORVYN_BRIDGE_DIR}/include")

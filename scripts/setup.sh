@@ -2,6 +2,9 @@
 # Installs everything Torvyn's build needs that is missing, and nothing else.
 # Idempotent: a second run only checks and returns in seconds.
 #
+#   scripts/setup.sh         what `make demo` and `make test` need
+#   scripts/setup.sh fuzz    and clang's sanitizer runtimes (libFuzzer), for `make fuzz`
+#
 #   Debian packages  — compilers, wasm32-wasi sysroot, host libraries
 #   cargo tools      — wit-bindgen, wasm-component-ld, wasm-tools (pinned),
 #                      installed under $TORVYN_CACHE_DIR/tools, outside the checkout
@@ -21,6 +24,12 @@ apt_packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev clang-format
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
 )
+for extra in "$@"; do
+  case "$extra" in
+    fuzz) apt_packages+=(libclang-rt-14-dev) ;;
+    *) log "unknown extra '$extra' (known: fuzz)"; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -141,7 +141,16 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimeOptions& options) 
         .stream_write_bytes = limits::kMaxStreamWriteBytes,
         .stop_check_ms = limits::kStopCheckTicks,
     };
-    if (tvb_engine_new(&config, &detail::host_callbacks(), &impl->engine) != TVB_OK) {
+    if (tvb_engine_new(&config, &detail::host_callbacks(), &impl->engine) != TVB_OK &&
+        config.pooling != 0) {
+        // The pool reserves address space for every instance up front; where
+        // that is not available (a `ulimit -v`, ThreadSanitizer's restricted
+        // address space), instances are allocated one by one instead.
+        config.pooling = 0;
+        impl->options.pooling = false;
+        tvb_engine_new(&config, &detail::host_callbacks(), &impl->engine);
+    }
+    if (impl->engine == nullptr) {
         return Error(ErrorCode::engine, "cannot create the Wasmtime engine: " + bridge_error());
     }
     impl->compat_hash = tvb_engine_compatibility_hash(impl->engine);
@@ -224,8 +233,11 @@ Result<std::shared_ptr<const Component>> Runtime::load(const std::filesystem::pa
         if (tvb_component_serialize(component.value()->raw_->handle, &data, &len) == TVB_OK) {
             std::error_code ec;
             std::filesystem::create_directories(cached.parent_path(), ec);
-            // Write then rename so a concurrent reader never sees half a file.
-            const auto tmp = cached.string() + fmt::format(".tmp{}", ::getpid());
+            // Write then rename so a concurrent reader never sees half a file;
+            // the temporary name is unique per process and per write, so two
+            // threads compiling the same component never share one.
+            static std::atomic<std::uint64_t> writes{0};
+            const auto tmp = cached.string() + fmt::format(".tmp{}-{}", ::getpid(), ++writes);
             {
                 std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
                 out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(len));

@@ -21,6 +21,8 @@
 //   long-error    returns an error whose message is 1 MiB long
 //   escape-error  returns an error whose message clears the screen, sets the
 //                 terminal title and starts a line that looks like Torvyn's
+//   big-payload   (not misbehaviour) emits a 20 MiB payload through the SDK,
+//                 which must write it in pieces
 // With "repeat=1" the misbehaviour applies to element `at` and every later
 // one; with "every=N", to every N-th element (sequences N-1, 2N-1, ...).
 // Every other element passes through unchanged (copied into a new buffer).
@@ -48,13 +50,14 @@ enum mode {
     HOARD,
     BIG_CALL,
     LONG_ERROR,
-    ESCAPE_ERROR
+    ESCAPE_ERROR,
+    BIG_PAYLOAD
 };
-static const char* const kModes[] = {"pass",         "trap",        "error",       "flaky",
-                                     "fatal",        "spin",        "init-fail",   "keep-borrow",
-                                     "use-consumed", "double-free", "grow",        "recurse",
-                                     "huge-buffers", "trap-init",   "type-bomb",   "hoard",
-                                     "big-call",     "long-error",  "escape-error"};
+static const char* const kModes[] = {"pass",         "trap",        "error",        "flaky",
+                                     "fatal",        "spin",        "init-fail",    "keep-borrow",
+                                     "use-consumed", "double-free", "grow",         "recurse",
+                                     "huge-buffers", "trap-init",   "type-bomb",    "hoard",
+                                     "big-call",     "long-error",  "escape-error", "big-payload"};
 
 static volatile void* sink_pointer;
 
@@ -100,7 +103,9 @@ bool exports_torvyn_streaming_lifecycle_init(torvyn_string_t* config, torvyn_err
     return true;
 }
 
-static bool misbehave(torvyn_element_t* element, torvyn_error_t* err, bool* handled) {
+static bool misbehave(torvyn_element_t* element,
+                      exports_torvyn_streaming_processor_process_result_t* ret, torvyn_error_t* err,
+                      bool* handled) {
     *handled = true;
     switch (mode) {
         case TRAP:
@@ -213,6 +218,16 @@ static bool misbehave(torvyn_element_t* element, torvyn_error_t* err, bool* hand
             free(text);
             return false;
         }
+        case BIG_PAYLOAD: {
+            torvyn_element_done(element);
+            const size_t len = 20u << 20;
+            uint8_t* bytes = calloc(len, 1);
+            ret->tag = EXPORTS_TORVYN_STREAMING_PROCESSOR_PROCESS_RESULT_EMIT;
+            bool ok =
+                torvyn_make_output(bytes, len, "application/octet-stream", 0, &ret->val.emit, err);
+            free(bytes);
+            return ok;
+        }
         case ESCAPE_ERROR:
             torvyn_element_done(element);
             return torvyn_fail(err, TORVYN_ERROR_INVALID_INPUT,
@@ -232,7 +247,7 @@ bool exports_torvyn_streaming_processor_process(
     const uint64_t seq = element->meta.sequence;
     if (seq == at || (repeat != 0 && seq > at) || (every != 0 && seq % every == every - 1)) {
         bool handled = false;
-        bool ok = misbehave(element, err, &handled);
+        bool ok = misbehave(element, ret, err, &handled);
         if (handled) {
             return ok;
         }

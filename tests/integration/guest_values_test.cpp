@@ -53,6 +53,16 @@ TEST_F(FlowTest, GuestErrorCannotDriveTheTerminal) {
     EXPECT_LT(m.find("node 'mid'"), m.find("torvyn: flow 'hostile'"));
 }
 
+// One call passes at most 16 MiB to the host; the SDK writes larger payloads
+// in pieces, so a component never meets the limit by accident.
+TEST_F(FlowTest, SdkWritesPayloadsBeyondOneCallInPieces) {
+    const FlowReport r = run("big-payload", misbehaving("bp", "big-payload"));
+    ASSERT_TRUE(r.ok()) << r.error->format();
+    EXPECT_EQ(r.delivered, 5u);
+    // The sink read the 20 MiB payloads whole.
+    EXPECT_GE(node(r, "out").copies.total().bytes, 20u << 20);
+}
+
 std::string routing(const std::string& f, const std::string& mode) {
     return "[flow." + f + "]\n" + toml_source(f, "src", "blobs.wasm", "count=5 size=16") +
            toml_node(f, "split", "bad_router.wasm", "router",
