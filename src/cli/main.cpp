@@ -655,9 +655,21 @@ void add_common(CLI::App* cmd, CommonArgs& a, bool components) {
     }
 }
 
+// Granted nodes hold sockets and files, each a descriptor of this process
+// (at most limits::kMaxWasiResources per node): use all the descriptors the
+// system allows, not the conservative soft limit.
+void raise_descriptor_limit() {
+    rlimit r{};
+    if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+        r.rlim_cur = r.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &r);
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    raise_descriptor_limit();
     CLI::App app{"Torvyn: ownership-aware streaming pipelines of sandboxed WebAssembly components"};
     app.require_subcommand(1);
     app.set_version_flag("--version", fmt::format("torvyn 0.1.0 (wasmtime {})",

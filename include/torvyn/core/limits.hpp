@@ -46,8 +46,11 @@ inline constexpr std::uint32_t kMaxBuffersPerNode = 65'536;
 inline constexpr std::size_t kMaxComponentHandles = kMaxBuffersPerNode + 8'192;
 
 // WASI resources (streams, pollables, descriptors, sockets) one node may
-// hold at once; each is a host object of a few hundred bytes.
-inline constexpr std::size_t kMaxWasiResources = 4'096;
+// hold at once. Each is a host object, and an open file or socket is also a
+// file descriptor of the host process: a node with a grant holds at most
+// this many, far below a process's limit (the CLI raises its soft limit to
+// the hard one at start).
+inline constexpr std::size_t kMaxWasiResources = 256;
 
 // Port names a router may declare or return for one element, and the length
 // of one name. A port is an edge of the manifest; flows have a few.
