@@ -50,6 +50,27 @@ nlohmann::json ledger_json(const CopyLedger& l) {
     return j;
 }
 
+// "100 emitted + 4 derived = 4 delivered + ... + 100 aggregated"; the
+// optional terms only when they are not zero.
+std::string accounting_equation(const Accounting& a) {
+    std::string started = fmt::format("{} emitted", a.emitted);
+    if (a.derived != 0) {
+        started += fmt::format(" + {} derived", a.derived);
+    }
+    if (a.branches != 0) {
+        started += fmt::format(" + {} fan-out", a.branches);
+    }
+    std::string ended = fmt::format("{} delivered + {} filtered + {} dropped + {} failed",
+                                    a.delivered, a.filtered, a.dropped, a.failed);
+    if (a.dead_lettered != 0) {
+        ended += fmt::format(" + {} dead-lettered", a.dead_lettered);
+    }
+    if (a.aggregated != 0) {
+        ended += fmt::format(" + {} aggregated", a.aggregated);
+    }
+    return started + " = " + ended;
+}
+
 }  // namespace
 
 std::string format_summary(const FlowReport& r) {
@@ -81,22 +102,7 @@ std::string format_summary(const FlowReport& r) {
         bytes(total.bytes),
         r.emitted ? static_cast<double>(total.copies) / static_cast<double>(r.emitted) : 0.0,
         bytes(r.buffers.peak_bytes_held));
-    std::string started = fmt::format("{} emitted", r.emitted);
-    if (r.derived != 0) {
-        started += fmt::format(" + {} derived", r.derived);
-    }
-    if (r.branches != 0) {
-        started += fmt::format(" + {} fan-out", r.branches);
-    }
-    std::string ended = fmt::format("{} delivered + {} filtered + {} dropped + {} failed",
-                                    r.delivered, r.filtered, r.dropped, r.failed);
-    if (r.dead_lettered != 0) {
-        ended += fmt::format(" + {} dead-lettered", r.dead_lettered);
-    }
-    if (r.aggregated != 0) {
-        ended += fmt::format(" + {} aggregated", r.aggregated);
-    }
-    out += fmt::format("  accounting: {} = {}: {}\n", started, ended,
+    out += fmt::format("  accounting: {}: {}\n", accounting_equation(r),
                        r.accounting_balanced() ? "balanced" : "UNBALANCED");
     for (const auto& e : r.node_errors) {
         out += fmt::format("  warning: {}\n", e.format());
@@ -105,25 +111,10 @@ std::string format_summary(const FlowReport& r) {
 }
 
 std::string format_progress_at_exit(const std::string& flow, const FlowProgress& p) {
-    std::string started = fmt::format("{} emitted", p.emitted);
-    if (p.derived != 0) {
-        started += fmt::format(" + {} derived", p.derived);
-    }
-    if (p.branches != 0) {
-        started += fmt::format(" + {} fan-out", p.branches);
-    }
-    std::string ended = fmt::format("{} delivered + {} filtered + {} dropped + {} failed",
-                                    p.delivered, p.filtered, p.dropped, p.failed);
-    if (p.dead_lettered != 0) {
-        ended += fmt::format(" + {} dead-lettered", p.dead_lettered);
-    }
-    if (p.aggregated != 0) {
-        ended += fmt::format(" + {} aggregated", p.aggregated);
-    }
     return fmt::format(
         "flow '{}': stopped at once with a call still in progress\n"
-        "  accounting: {} = {} + {} in flight (lost at exit)\n",
-        flow, started, ended, p.in_flight());
+        "  accounting: {} + {} in flight (lost at exit)\n",
+        flow, accounting_equation(p), p.in_flight());
 }
 
 nlohmann::json error_json(const Error& e) {

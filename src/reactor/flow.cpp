@@ -202,9 +202,9 @@ struct Flow::State {
     PublishedCounters<10> progress;
 
     void publish_progress(bool finished) {
-        const FlowReport& r = report;
-        progress.publish({r.emitted, r.derived, r.branches, r.delivered, r.filtered, r.dropped,
-                          r.failed, r.dead_lettered, r.aggregated, finished ? 1u : 0u});
+        const Accounting& a = report;
+        progress.publish({a.emitted, a.derived, a.branches, a.delivered, a.filtered, a.dropped,
+                          a.failed, a.dead_lettered, a.aggregated, finished ? 1u : 0u});
     }
 
     void audit_event(std::string_view event, const Node& n, nlohmann::json fields) {

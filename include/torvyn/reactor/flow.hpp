@@ -60,14 +60,11 @@ struct EdgeReport {
 enum class StopReason : std::uint8_t { completed, failed, timeout, interrupted, forced };
 std::string_view stop_reason_name(StopReason reason);
 
-struct FlowReport {
-    std::string name;
-    std::vector<NodeReport> nodes;
-    std::vector<EdgeReport> edges;
-    // Element accounting. Paths start as: emitted by a source, derived by an
-    // aggregator, or a branch (an element sent on k edges adds k-1). Every
-    // path ends exactly once as delivered, filtered, dropped, failed,
-    // dead-lettered or aggregated (absorbed by an aggregator).
+// Element accounting. Paths start as: emitted by a source, derived by an
+// aggregator, or a branch (an element sent on k edges adds k-1). Every path
+// ends exactly once as delivered, filtered, dropped, failed, dead-lettered or
+// aggregated (absorbed by an aggregator).
+struct Accounting {
     std::uint64_t emitted = 0;
     std::uint64_t derived = 0;
     std::uint64_t branches = 0;
@@ -77,6 +74,20 @@ struct FlowReport {
     std::uint64_t failed = 0;
     std::uint64_t dead_lettered = 0;
     std::uint64_t aggregated = 0;
+
+    [[nodiscard]] std::uint64_t paths_started() const { return emitted + derived + branches; }
+    [[nodiscard]] std::uint64_t paths_ended() const {
+        return delivered + filtered + dropped + failed + dead_lettered + aggregated;
+    }
+    [[nodiscard]] bool accounting_balanced() const { return paths_started() == paths_ended(); }
+    // Paths started and not yet ended: queued, or inside a call.
+    [[nodiscard]] std::uint64_t in_flight() const { return paths_started() - paths_ended(); }
+};
+
+struct FlowReport : Accounting {
+    std::string name;
+    std::vector<NodeReport> nodes;
+    std::vector<EdgeReport> edges;
     CopyLedger copies;
     BufferStats buffers;
     std::chrono::nanoseconds wall{0};
@@ -94,33 +105,13 @@ struct FlowReport {
 
     [[nodiscard]] bool ok() const { return !error.has_value(); }
     [[nodiscard]] double elements_per_second() const;
-    [[nodiscard]] std::uint64_t paths_started() const { return emitted + derived + branches; }
-    [[nodiscard]] std::uint64_t paths_ended() const {
-        return delivered + filtered + dropped + failed + dead_lettered + aggregated;
-    }
-    [[nodiscard]] bool accounting_balanced() const { return paths_started() == paths_ended(); }
 };
 
-// A running flow's element accounting as of its last scheduling sweep,
-// readable from any thread (for a process that must exit while a guest call
-// is still in progress).
-struct FlowProgress {
-    std::uint64_t emitted = 0;
-    std::uint64_t derived = 0;
-    std::uint64_t branches = 0;
-    std::uint64_t delivered = 0;
-    std::uint64_t filtered = 0;
-    std::uint64_t dropped = 0;
-    std::uint64_t failed = 0;
-    std::uint64_t dead_lettered = 0;
-    std::uint64_t aggregated = 0;
+// A running flow's accounting as of its last scheduling sweep or emitted
+// element, readable from any thread (for a process that must exit while a
+// guest call is still in progress).
+struct FlowProgress : Accounting {
     bool finished = false;  // run() has returned
-
-    // Paths started and not yet ended: queued, or inside a call.
-    [[nodiscard]] std::uint64_t in_flight() const {
-        return emitted + derived + branches -
-               (delivered + filtered + dropped + failed + dead_lettered + aggregated);
-    }
 };
 
 class AuditLog;
