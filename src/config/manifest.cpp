@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <toml++/toml.h>
 
 namespace torvyn {
@@ -264,9 +265,13 @@ public:
             if (auto r = parse_role(role)) {
                 node.role = *r;
             } else {
+                std::vector<std::string_view> known;
+                for (const auto& info : all_roles()) {
+                    known.push_back(info.name);
+                }
                 error(ErrorCode::manifest_value, at(*t->get("role")),
                       fmt::format("unknown role '{}' for {}", role, what),
-                      "roles: source, processor, sink, filter, router, aggregator");
+                      fmt::format("roles: {}", fmt::join(known, ", ")));
             }
         }
         node.config = get_string(*t, "config", what, false, node.where);
@@ -337,7 +342,7 @@ public:
         node.restart_on_trap = get_choice(*t, "on-trap", what, kTrapPolicies) == 1;
         node.max_restarts = get_count(*t, "max-restarts", what, node.max_restarts);
         node.ports = get_strings(*t, "ports", what);
-        if (!node.ports.empty() && node.role != Role::router) {
+        if (!node.ports.empty() && !role_info(node.role).names_ports) {
             error(ErrorCode::manifest_schema, at(*t->get("ports")),
                   fmt::format("'ports' is for routers; {} is a {}", what, role_name(node.role)));
         }
@@ -474,12 +479,13 @@ public:
                 continue;
             }
             const NodeSpec& from = *flow.find(e.from);
-            if (from.role == Role::router && e.from_port.empty()) {
+            const bool ports = role_info(from.role).names_ports;
+            if (ports && e.from_port.empty()) {
                 error(ErrorCode::manifest_topology, e.where,
                       fmt::format("edge from router '{}' must name a port", e.from),
                       fmt::format("write from = \"{}.PORT\"", e.from));
             }
-            if (from.role != Role::router && !e.from_port.empty()) {
+            if (!ports && !e.from_port.empty()) {
                 error(ErrorCode::manifest_topology, e.where,
                       fmt::format("'{}' is a {}; only routers have named output ports", e.from,
                                   role_name(from.role)),
@@ -500,7 +506,7 @@ public:
                 continue;
             }
             const NodeSpec* dl = flow.find(n.dead_letter);
-            if (dl == nullptr || dl->role != Role::sink || dl->name == n.name) {
+            if (dl == nullptr || role_info(dl->role).gives_output || dl->name == n.name) {
                 error(ErrorCode::manifest_topology, n.where,
                       fmt::format("dead-letter of node '{}' must name another sink of {}", n.name,
                                   what));
@@ -512,21 +518,22 @@ public:
         for (const auto& n : flow.nodes) {
             const int in = in_degree[n.name];
             const int out = out_degree[n.name];
-            if (n.role == Role::source && in > 0) {
+            const RoleInfo& role = role_info(n.role);
+            if (!role.takes_input && in > 0) {
                 error(ErrorCode::manifest_topology, n.where,
-                      fmt::format("source '{}' cannot have incoming edges", n.name));
+                      fmt::format("{} '{}' cannot have incoming edges", role.name, n.name));
             }
-            if (n.role != Role::source && in == 0) {
+            if (role.takes_input && in == 0) {
                 error(ErrorCode::manifest_topology, n.where,
                       fmt::format("{} '{}' has no incoming edge, so it would never run",
                                   role_name(n.role), n.name),
                       fmt::format("add an edge with to = \"{}\"", n.name));
             }
-            if (n.role == Role::sink && out > 0) {
+            if (!role.gives_output && out > 0) {
                 error(ErrorCode::manifest_topology, n.where,
-                      fmt::format("sink '{}' cannot have outgoing edges", n.name));
+                      fmt::format("{} '{}' cannot have outgoing edges", role.name, n.name));
             }
-            if (n.role != Role::sink && out == 0) {
+            if (role.gives_output && out == 0) {
                 error(ErrorCode::manifest_topology, n.where,
                       fmt::format("{} '{}' has no outgoing edge, so its output would be lost",
                                   role_name(n.role), n.name),

@@ -15,7 +15,7 @@
 
 #include "torvyn/core/guest_text.hpp"
 #include "torvyn/core/limits.hpp"
-#include "torvyn/engine/node_host.hpp"
+#include "torvyn/resources/node_host.hpp"
 
 namespace torvyn::detail {
 namespace {

@@ -13,7 +13,7 @@
 #include "fuzz_check.hpp"
 #include "host_calls.hpp"
 #include "torvyn/core/limits.hpp"
-#include "torvyn/engine/node_host.hpp"
+#include "torvyn/resources/node_host.hpp"
 
 namespace {
 

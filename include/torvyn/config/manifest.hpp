@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "torvyn/core/error.hpp"
-#include "torvyn/engine/role.hpp"
+#include "torvyn/core/role.hpp"
 
 namespace torvyn {
 

@@ -17,9 +17,11 @@
 #include <string_view>
 #include <vector>
 
+#include "torvyn/core/call.hpp"
 #include "torvyn/core/error.hpp"
-#include "torvyn/engine/node_host.hpp"
-#include "torvyn/engine/role.hpp"
+#include "torvyn/core/role.hpp"
+#include "torvyn/resources/element.hpp"
+#include "torvyn/resources/node_host.hpp"
 
 namespace torvyn {
 
@@ -145,62 +147,6 @@ private:
 // Checks the WIT package in `dir` (and its deps/). The error names the file,
 // line and column.
 Status check_wit(const std::filesystem::path& dir);
-
-// How a guest call ended.
-enum class CallStatus : std::uint8_t {
-    ok,
-    guest_error,  // the component returned a process-error
-    trap,         // the component trapped; the instance is dead
-    deadline,     // the per-call deadline expired; the instance is dead
-    limit,        // a limit of the node was hit (memory, tables, fuel); the instance is dead
-    host_limit,   // one of the host's fixed limits (limits.hpp); the instance is dead
-    internal,     // a host/bridge failure
-    stopped,      // ended by a forced stop of the run; the instance is dead
-};
-
-// Cases of torvyn:streaming/types.process-error.
-enum class GuestErrorKind : std::uint8_t {
-    invalid_input,
-    unavailable,
-    internal,
-    deadline_exceeded,
-    fatal
-};
-
-std::string_view call_status_name(CallStatus status);
-std::string_view guest_error_kind_name(GuestErrorKind kind);
-
-struct CallResult {
-    CallStatus status = CallStatus::ok;
-    GuestErrorKind guest_kind = GuestErrorKind::internal;  // when guest_error
-    std::string message;                                   // when not ok
-
-    [[nodiscard]] bool ok() const { return status == CallStatus::ok; }
-    // The instance can no longer be called.
-    [[nodiscard]] bool instance_dead() const {
-        return status == CallStatus::trap || status == CallStatus::deadline ||
-               status == CallStatus::limit || status == CallStatus::host_limit ||
-               status == CallStatus::internal || status == CallStatus::stopped;
-    }
-};
-
-// An element as the host lends it to a guest.
-struct ElementRef {
-    std::uint64_t sequence = 0;
-    std::uint64_t timestamp_ns = 0;
-    BufferHandle payload = 0;
-    // Host-only: when its path started (torvyn::ticks()), for end-to-end latency.
-    std::uint64_t born_ticks = 0;
-};
-
-// An element a guest produced; its payload is already in the host's hands
-// (in transit, one reference).
-struct Produced {
-    bool present = false;
-    std::uint64_t sequence = 0;
-    std::uint64_t timestamp_ns = 0;
-    BufferHandle payload = 0;
-};
 
 class Instance {
 public:

@@ -1,0 +1,29 @@
+// Elements as the host moves them: a payload handle and its metadata.
+#pragma once
+
+#include <cstdint>
+
+#include "torvyn/resources/buffer_store.hpp"
+
+namespace torvyn {
+
+// An element as the host holds it and lends it to a stage.
+struct ElementRef {
+    std::uint64_t sequence = 0;
+    std::uint64_t timestamp_ns = 0;
+    BufferHandle payload = 0;
+    // Host-only: when its path started (torvyn::ticks()), for end-to-end
+    // latency; 0 when nobody measures it.
+    std::uint64_t born_ticks = 0;
+};
+
+// An element a stage produced; its payload is already in the host's hands
+// (in transit, one reference).
+struct Produced {
+    bool present = false;
+    std::uint64_t sequence = 0;
+    std::uint64_t timestamp_ns = 0;
+    BufferHandle payload = 0;
+};
+
+}  // namespace torvyn
