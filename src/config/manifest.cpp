@@ -459,7 +459,6 @@ public:
         }
         std::map<std::string, int> in_degree;
         std::map<std::string, int> out_degree;
-        std::map<std::string, std::vector<std::string>> next;
         std::set<std::tuple<std::string, std::string, std::string>> seen;
         for (const auto& n : flow.nodes) {
             in_degree[n.name] = 0;
@@ -498,7 +497,6 @@ public:
             }
             ++out_degree[e.from];
             ++in_degree[e.to];
-            next[e.from].push_back(e.to);
         }
         // Dead-letter sinks receive elements from the nodes that name them.
         for (const auto& n : flow.nodes) {
@@ -513,7 +511,6 @@ public:
                 continue;
             }
             ++in_degree[dl->name];
-            next[n.name].push_back(dl->name);
         }
         for (const auto& n : flow.nodes) {
             const int in = in_degree[n.name];
@@ -540,26 +537,7 @@ public:
                       fmt::format("add an edge with from = \"{}\"", n.name));
             }
         }
-        // Cycle check (Kahn): a flow must be a DAG.
-        std::map<std::string, int> deg = in_degree;
-        std::vector<std::string> ready;
-        for (const auto& [name, d] : deg) {
-            if (d == 0) {
-                ready.push_back(name);
-            }
-        }
-        std::size_t visited = 0;
-        while (!ready.empty()) {
-            const std::string n = ready.back();
-            ready.pop_back();
-            ++visited;
-            for (const auto& m : next[n]) {
-                if (--deg[m] == 0) {
-                    ready.push_back(m);
-                }
-            }
-        }
-        if (visited != deg.size()) {
+        if (!topological_order(flow)) {
             error(ErrorCode::manifest_topology, flow.where,
                   fmt::format("{} has a cycle; flows must be acyclic", what));
         }
@@ -589,6 +567,84 @@ std::string SourceLocation::str() const {
         return file;
     }
     return fmt::format("{}:{}:{}", file, line, column);
+}
+
+std::vector<Error> check_router_ports(const FlowSpec& flow, const NodeSpec& router,
+                                      const std::vector<std::string>& ports,
+                                      std::string_view whose) {
+    std::vector<Error> errors;
+    std::vector<std::string> used;
+    for (const auto& e : flow.edges) {
+        if (e.from == router.name && !e.from_port.empty() &&
+            std::find(used.begin(), used.end(), e.from_port) == used.end()) {
+            used.push_back(e.from_port);
+        }
+    }
+    for (const auto& p : used) {
+        if (std::find(ports.begin(), ports.end(), p) == ports.end()) {
+            errors.emplace_back(ErrorCode::manifest_topology,
+                                fmt::format("router '{}' has no port '{}' ({}: {})", router.name, p,
+                                            whose, fmt::join(ports, ", ")),
+                                router.where.str(), "use one of the router's ports");
+        }
+    }
+    for (const auto& p : ports) {
+        if (std::find(used.begin(), used.end(), p) == used.end()) {
+            errors.emplace_back(
+                ErrorCode::manifest_topology,
+                fmt::format("port '{}' of router '{}' has no edge (dangling port)", p, router.name),
+                router.where.str(),
+                fmt::format("add an edge with from = \"{}.{}\"", router.name, p));
+        }
+    }
+    return errors;
+}
+
+std::optional<std::vector<std::size_t>> topological_order(const FlowSpec& flow) {
+    const auto index = [&](std::string_view name) -> std::optional<std::size_t> {
+        for (std::size_t i = 0; i < flow.nodes.size(); ++i) {
+            if (flow.nodes[i].name == name) {
+                return i;
+            }
+        }
+        return std::nullopt;
+    };
+    std::vector<std::vector<std::size_t>> next(flow.nodes.size());
+    std::vector<std::size_t> in_degree(flow.nodes.size(), 0);
+    const auto link = [&](std::string_view from, std::string_view to) {
+        const auto f = index(from);
+        const auto t = index(to);
+        if (f && t && *f != *t) {
+            next[*f].push_back(*t);
+            ++in_degree[*t];
+        }
+    };
+    for (const auto& e : flow.edges) {
+        link(e.from, e.to);
+    }
+    for (const auto& n : flow.nodes) {
+        if (!n.dead_letter.empty()) {
+            link(n.name, n.dead_letter);
+        }
+    }
+    // Kahn's algorithm, in manifest order among the ready nodes.
+    std::vector<std::size_t> order;
+    for (std::size_t i = 0; i < flow.nodes.size(); ++i) {
+        if (in_degree[i] == 0) {
+            order.push_back(i);
+        }
+    }
+    for (std::size_t head = 0; head < order.size(); ++head) {
+        for (const std::size_t m : next[order[head]]) {
+            if (--in_degree[m] == 0) {
+                order.push_back(m);
+            }
+        }
+    }
+    if (order.size() != flow.nodes.size()) {
+        return std::nullopt;
+    }
+    return order;
 }
 
 const NodeSpec* FlowSpec::find(std::string_view node) const {

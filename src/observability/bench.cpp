@@ -106,25 +106,63 @@ std::string nodes_svg(const FlowReport& r) {
 
 }  // namespace
 
-nlohmann::json bench_to_json(const FlowReport& r, std::uint64_t rss_bytes) {
-    const double secs = std::chrono::duration<double>(r.measured).count();
-    const double elements = static_cast<double>(r.measured_elements);
+void BenchObserver::on_start(const FlowTopology& topology) {
+    created_ = topology.created;
+    started_ = Clock::now();
+    scale_.emplace();
+}
+
+void BenchObserver::on_delivered(std::uint32_t, const ElementRef& e, std::uint64_t bytes,
+                                 std::uint64_t now_ticks) {
+    const auto now = Clock::now();
+    if (deliveries_++ == 0) {
+        first_delivery_ = now - created_;
+        measuring_since_ = started_;
+    }
+    if (deliveries_ <= warmup_) {
+        measuring_since_ = now;
+        return;
+    }
+    latency_ticks_.record(now_ticks > e.born_ticks ? now_ticks - e.born_ticks : 0);
+    ++measured_elements_;
+    measured_bytes_ += bytes;
+}
+
+void BenchObserver::on_finish(const FlowReport&) {
+    ended_ = Clock::now();
+    if (scale_) {
+        ns_per_tick_ = scale_->ns_per_tick();
+    }
+}
+
+Histogram BenchObserver::latency() const {
+    return latency_ticks_.scaled(ns_per_tick_);
+}
+
+std::chrono::nanoseconds BenchObserver::measured() const {
+    return measured_elements_ > 0 ? ended_ - measuring_since_ : std::chrono::nanoseconds{0};
+}
+
+nlohmann::json bench_to_json(const FlowReport& r, const BenchObserver& m, std::uint64_t rss_bytes) {
+    const double secs = std::chrono::duration<double>(m.measured()).count();
+    const double elements = static_cast<double>(m.measured_elements());
+    const Histogram latency = m.latency();
     nlohmann::json j;
     j["flow"] = r.name;
     j["ok"] = r.ok();
-    j["elements"] = r.measured_elements;
-    j["measured_ns"] = r.measured.count();
+    j["elements"] = m.measured_elements();
+    j["measured_ns"] = m.measured().count();
     j["elements_per_second"] = secs > 0 ? elements / secs : 0.0;
-    j["bytes_per_second"] = secs > 0 ? static_cast<double>(r.measured_bytes) / secs : 0.0;
-    j["latency_ns"] = {{"p50", r.latency.percentile(0.50)},
-                       {"p90", r.latency.percentile(0.90)},
-                       {"p99", r.latency.percentile(0.99)},
-                       {"p999", r.latency.percentile(0.999)},
-                       {"max", r.latency.max()},
-                       {"mean", r.latency.mean()},
-                       {"count", r.latency.count()}};
+    j["bytes_per_second"] = secs > 0 ? static_cast<double>(m.measured_bytes()) / secs : 0.0;
+    j["latency_ns"] = {{"p50", latency.percentile(0.50)},
+                       {"p90", latency.percentile(0.90)},
+                       {"p99", latency.percentile(0.99)},
+                       {"p999", latency.percentile(0.999)},
+                       {"max", latency.max()},
+                       {"mean", latency.mean()},
+                       {"count", latency.count()}};
     j["startup_ns"] = r.startup.count();
-    j["first_element_ns"] = r.first_delivery.count();
+    j["first_element_ns"] = m.first_delivery().count();
     const double all = static_cast<double>(std::max<std::uint64_t>(r.delivered, 1));
     j["copies_per_element"] = static_cast<double>(r.copies.total().copies) / all;
     j["copied_bytes_per_element"] = static_cast<double>(r.copies.total().bytes) / all;
@@ -189,7 +227,9 @@ std::string format_bench(const nlohmann::json& b) {
     return out;
 }
 
-std::string bench_html(const std::vector<FlowReport>& reports, const nlohmann::json& benches) {
+std::string bench_html(const std::vector<FlowReport>& reports,
+                       const std::vector<const BenchObserver*>& measured,
+                       const nlohmann::json& benches) {
     std::string html =
         "<!doctype html><html><head><meta charset='utf-8'><title>torvyn bench</title>"
         "<style>body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse}"
@@ -212,7 +252,7 @@ std::string bench_html(const std::vector<FlowReport>& reports, const nlohmann::j
             format_ns(l["p999"].get<double>()), format_ns(l["max"].get<double>()),
             b["copies_per_element"].get<double>());
         html += "<h3>End-to-end latency (source emit to sink delivery)</h3>" +
-                latency_svg(reports[i].latency);
+                latency_svg(measured.at(i)->latency());
         html += "<h3>Time inside each node</h3>" + nodes_svg(reports[i]);
     }
     html += "</body></html>\n";

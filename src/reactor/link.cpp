@@ -145,16 +145,16 @@ FlowLink link_flow(const LinkContext& ctx, const FlowSpec& flow) {
     // Router ports: the manifest's list against the edges, both ways. The
     // router's own list is compared with the edges when the flow starts.
     for (const auto& node : flow.nodes) {
-        if (node.role != Role::router) {
+        if (!role_info(node.role).names_ports) {
             continue;
         }
-        std::vector<std::string> used;
-        for (const auto& e : flow.edges) {
-            if (e.from == node.name && !e.from_port.empty()) {
-                used.push_back(e.from_port);
-            }
-        }
         if (node.ports.empty()) {
+            std::vector<std::string> used;
+            for (const auto& e : flow.edges) {
+                if (e.from == node.name && !e.from_port.empty()) {
+                    used.push_back(e.from_port);
+                }
+            }
             out.warnings.emplace_back(
                 ErrorCode::router_ports_unchecked,
                 fmt::format("router '{}' lists no ports; its edges ({}) are checked against the "
@@ -163,23 +163,8 @@ FlowLink link_flow(const LinkContext& ctx, const FlowSpec& flow) {
                 node.where.str(), "add ports = [...] to the node to check them now");
             continue;
         }
-        for (const auto& p : used) {
-            if (std::find(node.ports.begin(), node.ports.end(), p) == node.ports.end()) {
-                out.errors.emplace_back(ErrorCode::manifest_topology,
-                                        fmt::format("router '{}' has no port '{}' (ports: {})",
-                                                    node.name, p, fmt::join(node.ports, ", ")),
-                                        node.where.str(), "use one of the router's ports");
-            }
-        }
-        for (const auto& p : node.ports) {
-            if (std::find(used.begin(), used.end(), p) == used.end()) {
-                out.errors.emplace_back(
-                    ErrorCode::manifest_topology,
-                    fmt::format("port '{}' of router '{}' has no edge (dangling port)", p,
-                                node.name),
-                    node.where.str(),
-                    fmt::format("add an edge with from = \"{}.{}\"", node.name, p));
-            }
+        for (auto& e : check_router_ports(flow, node, node.ports, "ports")) {
+            out.errors.push_back(std::move(e));
         }
     }
     return out;

@@ -128,6 +128,17 @@ inline constexpr std::string_view kKnownCapabilities[] = {"stdout", "stderr", "w
                                                           "monotonic-clock", "random"};
 
 ManifestLoad load_manifest(const std::filesystem::path& path);
+
+// A router's ports against its edges, both ways: every edge names one of
+// `ports`, every port has an edge. `whose` says where the list comes from
+// ("ports", "it declares"), for the message. E0105 errors, all of them.
+std::vector<Error> check_router_ports(const FlowSpec& flow, const NodeSpec& router,
+                                      const std::vector<std::string>& ports,
+                                      std::string_view whose);
+
+// The flow's nodes (indices into flow.nodes), upstream first along its edges
+// and dead-letter links; nullopt when they form a cycle.
+std::optional<std::vector<std::size_t>> topological_order(const FlowSpec& flow);
 ManifestLoad parse_manifest(std::string_view text, const std::filesystem::path& path);
 
 // "250ms", "5s", "2m", "1h", or a bare number of milliseconds.

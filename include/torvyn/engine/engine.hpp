@@ -144,6 +144,9 @@ private:
     Role role_;
 };
 
+// Prints what is left of a guest's last stderr line (host_calls.cpp).
+void flush_guest_output(NodeHost& host);
+
 // Checks the WIT package in `dir` (and its deps/). The error names the file,
 // line and column.
 Status check_wit(const std::filesystem::path& dir);

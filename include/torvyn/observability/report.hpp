@@ -28,4 +28,20 @@ std::string format_progress_at_exit(const std::string& flow, const FlowProgress&
 // The same facts as JSON (stable field names, times in nanoseconds).
 nlohmann::json report_to_json(const FlowReport& report);
 
+// The run summary and the JSON report as an observer: both are made when the
+// flow finishes (`torvyn run` prints them once every flow has).
+class ReportObserver final : public FlowObserver {
+public:
+    void on_finish(const FlowReport& report) override {
+        summary_ = format_summary(report);
+        json_ = report_to_json(report);
+    }
+    [[nodiscard]] const std::string& summary() const { return summary_; }
+    [[nodiscard]] const nlohmann::json& json() const { return json_; }
+
+private:
+    std::string summary_;
+    nlohmann::json json_;
+};
+
 }  // namespace torvyn

@@ -1,13 +1,14 @@
-// Runs one flow: instantiates its nodes, then drives elements from sources to
-// sinks through bounded queues on one thread, applying each edge's overflow
-// policy and each node's error policy, and reports what happened to every
-// element.
+// Runs one flow: builds its graph, makes a Stage for every node, then drives
+// elements from sources to sinks through bounded queues on one thread,
+// applying each edge's overflow policy and each node's error policy, and
+// accounts for every element. What happens is published to observers.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,10 +16,11 @@
 
 #include "torvyn/config/manifest.hpp"
 #include "torvyn/core/error.hpp"
-#include "torvyn/core/histogram.hpp"
-#include "torvyn/engine/engine.hpp"
+#include "torvyn/reactor/observer.hpp"
+#include "torvyn/reactor/stage.hpp"
 #include "torvyn/resources/buffer_store.hpp"
 #include "torvyn/resources/copy_ledger.hpp"
+#include "torvyn/resources/node_host.hpp"
 
 namespace torvyn {
 
@@ -93,13 +95,7 @@ struct FlowReport : Accounting {
     std::chrono::nanoseconds wall{0};
     std::chrono::nanoseconds startup{0};  // load + link + instantiate
     StopReason stop = StopReason::completed;
-    // Measurement (bench): deliveries after the warm-up.
-    Histogram latency;                           // end-to-end: source emit to sink delivery
-    std::uint64_t measured_elements = 0;         // delivered after the warm-up
-    std::uint64_t measured_bytes = 0;            // their payload bytes
-    std::chrono::nanoseconds measured{0};        // from the end of the warm-up to the end
-    std::chrono::nanoseconds first_delivery{0};  // from create() to the first delivery
-    std::optional<Error> error;                  // why the flow failed
+    std::optional<Error> error;  // why the flow failed
     // Nodes that stopped while the flow went on (on-error other than fail).
     std::vector<Error> node_errors;
 
@@ -115,18 +111,34 @@ struct FlowProgress : Accounting {
 };
 
 class AuditLog;
+class Runtime;
 
 struct RunOptions {
     std::vector<std::filesystem::path> component_path;
     const std::atomic<int>* stop = nullptr;  // StopRequest values
     AuditLog* audit = nullptr;               // optional; must outlive the flow
-    // Deliveries left out of the measurements (latency, throughput).
-    std::uint64_t warmup_elements = 0;
+    // Told what happens while the flow runs; each must outlive the flow.
+    std::vector<FlowObserver*> observers;
 };
+
+// What a stage factory gets for one node.
+struct StageSlot {
+    const FlowSpec& flow;
+    const NodeSpec& node;
+    NodeHost& host;      // the node's buffers, ledger and context; outlives the stage
+    NodeReport& report;  // for what making the stage teaches (a compile-cache hit)
+    std::vector<Error>& warnings;
+};
+// Makes the stage of one node; errors name the node.
+using StageFactory = std::function<Result<std::unique_ptr<Stage>>(StageSlot& slot)>;
 
 class Flow {
 public:
-    // Loads, links and instantiates every node. Nothing runs yet.
+    // Builds the graph and makes every node's stage. Nothing runs yet.
+    static Result<std::unique_ptr<Flow>> create(const FlowSpec& spec, const RunOptions& options,
+                                                const StageFactory& make_stage);
+    // The same with a GuestStage per node: finds, links and instantiates
+    // each component (reactor/guest_stage.cpp; the torvyn::reactor_wasm library).
     static Result<std::unique_ptr<Flow>> create(Runtime& runtime, const Manifest& manifest,
                                                 const FlowSpec& spec, const RunOptions& options);
     ~Flow();
@@ -136,15 +148,17 @@ public:
     // init → drive until every node is done → teardown.
     FlowReport run();
 
-    // Found while linking; the flow can run (e.g. unused grants).
+    // Found while making the stages; the flow can run (e.g. unused grants).
     [[nodiscard]] const std::vector<Error>& warnings() const;
-
     [[nodiscard]] const std::string& name() const;
     // Safe from any thread while run() is in progress.
     [[nodiscard]] FlowProgress progress() const;
+    // One more observer, owned by the flow (before run()).
+    void adopt(std::unique_ptr<FlowObserver> observer);
+
+    struct State;
 
 private:
-    struct State;
     explicit Flow(std::unique_ptr<State> state);
     std::unique_ptr<State> s_;
 };

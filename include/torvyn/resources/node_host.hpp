@@ -58,7 +58,4 @@ struct NodeHost {
     std::string stderr_line;
 };
 
-// Prints what is left of the guest's last stderr line.
-void flush_guest_output(NodeHost& host);
-
 }  // namespace torvyn

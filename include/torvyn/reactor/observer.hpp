@@ -1,0 +1,103 @@
+// What a running flow tells the outside, as it happens: calls, elements,
+// copies, queues, pressure, containments. Observers are passed in through
+// RunOptions; the run summary, the JSON report, `torvyn bench` and the audit
+// log are observers, and so will be exporters. With none, each event costs
+// the flow a test of an empty list.
+//
+// Threading: called on the flow's thread, in order. An observer given to
+// several flows must synchronise itself.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "torvyn/core/call.hpp"
+#include "torvyn/core/error.hpp"
+#include "torvyn/core/role.hpp"
+#include "torvyn/resources/element.hpp"
+
+namespace torvyn {
+
+struct FlowReport;
+
+// Which call of a stage (reactor/stage.hpp).
+enum class CallKind : std::uint8_t {
+    init,
+    teardown,
+    pull,
+    notify,
+    process,
+    push,
+    complete,
+    accept,
+    ports,
+    route,
+    ingest,
+    flush,
+};
+std::string_view call_kind_name(CallKind kind);
+
+// How a path ended when it was not delivered.
+enum class PathEnd : std::uint8_t { filtered, dropped, failed, dead_lettered, aggregated };
+
+// The flow's nodes and edges, by the indices the events use.
+struct FlowTopology {
+    std::string flow;
+    std::vector<std::string> nodes;
+    std::vector<Role> roles;
+    std::vector<std::string> edges;  // "a -> b", "router.port -> b"
+    std::chrono::steady_clock::time_point created;
+};
+
+class FlowObserver {
+public:
+    virtual ~FlowObserver() = default;
+
+    // Before the first call.
+    virtual void on_start(const FlowTopology& topology) { (void)topology; }
+    // A call of node `node` ended after `ticks` (torvyn::ticks(); convert with
+    // a TickScale of your own).
+    virtual void on_call(std::uint32_t node, CallKind kind, std::uint64_t ticks,
+                         CallStatus status) {
+        (void)node, (void)kind, (void)ticks, (void)status;
+    }
+    // Payload copies a call of `node` made (both directions).
+    virtual void on_copied(std::uint32_t node, std::uint64_t copies, std::uint64_t bytes) {
+        (void)node, (void)copies, (void)bytes;
+    }
+    // A path started: an element emitted by a source or derived by an
+    // aggregator. `e.born_ticks` is set while anyone observes.
+    virtual void on_emitted(std::uint32_t node, const ElementRef& e) { (void)node, (void)e; }
+    // A path ended at a sink, with its payload's size, at `now_ticks`.
+    virtual void on_delivered(std::uint32_t sink, const ElementRef& e, std::uint64_t bytes,
+                              std::uint64_t now_ticks) {
+        (void)sink, (void)e, (void)bytes, (void)now_ticks;
+    }
+    // A path ended otherwise, at node `where` (at edge `where` when dropped).
+    virtual void on_ended(PathEnd how, std::uint32_t where, std::uint64_t sequence) {
+        (void)how, (void)where, (void)sequence;
+    }
+    // Edge `edge` holds `depth` elements now.
+    virtual void on_queue(std::uint32_t edge, std::size_t depth) { (void)edge, (void)depth; }
+    // Edge `edge` reached its high watermark (true) or drained to its low one.
+    virtual void on_pressure(std::uint32_t edge, bool pressured) { (void)edge, (void)pressured; }
+    // The host stopped node `node` or refused it (trap, deadline, limit,
+    // budget), on element `element` when there was one.
+    virtual void on_contained(std::uint32_t node, const Error& why,
+                              std::optional<std::uint64_t> element) {
+        (void)node, (void)why, (void)element;
+    }
+    // Node `node` got a fresh start after a trap (on-trap = "restart").
+    virtual void on_restarted(std::uint32_t node, std::uint32_t restarts) {
+        (void)node, (void)restarts;
+    }
+    // After the last call, with everything the flow counted.
+    virtual void on_finish(const FlowReport& report) { (void)report; }
+};
+
+}  // namespace torvyn

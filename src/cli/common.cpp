@@ -1,0 +1,266 @@
+#include "common.hpp"
+
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "torvyn/core/limits.hpp"
+#include "torvyn/observability/report.hpp"
+
+namespace torvyn::cli {
+namespace {
+
+std::filesystem::path default_cache_dir() {
+    if (const char* x = std::getenv("XDG_CACHE_HOME"); x != nullptr && *x != '\0') {
+        return std::filesystem::path(x) / "torvyn" / "compiled";
+    }
+    if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0') {
+        return std::filesystem::path(h) / ".cache" / "torvyn" / "compiled";
+    }
+    return {};
+}
+
+std::vector<std::filesystem::path> env_component_path() {
+    std::vector<std::filesystem::path> out;
+    const char* v = std::getenv("TORVYN_COMPONENT_PATH");
+    if (v == nullptr) {
+        return out;
+    }
+    std::string s(v);
+    std::size_t start = 0;
+    while (start <= s.size()) {
+        const std::size_t end = s.find(':', start);
+        const std::string part =
+            s.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        if (!part.empty()) {
+            out.emplace_back(part);
+        }
+        if (end == std::string::npos) {
+            break;
+        }
+        start = end + 1;
+    }
+    return out;
+}
+
+// After a forced stop, flows get limits::kForcedExitGrace to end the calls
+// they are in. A guest blocked inside the host where no deadline reaches it
+// (a full stdout pipe, a FIFO) must not hold the process: what every flow
+// did so far is printed, and the process exits. Written straight to the
+// file descriptor: the stuck call may hold stdio's locks (a guest blocked
+// writing to a full stdout holds stdout's).
+[[noreturn]] void exit_now(const std::vector<std::unique_ptr<Flow>>& flows, int code) {
+    std::string text =
+        fmt::format("torvyn: a call did not end within {} ms of the forced stop; exiting now\n",
+                    limits::kForcedExitGrace.count());
+    for (const auto& f : flows) {
+        const FlowProgress p = f->progress();
+        if (!p.finished) {
+            text += format_progress_at_exit(f->name(), p);
+        }
+    }
+    for (std::size_t at = 0; at < text.size();) {
+        const ssize_t n = ::write(STDERR_FILENO, text.data() + at, text.size() - at);
+        if (n <= 0) {
+            break;
+        }
+        at += static_cast<std::size_t>(n);
+    }
+    std::_Exit(code);
+}
+
+}  // namespace
+
+SignalWatcher::SignalWatcher() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    thread_ = std::thread([this] {
+        const timespec tick{0, 50'000'000};
+        while (!done_.load()) {
+            const int sig = sigtimedwait(&set_, nullptr, &tick);
+            if (sig <= 0) {
+                continue;
+            }
+            signal_ = sig;
+            const int level = stop_.load() + 1;
+            stop_.store(std::min(level, 2));
+            fmt::print(stderr, "\ntorvyn: {} received, {}\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
+                       level == 1 ? "draining (send it again to stop at once)" : "stopping now");
+        }
+    });
+}
+
+SignalWatcher::~SignalWatcher() {
+    done_.store(true);
+    thread_.join();
+}
+
+Diagnostics::Diagnostics()
+    : colour_(isatty(fileno(stderr)) != 0 &&
+              (std::getenv("NO_COLOR") == nullptr || *std::getenv("NO_COLOR") == '\0')) {}
+
+std::string Diagnostics::ok(std::string_view text) const {
+    return colour_ ? fmt::format("\033[1;32m{}\033[0m", text) : std::string(text);
+}
+
+void Diagnostics::print(const Error& e, std::string_view level, std::string_view ansi) const {
+    std::string line = e.format();  // "error[E0202] where: message\n  hint: ..."
+    if (level != "error") {
+        line.replace(0, 5, level);
+    }
+    if (colour_) {
+        line.insert(line.find('['), "\033[0m");
+        line.insert(0, ansi);
+    }
+    fmt::print(stderr, "torvyn: {}\n", line);
+}
+
+void add_common(CLI::App& command, CommonArgs& a, bool components) {
+    command.add_option("manifest", a.manifest, "Torvyn.toml, or a folder containing one")
+        ->capture_default_str();
+    command.add_option("--flow", a.flows, "Only this flow (repeatable)");
+    if (components) {
+        command.add_option("--component-path,-L", a.component_path,
+                           "Folder to search for component files (repeatable; also "
+                           "TORVYN_COMPONENT_PATH)");
+        command.add_option("--cache-dir", a.cache_dir, "Where compiled components are cached");
+        command.add_flag("--no-cache", a.no_cache, "Compile every component afresh");
+    }
+}
+
+std::optional<Manifest> load_checked(const CommonArgs& args, const Diagnostics& diag,
+                                     std::vector<Error>* errors) {
+    const auto report = [&](const Error& e) {
+        if (errors != nullptr) {
+            errors->push_back(e);
+        } else {
+            diag.error(e);
+        }
+    };
+    auto load = load_manifest(args.manifest);
+    for (const auto& e : load.errors) {
+        report(e);
+    }
+    if (!load.ok()) {
+        return std::nullopt;
+    }
+    for (const auto& want : args.flows) {
+        if (std::none_of(load.manifest.flows.begin(), load.manifest.flows.end(),
+                         [&](const auto& f) { return f.name == want; })) {
+            report(Error(ErrorCode::usage,
+                         fmt::format("no flow named '{}' in {}", want, load.manifest.path.string()),
+                         {}, "omit --flow to use every flow"));
+            return std::nullopt;
+        }
+    }
+    return std::move(load.manifest);
+}
+
+std::vector<const FlowSpec*> selected_flows(const Manifest& m, const CommonArgs& args) {
+    std::vector<const FlowSpec*> out;
+    for (const auto& f : m.flows) {
+        if (args.flows.empty() ||
+            std::find(args.flows.begin(), args.flows.end(), f.name) != args.flows.end()) {
+            out.push_back(&f);
+        }
+    }
+    return out;
+}
+
+Result<std::unique_ptr<Runtime>> make_runtime(const CommonArgs& args, const Manifest& m) {
+    RuntimeOptions ro;
+    if (!args.no_cache) {
+        ro.cache_dir =
+            args.cache_dir.empty() ? default_cache_dir() : std::filesystem::path(args.cache_dir);
+    }
+    // Fuel metering slows every instance, so only when a node asks for it.
+    for (const auto& f : m.flows) {
+        for (const auto& n : f.nodes) {
+            ro.fuel |= n.fuel != 0;
+        }
+    }
+    return Runtime::create(ro);
+}
+
+std::vector<std::filesystem::path> component_path(const CommonArgs& args) {
+    std::vector<std::filesystem::path> out(args.component_path.begin(), args.component_path.end());
+    for (auto& p : env_component_path()) {
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+Executed execute(const CommonArgs& args, const Manifest& manifest, const RunOptions& options,
+                 Runtime& runtime, const Diagnostics& diag, const SignalWatcher& signals,
+                 const std::function<std::vector<FlowObserver*>(std::size_t)>& observe) {
+    Executed out;
+    // Link every flow before running any: invalid input stops everything
+    // before the first element moves.
+    std::vector<std::unique_ptr<Flow>> flows;
+    for (const auto* spec : selected_flows(manifest, args)) {
+        RunOptions o = options;
+        if (observe) {
+            for (FlowObserver* extra : observe(flows.size())) {
+                o.observers.push_back(extra);
+            }
+        }
+        auto flow = Flow::create(runtime, manifest, *spec, o);
+        if (!flow) {
+            diag.error(flow.error());
+            out.rc = kExitInvalid;
+            return out;
+        }
+        for (const auto& w : flow.value()->warnings()) {
+            diag.warning(w);
+        }
+        flows.push_back(std::move(flow).value());
+    }
+    // Guests write to the same stdout; flush ours first so output keeps its order.
+    std::fflush(stdout);
+    out.reports.resize(flows.size());
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::size_t finished = 0;
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < flows.size(); ++i) {
+        threads.emplace_back([&, i] {
+            out.reports[i] = flows[i]->run();
+            const std::lock_guard lock(mutex);
+            ++finished;
+            cv.notify_all();
+        });
+    }
+    std::optional<std::chrono::steady_clock::time_point> forced_at;
+    std::unique_lock lock(mutex);
+    while (finished < flows.size()) {
+        cv.wait_for(lock, std::chrono::milliseconds(20));
+        if (signals.stop()->load() < static_cast<int>(StopRequest::forced)) {
+            continue;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (!forced_at) {
+            forced_at = now;
+        } else if (finished < flows.size() && now - *forced_at > limits::kForcedExitGrace) {
+            exit_now(flows, 128 + signals.signal());
+        }
+    }
+    lock.unlock();
+    for (auto& t : threads) {
+        t.join();
+    }
+    for (const auto& r : out.reports) {
+        if (r.error) {
+            out.rc = kExitRunFailed;
+        }
+    }
+    return out;
+}
+
+}  // namespace torvyn::cli

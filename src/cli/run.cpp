@@ -1,0 +1,95 @@
+// torvyn run: link, then run the flows of a manifest, one thread per flow,
+// and print each flow's summary (and write the JSON report).
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "common.hpp"
+#include "torvyn/observability/report.hpp"
+#include "torvyn/security/audit.hpp"
+
+namespace torvyn::cli {
+namespace {
+
+struct RunArgs : CommonArgs {
+    std::string report_file;
+    std::string audit_file;
+    bool quiet = false;
+};
+
+int run(const RunArgs& args) {
+    const SignalWatcher signals;  // first: every later thread inherits its mask
+    const Diagnostics diag;
+    auto manifest = load_checked(args, diag);
+    if (!manifest) {
+        return kExitInvalid;
+    }
+    auto runtime = make_runtime(args, *manifest);
+    if (!runtime) {
+        diag.error(runtime.error());
+        return kExitInvalid;
+    }
+    AuditLog audit(args.audit_file);
+    if (!audit.ok()) {
+        diag.error(Error(ErrorCode::io, fmt::format("cannot write audit log {}", args.audit_file)));
+        return kExitInvalid;
+    }
+    RunOptions opts;
+    opts.stop = signals.stop();
+    opts.component_path = component_path(args);
+    opts.audit = audit.enabled() ? &audit : nullptr;
+    // The summary and the JSON report are each flow's observer.
+    std::vector<std::unique_ptr<ReportObserver>> reports(selected_flows(*manifest, args).size());
+    for (auto& r : reports) {
+        r = std::make_unique<ReportObserver>();
+    }
+    const Executed ran =
+        execute(args, *manifest, opts, *runtime.value(), diag, signals,
+                [&](std::size_t i) -> std::vector<FlowObserver*> { return {reports.at(i).get()}; });
+    if (ran.rc == kExitInvalid) {
+        return ran.rc;
+    }
+    int rc = ran.rc;
+    nlohmann::json json = nlohmann::json::array();
+    for (std::size_t i = 0; i < ran.reports.size(); ++i) {
+        const FlowReport& r = ran.reports[i];
+        if (!args.quiet) {
+            fmt::print(stderr, "{}", reports[i]->summary());
+        } else {
+            for (const auto& e : r.node_errors) {
+                diag.warning(e);
+            }
+        }
+        if (r.error) {
+            diag.error(*r.error);
+        }
+        json.push_back(reports[i]->json());
+    }
+    if (signals.signal() != 0) {
+        rc = 128 + signals.signal();
+    }
+    if (!args.report_file.empty()) {
+        std::ofstream out(args.report_file);
+        out << json.dump(2) << '\n';
+        if (!out) {
+            diag.error(
+                Error(ErrorCode::io, fmt::format("cannot write report {}", args.report_file)));
+            return rc == kExitOk ? kExitRunFailed : rc;
+        }
+    }
+    return rc;
+}
+
+}  // namespace
+
+std::function<int()> define_run(CLI::App& command) {
+    auto args = std::make_shared<RunArgs>();
+    add_common(command, *args, true);
+    command.add_option("--report", args->report_file, "Write the run report as JSON to this file");
+    command.add_option("--audit", args->audit_file,
+                       "Append the audit log (grants, denials, containments) as JSON lines");
+    command.add_flag("--quiet,-q", args->quiet, "Do not print the run summary");
+    return [args] { return run(*args); };
+}
+
+}  // namespace torvyn::cli

@@ -1,0 +1,268 @@
+// One driver per role: what a stage's call means for the elements. A source
+// produces paths; a processor transforms, a filter keeps or discards, a
+// router chooses ports, an aggregator absorbs and derives, a sink delivers.
+// To add a role: a driver here and a row in kDrivers (docs/architecture.md).
+#include <algorithm>
+#include <array>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "flow_state.hpp"
+#include "torvyn/core/guest_text.hpp"
+
+namespace torvyn::detail {
+namespace {
+
+// A sink that asks to pause is left alone for this long, doubling while it
+// keeps asking, up to the maximum.
+constexpr std::chrono::microseconds kFirstPause{100};
+constexpr std::chrono::microseconds kMaxPause{10'000};
+
+std::uint64_t wall_clock_ns() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+}
+
+std::string on_element(const ElementRef& in) {
+    return fmt::format("failed on element {}:", in.sequence);
+}
+
+void filtered(State& s, Node& n, const ElementRef& in) {
+    ++n.report.filtered;
+    ++s.report.filtered;
+    s.buffers.release(in.payload);
+    s.notify([&](FlowObserver& o) { o.on_ended(PathEnd::filtered, n.host.id, in.sequence); });
+}
+
+void derive(State& s, Node& n, const Produced& out) {
+    ++s.report.derived;
+    start_path(s, n, out);
+}
+
+// --- the drivers -----------------------------------------------------------
+
+void no_start(State&, Node&) {}
+
+void source_pull(State& s, Node& n) {
+    Produced out;
+    n.host.edge_ledger = nullptr;
+    const CallResult r =
+        call_with_retries(s, n, CallKind::pull, [&] { return n.stage->pull(out); });
+    if (!r.ok()) {
+        // A failed pull produced no element, so there is nothing to account
+        // for; under skip/retry/dead-letter the source is simply asked again.
+        on_call_failure(s, n, r, "failed in pull:");
+        return;
+    }
+    if (!out.present) {
+        n.done = true;  // exhausted
+        return;
+    }
+    ++s.report.emitted;
+    start_path(s, n, out);
+    // Published now too, so that an element stuck in a call downstream
+    // still shows as in flight to a reader on another thread.
+    s.publish_progress(false);
+}
+
+void processor_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {
+    Produced out;
+    const CallResult r =
+        call_with_retries(s, n, CallKind::process, [&] { return n.stage->process(in, out); });
+    if (!r.ok()) {
+        on_failure(s, n, in, r, on_element(in));
+        return;
+    }
+    if (!out.present) {
+        filtered(s, n, in);
+        return;
+    }
+    s.buffers.release(in.payload);
+    // A transform keeps its input's identity unless it sets its own.
+    ++n.report.elements_out;
+    forward(s, n.outputs,
+            ElementRef{out.sequence != 0 ? out.sequence : in.sequence,
+                       out.timestamp_ns != 0 ? out.timestamp_ns : in.timestamp_ns, out.payload,
+                       in.born_ticks});
+}
+
+void filter_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {
+    bool accepted = false;
+    const CallResult r =
+        call_with_retries(s, n, CallKind::accept, [&] { return n.stage->accept(in, accepted); });
+    if (!r.ok()) {
+        on_failure(s, n, in, r, on_element(in));
+    } else if (accepted) {
+        ++n.report.elements_out;
+        forward(s, n.outputs, in);  // same buffer, no copy
+    } else {
+        filtered(s, n, in);
+    }
+}
+
+// Routers declare their ports once, after init; they must match the edges.
+void router_start(State& s, Node& n) {
+    std::vector<std::string> declared;
+    const CallResult r = call_once(s, n, CallKind::ports, [&] { return n.stage->ports(declared); });
+    if (!r.ok()) {
+        fail_node(s, n, r, "failed in ports:");
+        return;
+    }
+    for (auto& d : declared) {
+        d = escape_guest_text(d);  // guest text, shown in the errors
+    }
+    for (auto& e : check_router_ports(s.spec, n.spec, declared, "it declares")) {
+        fail_flow(s, std::move(e));
+    }
+}
+
+void router_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {
+    std::vector<std::string>& chosen = n.route_scratch;
+    CallResult r =
+        call_with_retries(s, n, CallKind::route, [&] { return n.stage->route(in, chosen); });
+    std::vector<std::uint32_t>& targets = n.route_targets;
+    targets.clear();
+    for (const auto& name : chosen) {
+        if (!r.ok()) {
+            break;
+        }
+        const auto port = std::find_if(n.ports.begin(), n.ports.end(),
+                                       [&](const auto& p) { return p.first == name; });
+        if (port == n.ports.end()) {
+            r = CallResult::guest(GuestErrorKind::internal,
+                                  fmt::format("route returned '{}', which is not one of its ports",
+                                              escape_guest_text(name)));
+            break;
+        }
+        for (const auto e : port->second) {
+            if (std::find(targets.begin(), targets.end(), e) == targets.end()) {
+                targets.push_back(e);
+            }
+        }
+    }
+    if (!r.ok()) {
+        on_failure(s, n, in, r, on_element(in));
+    } else if (targets.empty()) {
+        filtered(s, n, in);
+    } else {
+        ++n.report.elements_out;
+        forward(s, targets, in);  // every port shares the buffer
+    }
+}
+
+void aggregator_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {
+    Produced out;
+    const CallResult r =
+        call_with_retries(s, n, CallKind::ingest, [&] { return n.stage->ingest(in, out); });
+    if (!r.ok()) {
+        on_failure(s, n, in, r, on_element(in));
+        return;
+    }
+    s.buffers.release(in.payload);
+    ++s.report.aggregated;
+    s.notify([&](FlowObserver& o) { o.on_ended(PathEnd::aggregated, n.host.id, in.sequence); });
+    if (out.present) {
+        derive(s, n, out);
+    }
+}
+
+// An aggregator flushes; what it returns waits in `pending` for room.
+void aggregator_finish(State& s, Node& n) {
+    n.flushed = true;
+    std::vector<Produced> outs;
+    const CallResult r = call_once(s, n, CallKind::flush, [&] { return n.stage->flush(outs); });
+    if (!r.ok()) {
+        fail_node(s, n, r, "failed in flush:");
+        n.done = true;
+        return;
+    }
+    n.pending.assign(outs.begin(), outs.end());
+    emit_pending(s, n);
+}
+
+void sink_step(State& s, Node& n, const ElementRef& in, std::uint32_t from) {
+    bool pause = false;
+    const CallResult r =
+        call_with_retries(s, n, CallKind::push, [&] { return n.stage->push(in, pause); });
+    if (!r.ok()) {
+        on_failure(s, n, in, r, on_element(in));
+        return;
+    }
+    if (s.edges[from].report.dead_letter) {
+        ++s.report.dead_lettered;
+        s.notify(
+            [&](FlowObserver& o) { o.on_ended(PathEnd::dead_lettered, n.host.id, in.sequence); });
+    } else {
+        ++s.report.delivered;
+        if (s.observed()) {
+            // The payload is still valid: the host releases it just below.
+            std::uint64_t bytes = 0;
+            s.buffers.size(in.payload, &bytes);
+            const std::uint64_t now = ticks();
+            s.notify([&](FlowObserver& o) { o.on_delivered(n.host.id, in, bytes, now); });
+        }
+    }
+    s.buffers.release(in.payload);
+    if (pause) {
+        ++n.report.pauses;
+        n.pause_backoff =
+            n.pause_backoff.count() == 0 ? kFirstPause : std::min(n.pause_backoff * 2, kMaxPause);
+        n.resume_at = Clock::now() + n.pause_backoff;
+    } else {
+        n.pause_backoff = std::chrono::microseconds{0};
+    }
+}
+
+void sink_finish(State& s, Node& n) {
+    n.done = true;
+    const CallResult r = call_once(s, n, CallKind::complete, [&] { return n.stage->complete(); });
+    if (!r.ok()) {
+        fail_node(s, n, r, "failed in complete:");
+    }
+}
+
+void just_done(State&, Node& n) {
+    n.done = true;
+}
+
+// Indexed by Role (core/role.hpp).
+const std::array<Driver, 6> kDrivers = {{
+    {no_start, source_pull, nullptr, just_done},              // source
+    {no_start, nullptr, processor_step, just_done},           // processor
+    {no_start, nullptr, sink_step, sink_finish},              // sink
+    {no_start, nullptr, filter_step, just_done},              // filter
+    {router_start, nullptr, router_step, just_done},          // router
+    {no_start, nullptr, aggregator_step, aggregator_finish},  // aggregator
+}};
+
+}  // namespace
+
+const Driver& driver_for(Role role) {
+    static_assert(kDrivers.size() == 6, "one driver per role");
+    return kDrivers[static_cast<std::size_t>(role)];
+}
+
+void start_path(State& s, Node& n, const Produced& out) {
+    ++n.report.elements_out;
+    // The host numbers and stamps the element unless the stage did.
+    const ElementRef el{out.sequence != 0 ? out.sequence : n.report.elements_out - 1,
+                        out.timestamp_ns != 0 ? out.timestamp_ns : wall_clock_ns(), out.payload,
+                        s.observed() ? ticks() : 0};
+    s.notify([&](FlowObserver& o) { o.on_emitted(n.host.id, el); });
+    forward(s, n.outputs, el);
+}
+
+bool emit_pending(State& s, Node& n) {
+    bool emitted = false;
+    while (!n.pending.empty() && room_downstream(s, n) && !s.aborted) {
+        derive(s, n, n.pending.front());
+        n.pending.pop_front();
+        emitted = true;
+    }
+    n.done = n.pending.empty();
+    return emitted;
+}
+
+}  // namespace torvyn::detail

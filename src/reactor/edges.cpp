@@ -1,0 +1,139 @@
+// Bounded queues between nodes: each edge's overflow policy, its high and
+// low watermarks, the round-robin merge of a node's inputs, and fan-out by
+// shared reference.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "flow_state.hpp"
+
+namespace torvyn::detail {
+namespace {
+
+void note_depth(State& s, std::uint32_t index) {
+    Edge& e = s.edges[index];
+    const std::size_t n = e.queue.size();
+    e.report.peak = std::max<std::uint64_t>(e.report.peak, n);
+    if (!e.pressured && n >= e.high) {
+        e.pressured = true;
+        e.pressured_since = Clock::now();
+        ++e.report.pressure_episodes;
+        s.notify([&](FlowObserver& o) { o.on_pressure(index, true); });
+    } else if (e.pressured && n <= e.low) {
+        e.pressured = false;
+        e.report.pressured += Clock::now() - e.pressured_since;
+        s.notify([&](FlowObserver& o) { o.on_pressure(index, false); });
+    }
+    s.notify([&](FlowObserver& o) { o.on_queue(index, n); });
+}
+
+void dropped(State& s, std::uint32_t index, const ElementRef& el) {
+    s.buffers.release(el.payload);
+    ++s.edges[index].report.dropped;
+    ++s.report.dropped;
+    s.notify([&](FlowObserver& o) { o.on_ended(PathEnd::dropped, index, el.sequence); });
+}
+
+bool room(const State& s, std::uint32_t index) {
+    const Edge& e = s.edges[index];
+    return e.report.overflow != OverflowPolicy::block || !e.queue.full();
+}
+
+}  // namespace
+
+void push(State& s, std::uint32_t index, const ElementRef& el) {
+    Edge& e = s.edges[index];
+    if (e.queue.full()) {
+        switch (e.report.overflow) {
+            case OverflowPolicy::drop_oldest:
+                dropped(s, index, e.queue.pop());
+                break;
+            case OverflowPolicy::drop_newest:
+                dropped(s, index, el);
+                return;
+            case OverflowPolicy::fail:
+            case OverflowPolicy::block:
+                // Block edges are checked before a producer runs, so only a
+                // "fail" edge gets here.
+                s.buffers.release(el.payload);
+                ++s.report.failed;
+                s.notify(
+                    [&](FlowObserver& o) { o.on_ended(PathEnd::failed, e.from, el.sequence); });
+                fail_flow(s, Error(ErrorCode::queue_overflow,
+                                   fmt::format("queue {} -> {} overflowed its capacity of {}",
+                                               e.report.from, e.report.to, e.queue.capacity()),
+                                   s.spec.where.str(),
+                                   "raise the edge's capacity or use backpressure = \"block\""));
+                return;
+        }
+    }
+    e.queue.push(el);
+    ++e.report.pushed;
+    e.report.occupancy_sum += e.queue.size();
+    note_depth(s, index);
+}
+
+ElementRef pop(State& s, std::uint32_t index) {
+    const ElementRef el = s.edges[index].queue.pop();
+    note_depth(s, index);
+    return el;
+}
+
+bool room_downstream(const State& s, const Node& n) {
+    const auto ok = [&](std::uint32_t e) { return room(s, e); };
+    return std::all_of(n.outputs.begin(), n.outputs.end(), ok) &&
+           (n.dead_letter == kNoEdge || ok(n.dead_letter));
+}
+
+bool has_input(const State& s, const Node& n) {
+    return std::any_of(n.inputs.begin(), n.inputs.end(),
+                       [&](std::uint32_t e) { return !s.edges[e].queue.empty(); });
+}
+
+std::pair<ElementRef, std::uint32_t> take_input(State& s, Node& n) {
+    for (std::size_t i = 0; i < n.inputs.size(); ++i) {
+        const std::uint32_t e = n.inputs[(n.next_input + i) % n.inputs.size()];
+        if (!s.edges[e].queue.empty()) {
+            n.next_input = (n.next_input + i + 1) % n.inputs.size();
+            return {pop(s, e), e};
+        }
+    }
+    return {{}, kNoEdge};
+}
+
+void forward(State& s, const std::vector<std::uint32_t>& targets, const ElementRef& el) {
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+        if (i > 0) {
+            s.buffers.add_ref(el.payload);
+            ++s.report.branches;
+        }
+        push(s, targets[i], el);
+    }
+}
+
+void drain_queues(State& s) {
+    for (std::uint32_t i = 0; i < s.edges.size(); ++i) {
+        Edge& e = s.edges[i];
+        while (!e.queue.empty()) {
+            const ElementRef el = e.queue.pop();
+            s.buffers.release(el.payload);
+            ++s.report.failed;
+            s.notify([&](FlowObserver& o) { o.on_ended(PathEnd::failed, e.to, el.sequence); });
+        }
+    }
+    for (std::uint32_t i = 0; i < s.nodes.size(); ++i) {
+        for (const auto& p : s.nodes[i]->pending) {
+            s.buffers.release(p.payload);
+            ++s.report.derived;
+            ++s.report.failed;
+            const ElementRef el{p.sequence, p.timestamp_ns, p.payload, 0};
+            s.notify([&](FlowObserver& o) {
+                o.on_emitted(i, el);
+                o.on_ended(PathEnd::failed, i, el.sequence);
+            });
+        }
+        s.nodes[i]->pending.clear();
+    }
+}
+
+}  // namespace torvyn::detail

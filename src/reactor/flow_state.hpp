@@ -1,0 +1,201 @@
+// The running state of one flow, shared by the scheduler's rooms, each in its
+// own file with one purpose:
+//   graph.cpp      nodes and edges from the spec, topological order
+//   edges.cpp      bounded queues: overflow policies, watermarks, fan-out
+//   policy.cpp     what happens when a call fails: errors, retries, restarts
+//   drivers.cpp    one driver per role: what a call means for the elements
+//   scheduler.cpp  the sweep: which node runs next, pauses, stops, draining
+//   flow.cpp       the Flow facade: create, run, report, progress
+// Used by the flow's thread only, but for `progress` (any thread).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "torvyn/core/published.hpp"
+#include "torvyn/core/ticks.hpp"
+#include "torvyn/reactor/flow.hpp"
+
+namespace torvyn {
+
+namespace detail {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::uint32_t kNoEdge = ~0u;
+
+// A bounded FIFO of elements in transit on one edge.
+class Queue {
+public:
+    explicit Queue(std::uint32_t capacity) : ring_(capacity) {}
+    [[nodiscard]] bool empty() const { return count_ == 0; }
+    [[nodiscard]] bool full() const { return count_ == ring_.size(); }
+    [[nodiscard]] std::size_t size() const { return count_; }
+    [[nodiscard]] std::size_t capacity() const { return ring_.size(); }
+    void push(const ElementRef& e) {
+        ring_[(head_ + count_) % ring_.size()] = e;
+        ++count_;
+    }
+    ElementRef pop() {
+        ElementRef e = ring_[head_];
+        head_ = (head_ + 1) % ring_.size();
+        --count_;
+        return e;
+    }
+
+private:
+    std::vector<ElementRef> ring_;
+    std::size_t head_ = 0;
+    std::size_t count_ = 0;
+};
+
+struct Edge {
+    std::uint32_t from;
+    std::uint32_t to;
+    Queue queue;
+    std::size_t high;  // pressured at or above
+    std::size_t low;   // relieved at or below
+    bool pressured = false;
+    Clock::time_point pressured_since;
+    EdgeReport report;
+};
+
+struct Node {
+    NodeSpec spec;
+    NodeHost host;
+    std::unique_ptr<Stage> stage;
+    NodeReport report;
+    std::vector<std::uint32_t> inputs;   // edge indices
+    std::vector<std::uint32_t> outputs;  // edge indices (not the dead-letter edge)
+    std::uint32_t dead_letter = kNoEdge;
+    // Routers: port name -> edges leaving that port.
+    std::vector<std::pair<std::string, std::vector<std::uint32_t>>> ports;
+    // Sources: block-policy edges downstream, whose pressure pauses the source.
+    std::vector<std::uint32_t> watched;
+    std::size_t next_input = 0;  // round-robin over inputs (fair merge)
+    bool done = false;           // will never run again
+    bool stopped = false;        // takes no more elements (failure, fatal)
+    bool dead = false;           // the stage cannot be called (trap, deadline, limit)
+    bool torn_down = false;
+    bool paused_by_pressure = false;  // sources: told to pause
+    std::uint64_t busy_ticks = 0;
+    CopyCount copies_seen;          // for on_copied: the ledger's total at the last report
+    Clock::time_point resume_at{};  // sinks: paused until
+    std::chrono::microseconds pause_backoff{0};
+    std::vector<std::string> route_scratch;    // routers: ports of this element
+    std::vector<std::uint32_t> route_targets;  // routers: their edges, deduplicated
+    // Aggregators: flushed, and the flush's outputs still waiting for room
+    // downstream (a flush may return more than the queues hold).
+    bool flushed = false;
+    std::deque<Produced> pending;
+};
+
+}  // namespace detail
+
+struct Flow::State {
+    FlowSpec spec;
+    RunOptions options;
+    BufferStore buffers;
+    FlowContextInfo context;
+    std::vector<std::unique_ptr<detail::Node>> nodes;  // stable: NodeHost is referenced
+    std::vector<detail::Edge> edges;
+    std::vector<std::uint32_t> topo;  // nodes, upstream first
+    FlowReport report;
+    FlowTopology topology;
+    detail::Clock::time_point created;
+    detail::Clock::time_point started;
+    int source_batch = 1;
+    detail::Clock::time_point drain_deadline = detail::Clock::time_point::max();
+    bool stopping = false;  // sources stop; everything in flight drains
+    bool aborted = false;   // stop now
+    std::vector<Error> warnings;
+    // The accounting as of the last sweep or emission, for other threads.
+    PublishedCounters<10> progress;
+    std::vector<std::unique_ptr<FlowObserver>> owned_observers;
+
+    explicit State(BufferLimits limits) : buffers(limits) {}
+
+    [[nodiscard]] bool observed() const { return !options.observers.empty(); }
+    // Tells every observer; with none, this is a test of an empty list.
+    template <class F>
+    void notify(F&& event) {
+        for (FlowObserver* o : options.observers) {
+            event(*o);
+        }
+    }
+    void publish_progress(bool finished);
+};
+
+namespace detail {
+
+using State = Flow::State;
+
+// graph.cpp: nodes, edges, dead-letter edges, topological order, watched
+// edges, the topology observers see. The spec was validated (acyclic).
+void build_graph(State& s);
+
+// edges.cpp
+void push(State& s, std::uint32_t edge, const ElementRef& el);
+ElementRef pop(State& s, std::uint32_t edge);
+[[nodiscard]] bool room_downstream(const State& s, const Node& n);
+[[nodiscard]] bool has_input(const State& s, const Node& n);
+// Next element for `n`, round-robin over its non-empty inputs, and its edge.
+std::pair<ElementRef, std::uint32_t> take_input(State& s, Node& n);
+// Hands an element the node holds (one reference) to `targets`; extra
+// targets share the buffer.
+void forward(State& s, const std::vector<std::uint32_t>& targets, const ElementRef& el);
+// Releases what is still queued (and flushed outputs that never found room),
+// counting it failed.
+void drain_queues(State& s);
+
+// policy.cpp
+// Calls `call` (timed, observed) and, under on-error = "retry", again with
+// backoff while it fails with a retryable error.
+CallResult call_with_retries(State& s, Node& n, CallKind kind,
+                             const std::function<CallResult()>& call);
+// One call, timed and observed.
+CallResult call_once(State& s, Node& n, CallKind kind, const std::function<CallResult()>& call);
+Error error_for(const State& s, const Node& n, const CallResult& r, std::string_view during);
+// A call on element `el` failed: the node's error policy decides.
+void on_failure(State& s, Node& n, const ElementRef& el, const CallResult& r,
+                std::string_view during);
+// A call with no element failed (a source's pull): the policy decides.
+void on_call_failure(State& s, Node& n, const CallResult& r, std::string_view during);
+// A call the flow cannot do without failed (init, notify, flush, complete):
+// the node stops and the flow fails, whatever its policy.
+void fail_node(State& s, Node& n, const CallResult& r, std::string_view during,
+               std::optional<ErrorCode> code = std::nullopt);
+// What happens to an element a node could not process.
+void give_up(State& s, Node& n, const ElementRef& el);
+void fail_flow(State& s, Error e);
+void teardown(State& s, Node& n);
+
+// drivers.cpp: one driver per role.
+struct Driver {
+    // Before the first element, after init (routers check their ports).
+    void (*start)(State& s, Node& n);
+    // Nodes without inputs (sources): produce one element.
+    void (*produce)(State& s, Node& n);
+    // Nodes with inputs: handle element `in`, taken from edge `from`.
+    void (*handle)(State& s, Node& n, const ElementRef& in, std::uint32_t from);
+    // Upstream is done and the inputs are empty.
+    void (*finish)(State& s, Node& n);
+};
+const Driver& driver_for(Role role);
+// A new path starts (a source's or an aggregator's output).
+void start_path(State& s, Node& n, const Produced& out);
+// Emits an aggregator's flushed outputs while every queue downstream has
+// room; the node is done when none is left. Returns whether any was emitted.
+bool emit_pending(State& s, Node& n);
+
+// scheduler.cpp: drives until every node is done or the flow is aborted.
+void drive(State& s);
+
+}  // namespace detail
+}  // namespace torvyn

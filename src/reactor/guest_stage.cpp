@@ -1,0 +1,131 @@
+// GuestStage: a node whose stage is a WebAssembly component. Every call
+// forwards to the engine's Instance; a restart replaces the instance. Also
+// the Flow::create that links and instantiates a component per node, and the
+// audit log as an observer of containments and restarts.
+#include <fmt/format.h>
+
+#include "torvyn/engine/engine.hpp"
+#include "torvyn/reactor/flow.hpp"
+#include "torvyn/reactor/link.hpp"
+#include "torvyn/security/audit.hpp"
+
+namespace torvyn {
+namespace {
+
+class GuestStage final : public Stage {
+public:
+    GuestStage(Runtime& runtime, std::shared_ptr<const PreparedComponent> prepared, NodeHost& host,
+               InstanceLimits limits, std::unique_ptr<Instance> instance)
+        : runtime_(runtime),
+          prepared_(std::move(prepared)),
+          host_(host),
+          limits_(limits),
+          instance_(std::move(instance)) {}
+
+    CallResult init(std::string_view config) override { return instance_->init(config); }
+    CallResult teardown() override { return instance_->teardown(); }
+    CallResult pull(Produced& out) override { return instance_->pull(out); }
+    CallResult notify(bool pause) override { return instance_->notify(pause); }
+    CallResult process(const ElementRef& in, Produced& out) override {
+        return instance_->process(in, out);
+    }
+    CallResult push(const ElementRef& in, bool& pause) override {
+        return instance_->push(in, pause);
+    }
+    CallResult complete() override { return instance_->complete(); }
+    CallResult accept(const ElementRef& in, bool& accepted) override {
+        return instance_->accept(in, accepted);
+    }
+    CallResult ports(std::vector<std::string>& names) override { return instance_->ports(names); }
+    CallResult route(const ElementRef& in, std::vector<std::string>& ports) override {
+        return instance_->route(in, ports);
+    }
+    CallResult ingest(const ElementRef& in, Produced& out) override {
+        return instance_->ingest(in, out);
+    }
+    CallResult flush(std::vector<Produced>& out) override { return instance_->flush(out); }
+
+    // A fresh instance in a new store. What the old one held goes back to the
+    // pool before the new one can make anything.
+    CallResult restart(std::string_view config) override {
+        instance_.reset();
+        host_.buffers->reclaim(host_.id);
+        auto fresh = runtime_.instantiate(*prepared_, host_, limits_);
+        if (!fresh) {
+            return CallResult::failure(CallStatus::internal, fresh.error().message);
+        }
+        instance_ = std::move(fresh).value();
+        return instance_->init(config);
+    }
+
+    void close() override {
+        instance_.reset();
+        flush_guest_output(host_);
+    }
+
+private:
+    Runtime& runtime_;
+    std::shared_ptr<const PreparedComponent> prepared_;
+    NodeHost& host_;
+    InstanceLimits limits_;
+    std::unique_ptr<Instance> instance_;
+};
+
+// Containments and restarts, as "contain" and "restart" lines of the audit
+// log (grants and denials are written while linking).
+class AuditObserver final : public FlowObserver {
+public:
+    explicit AuditObserver(AuditLog& log) : log_(log) {}
+    void on_start(const FlowTopology& topology) override { topology_ = topology; }
+    void on_contained(std::uint32_t node, const Error& why,
+                      std::optional<std::uint64_t> element) override {
+        nlohmann::json fields = {{"code", error_code_name(why.code)}, {"reason", why.message}};
+        if (element) {
+            fields["element"] = *element;
+        }
+        log_.record("contain", topology_.flow, topology_.nodes.at(node), std::move(fields));
+    }
+    void on_restarted(std::uint32_t node, std::uint32_t restarts) override {
+        log_.record("restart", topology_.flow, topology_.nodes.at(node), {{"restarts", restarts}});
+    }
+
+private:
+    AuditLog& log_;
+    FlowTopology topology_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Flow>> Flow::create(Runtime& runtime, const Manifest& manifest,
+                                           const FlowSpec& spec, const RunOptions& options) {
+    const LinkContext ctx{&runtime, &manifest, options.component_path, options.audit};
+    auto flow = create(spec, options, [&](StageSlot& slot) -> Result<std::unique_ptr<Stage>> {
+        auto linked = link_node(ctx, slot.flow, slot.node, slot.warnings);
+        if (!linked) {
+            return std::move(linked).error();
+        }
+        slot.report.cache_hit = linked.value().load.cache_hit;
+        const NodeSpec& n = slot.node;
+        InstanceLimits limits;
+        limits.call_deadline = n.call_timeout.count() > 0 ? n.call_timeout : slot.flow.call_timeout;
+        limits.max_memory_bytes = n.max_memory;
+        limits.max_table_elements = n.max_table_elements;
+        limits.fuel = n.fuel;
+        if (n.fuel != 0 && !runtime.options().fuel) {
+            return at_node(
+                Error(ErrorCode::engine, "a fuel budget needs a runtime that meters fuel"), n);
+        }
+        auto instance = runtime.instantiate(*linked.value().prepared, slot.host, limits);
+        if (!instance) {
+            return at_node(std::move(instance).error(), n);
+        }
+        return std::unique_ptr<Stage>(std::make_unique<GuestStage>(
+            runtime, linked.value().prepared, slot.host, limits, std::move(instance).value()));
+    });
+    if (flow && options.audit != nullptr) {
+        flow.value()->adopt(std::make_unique<AuditObserver>(*options.audit));
+    }
+    return flow;
+}
+
+}  // namespace torvyn

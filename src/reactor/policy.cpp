@@ -1,0 +1,263 @@
+// What happens when a call fails: the error that explains it, the node's
+// on-error policy (fail, skip, retry, dead-letter), on-trap = "restart", and
+// the containments observers are told about. Also: every call goes through
+// here, timed and observed.
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "flow_state.hpp"
+
+namespace torvyn::detail {
+namespace {
+
+ErrorCode code_for(const CallResult& r) {
+    switch (r.status) {
+        case CallStatus::guest_error:
+            return r.guest_kind == GuestErrorKind::fatal ? ErrorCode::guest_fatal
+                                                         : ErrorCode::guest_error;
+        case CallStatus::trap:
+            return ErrorCode::guest_trap;
+        case CallStatus::deadline:
+            return ErrorCode::guest_deadline;
+        case CallStatus::limit:
+        case CallStatus::host_limit:
+            return ErrorCode::guest_limit;
+        default:
+            return ErrorCode::internal;
+    }
+}
+
+std::string describe(const CallResult& r) {
+    if (r.status == CallStatus::guest_error) {
+        return r.message.empty()
+                   ? fmt::format("returned error {}", guest_error_kind_name(r.guest_kind))
+                   : fmt::format("returned error {}: {}", guest_error_kind_name(r.guest_kind),
+                                 r.message);
+    }
+    // Wasmtime's messages may span lines; the first says what happened.
+    return fmt::format("{}: {}", call_status_name(r.status),
+                       r.message.substr(0, r.message.find('\n')));
+}
+
+// The host stopped a stage (trap, deadline, limit) or refused it for a
+// budget or a limit: a containment, whatever the node's role.
+void note_containment(State& s, const Node& n, const CallResult& r, const Error& e,
+                      std::optional<std::uint64_t> element) {
+    const bool contained = (r.instance_dead() && r.status != CallStatus::stopped) ||
+                           e.code == ErrorCode::resource_budget || e.code == ErrorCode::guest_limit;
+    if (contained) {
+        s.notify([&](FlowObserver& o) { o.on_contained(n.host.id, e, element); });
+    }
+}
+
+void stop_node(State& s, Node& n, const CallResult& r) {
+    n.stopped = true;
+    n.report.stopped = true;
+    if (r.instance_dead()) {
+        n.dead = true;
+    } else if (r.fatal()) {
+        // A stage that declares itself unable to go on is torn down now.
+        teardown(s, n);
+    }
+}
+
+// After a trap, a node with on-trap = "restart" gets a fresh start while its
+// restart budget lasts.
+bool restart(State& s, Node& n) {
+    if (!n.spec.restart_on_trap || n.report.restarts >= n.spec.max_restarts) {
+        return false;
+    }
+    if (!call_once(s, n, CallKind::init, [&] { return n.stage->restart(n.spec.config); }).ok()) {
+        return false;
+    }
+    ++n.report.restarts;
+    n.dead = false;
+    n.torn_down = false;
+    s.notify([&](FlowObserver& o) { o.on_restarted(n.host.id, n.report.restarts); });
+    return true;
+}
+
+// The policy, for a failed call with or without an element. Returns the
+// error when the flow goes on without the node or fails.
+void apply_policy(State& s, Node& n, const CallResult& r, std::string_view during,
+                  std::optional<std::uint64_t> element) {
+    Error e = error_for(s, n, r, during);
+    note_containment(s, n, r, e, element);
+    if (r.instance_dead() && restart(s, n)) {
+        // The node goes on with a fresh stage; the element that broke the
+        // old one still follows the error policy.
+        if (n.spec.on_error == ErrorPolicy::fail) {
+            fail_flow(s, std::move(e));
+        }
+        return;
+    }
+    if (r.fatal() || n.spec.on_error == ErrorPolicy::fail) {
+        stop_node(s, n, r);
+    }
+    if (n.spec.on_error == ErrorPolicy::fail) {
+        fail_flow(s, std::move(e));
+    } else if (n.stopped) {
+        // The flow goes on without this node; keep why, for the report.
+        s.report.node_errors.push_back(std::move(e));
+    }
+}
+
+}  // namespace
+
+CallResult call_once(State& s, Node& n, CallKind kind, const std::function<CallResult()>& call) {
+    // Times every call with the cheap tick clock; converted at the end.
+    const std::uint64_t t0 = ticks();
+    CallResult r = call();
+    const std::uint64_t took = ticks() - t0;
+    n.busy_ticks += took;
+    ++n.report.calls;
+    if (s.observed()) {
+        const std::uint32_t id = n.host.id;
+        s.notify([&](FlowObserver& o) { o.on_call(id, kind, took, r.status); });
+        const CopyCount now = n.report.copies.total();
+        if (now.copies != n.copies_seen.copies) {
+            const CopyCount delta{now.copies - n.copies_seen.copies,
+                                  now.bytes - n.copies_seen.bytes};
+            n.copies_seen = now;
+            s.notify([&](FlowObserver& o) { o.on_copied(id, delta.copies, delta.bytes); });
+        }
+    }
+    return r;
+}
+
+CallResult call_with_retries(State& s, Node& n, CallKind kind,
+                             const std::function<CallResult()>& call) {
+    n.host.refusal = Refusal::none;
+    n.host.refusal_message.clear();
+    CallResult r = call_once(s, n, kind, call);
+    if (n.spec.on_error != ErrorPolicy::retry) {
+        return r;
+    }
+    auto backoff = n.spec.retry_backoff;
+    for (std::uint32_t attempt = 0; attempt < n.spec.retries && r.retryable(); ++attempt) {
+        ++n.report.errors;
+        ++n.report.retries;
+        std::this_thread::sleep_for(backoff);
+        backoff *= 2;
+        r = call_once(s, n, kind, call);
+    }
+    return r;
+}
+
+Error error_for(const State& s, const Node& n, const CallResult& r, std::string_view during) {
+    (void)s;
+    if (n.host.refusal == Refusal::budget) {
+        return Error(ErrorCode::resource_budget,
+                     fmt::format("node '{}' {} exceeded a buffer budget: {}", n.spec.name, during,
+                                 n.host.refusal_message),
+                     n.spec.where.str(),
+                     "raise the node's or the flow's max-buffer-memory, or make smaller buffers");
+    }
+    if (n.host.refusal == Refusal::limit) {
+        return Error(ErrorCode::guest_limit,
+                     fmt::format("node '{}' {} exceeded a host limit: {}", n.spec.name, during,
+                                 n.host.refusal_message),
+                     n.spec.where.str(),
+                     "the host's limits are fixed (docs/limits.md); fix the component");
+    }
+    // A trap the host caused by refusing a bad handle is a resource error.
+    const ErrorCode code = r.status == CallStatus::trap && n.host.refusal == Refusal::handle
+                               ? ErrorCode::resource_handle
+                               : code_for(r);
+    std::string message = fmt::format("node '{}' {} {}", n.spec.name, during, describe(r));
+    if (code == ErrorCode::resource_handle) {
+        message += fmt::format(" ({})", n.host.refusal_message);
+    }
+    if (r.status == CallStatus::limit) {
+        const auto show = [](std::uint64_t v) {
+            return v == 0 ? std::string("runtime default") : std::to_string(v);
+        };
+        message += fmt::format(" (limits: max-memory {}, max-table-elements {}, fuel {})",
+                               show(n.spec.max_memory), show(n.spec.max_table_elements),
+                               show(n.spec.fuel));
+    }
+    std::string hint =
+        fmt::format("on-error = \"{}\" for this node", error_policy_name(n.spec.on_error));
+    if (r.status == CallStatus::deadline) {
+        hint = "raise the call-timeout or fix the component's loop";
+    } else if (r.status == CallStatus::host_limit) {
+        hint = "the host's limits are fixed (docs/limits.md); fix the component";
+    }
+    return Error(code, std::move(message), n.spec.where.str(), std::move(hint));
+}
+
+void give_up(State& s, Node& n, const ElementRef& el) {
+    if (n.spec.on_error == ErrorPolicy::dead_letter) {
+        ++n.report.dead_lettered;
+        push(s, n.dead_letter, el);  // counted when the dead-letter sink takes it
+        return;
+    }
+    s.buffers.release(el.payload);
+    ++s.report.failed;
+    if (n.spec.on_error != ErrorPolicy::fail) {
+        ++n.report.skipped;
+    }
+    s.notify([&](FlowObserver& o) { o.on_ended(PathEnd::failed, n.host.id, el.sequence); });
+}
+
+void on_failure(State& s, Node& n, const ElementRef& el, const CallResult& r,
+                std::string_view during) {
+    ++n.report.errors;
+    if (r.status == CallStatus::stopped) {
+        // The run is being stopped at once: the element is failed, the stage
+        // is gone, and nothing is wrong with the node.
+        n.stopped = n.dead = true;
+    } else {
+        apply_policy(s, n, r, during, el.sequence);
+    }
+    give_up(s, n, el);
+}
+
+void on_call_failure(State& s, Node& n, const CallResult& r, std::string_view during) {
+    ++n.report.errors;
+    if (r.status == CallStatus::stopped) {
+        n.stopped = n.dead = true;
+        return;
+    }
+    apply_policy(s, n, r, during, std::nullopt);
+}
+
+void fail_node(State& s, Node& n, const CallResult& r, std::string_view during,
+               std::optional<ErrorCode> code) {
+    ++n.report.errors;
+    if (r.status == CallStatus::stopped) {
+        n.stopped = n.dead = true;
+        return;
+    }
+    stop_node(s, n, r);
+    Error e = error_for(s, n, r, during);
+    if (code) {
+        e.code = *code;
+    }
+    note_containment(s, n, r, e, std::nullopt);
+    fail_flow(s, std::move(e));
+}
+
+void fail_flow(State& s, Error e) {
+    if (!s.report.error) {
+        s.report.error = std::move(e);
+        s.report.stop = StopReason::failed;
+    }
+    s.stopping = true;
+}
+
+void teardown(State& s, Node& n) {
+    if (n.torn_down || n.dead || !n.stage) {
+        return;
+    }
+    n.torn_down = true;
+    if (const CallResult r =
+            call_once(s, n, CallKind::teardown, [&] { return n.stage->teardown(); });
+        !r.ok()) {
+        ++n.report.errors;
+        n.dead = r.instance_dead();
+    }
+}
+
+}  // namespace torvyn::detail

@@ -1,0 +1,174 @@
+// The sweep: which node runs next. Nodes are visited upstream first, so an
+// element a source emits crosses the whole flow in one sweep; a node runs
+// only when it has input and every block edge it writes to has room; sources
+// pause while a queue downstream is pressured; sinks that ask to pause are
+// left alone for a while. Stop requests, the flow's timeout and the drain
+// deadline are checked once per sweep.
+#include <algorithm>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "flow_state.hpp"
+
+namespace torvyn::detail {
+namespace {
+
+// Calls per node per scheduling turn: large enough to amortise the sweep,
+// small enough that every node gets its turn promptly.
+constexpr int kBatch = 64;
+
+// A sink that asked to pause is left alone until resume_at; the clock is
+// read only for a sink that has asked (the hot path reads none).
+bool paused(const Node& n) {
+    return n.pause_backoff.count() != 0 && n.resume_at > Clock::now();
+}
+
+// Sources pause while a watched queue is between its watermarks, and are
+// told so.
+void update_pressure(State& s, Node& n) {
+    const bool pressured = std::any_of(n.watched.begin(), n.watched.end(),
+                                       [&](std::uint32_t e) { return s.edges[e].pressured; });
+    if (pressured == n.paused_by_pressure) {
+        return;
+    }
+    n.paused_by_pressure = pressured;
+    const CallResult r =
+        call_once(s, n, CallKind::notify, [&] { return n.stage->notify(pressured); });
+    if (!r.ok()) {
+        fail_node(s, n, r, "failed in notify:");
+    }
+}
+
+void check_stop(State& s) {
+    const bool timed = s.stopping || s.spec.timeout.count() > 0;
+    const auto now = timed ? Clock::now() : Clock::time_point{};
+    const int request = s.options.stop != nullptr ? s.options.stop->load() : 0;
+    if (request == static_cast<int>(StopRequest::forced) ||
+        (s.stopping && now >= s.drain_deadline)) {
+        s.aborted = true;
+        if (s.report.stop == StopReason::completed || s.report.stop == StopReason::interrupted) {
+            s.report.stop = StopReason::forced;
+        }
+        return;
+    }
+    if (!s.stopping && request == static_cast<int>(StopRequest::graceful)) {
+        s.stopping = true;
+        s.report.stop = StopReason::interrupted;
+    }
+    if (!s.stopping && s.spec.timeout.count() > 0 && now - s.started >= s.spec.timeout) {
+        fail_flow(s, Error(ErrorCode::flow_timeout,
+                           fmt::format("flow '{}' ran longer than its timeout of {} ms",
+                                       s.spec.name, s.spec.timeout.count()),
+                           s.spec.where.str(), "raise the flow's timeout"));
+        s.report.stop = StopReason::timeout;
+    }
+    if (s.stopping && s.drain_deadline == Clock::time_point::max()) {
+        s.drain_deadline = Clock::now() + s.spec.drain_timeout;
+    }
+}
+
+// Runs a source up to source-batch times while there is demand.
+bool run_source(State& s, Node& n, const Driver& d) {
+    if (s.stopping || n.stopped) {
+        n.done = true;
+        return true;
+    }
+    bool progressed = false;
+    for (int i = 0; i < s.source_batch && !n.done && !n.stopped && !s.stopping; ++i) {
+        update_pressure(s, n);
+        if (n.paused_by_pressure || !room_downstream(s, n)) {
+            break;
+        }
+        d.produce(s, n);
+        progressed = true;
+    }
+    return progressed;
+}
+
+[[nodiscard]] bool upstream_done(const State& s, const Node& n) {
+    return std::all_of(n.inputs.begin(), n.inputs.end(),
+                       [&](std::uint32_t e) { return s.nodes[s.edges[e].from]->done; });
+}
+
+// Runs a node on up to kBatch input elements; finishes it when upstream is
+// done and its inputs are empty.
+bool run_consumer(State& s, Node& n, const Driver& d, Clock::time_point& earliest_resume) {
+    if (n.flushed) {
+        return emit_pending(s, n);
+    }
+    if (paused(n)) {
+        earliest_resume = std::min(earliest_resume, n.resume_at);
+        return false;
+    }
+    bool progressed = false;
+    for (int i = 0;
+         i < kBatch && has_input(s, n) && (n.stopped || room_downstream(s, n)) && !paused(n); ++i) {
+        const auto [in, from] = take_input(s, n);
+        ++n.report.elements_in;
+        progressed = true;
+        if (n.stopped) {
+            give_up(s, n, in);
+            continue;
+        }
+        n.host.edge_ledger = &s.edges[from].report.copies;
+        d.handle(s, n, in, from);
+    }
+    if (!has_input(s, n) && upstream_done(s, n)) {
+        if (n.stopped || s.aborted) {
+            n.done = true;
+        } else {
+            d.finish(s, n);
+        }
+        progressed = true;
+    }
+    return progressed;
+}
+
+// One sweep over the nodes, upstream first. Returns whether anything ran.
+bool sweep(State& s, Clock::time_point& earliest_resume) {
+    bool progressed = false;
+    for (auto it = s.topo.begin(); it != s.topo.end() && !s.aborted; ++it) {
+        Node& n = *s.nodes[*it];
+        if (n.done) {
+            continue;
+        }
+        const Driver& d = driver_for(n.spec.role);
+        progressed |= role_info(n.spec.role).takes_input ? run_consumer(s, n, d, earliest_resume)
+                                                         : run_source(s, n, d);
+    }
+    return progressed;
+}
+
+}  // namespace
+
+void drive(State& s) {
+    for (;;) {
+        check_stop(s);
+        if (s.aborted) {
+            return;
+        }
+        Clock::time_point earliest_resume = Clock::time_point::max();
+        const bool progressed = sweep(s, earliest_resume);
+        s.publish_progress(false);
+        if (std::all_of(s.nodes.begin(), s.nodes.end(), [](const auto& n) { return n->done; })) {
+            return;
+        }
+        if (!progressed) {
+            if (earliest_resume == Clock::time_point::max()) {
+                fail_flow(s, Error(ErrorCode::internal,
+                                   fmt::format("flow '{}' stalled with elements in flight",
+                                               s.spec.name)));
+                s.aborted = true;
+                return;
+            }
+            // Only paused sinks are left to run: wait for the first, but wake
+            // up regularly to notice stop requests.
+            const auto wake =
+                std::min(earliest_resume, Clock::now() + std::chrono::milliseconds(5));
+            std::this_thread::sleep_until(wake);
+        }
+    }
+}
+
+}  // namespace torvyn::detail
