@@ -16,7 +16,7 @@ using namespace torvyn;
 
 namespace {
 
-double ns_per_accept(Runtime& rt, const PreparedComponent& p, NodeHost& host,
+double ns_per_accept(Runtime& rt, const std::shared_ptr<const PreparedComponent>& p, NodeHost& host,
                      std::string_view config, std::uint64_t calls) {
     auto inst = rt.instantiate(p, host, {});
     if (!inst || !inst.value()->init(config).ok()) {
@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "%s\n", c.error().format().c_str());
         return 1;
     }
-    auto p = rt.value()->prepare(*c.value(), Role::filter, {});
+    auto p = rt.value()->prepare(c.value(), Role::filter, {});
     if (!p) {
         std::fprintf(stderr, "%s\n", p.error().format().c_str());
         return 1;
@@ -72,18 +72,18 @@ int main(int argc, char** argv) {
 
     constexpr std::uint64_t kCalls = 200000;
     constexpr std::uint64_t kHostCalls = 100;
-    const double call = ns_per_accept(*rt.value(), *p.value(), host, "", kCalls);
+    const double call = ns_per_accept(*rt.value(), p.value(), host, "", kCalls);
     const double with_host =
-        ns_per_accept(*rt.value(), *p.value(), host, "host-calls=100", kCalls / 10);
+        ns_per_accept(*rt.value(), p.value(), host, "host-calls=100", kCalls / 10);
     const double host_call = (with_host - call) / static_cast<double>(kHostCalls);
     std::printf("{\"bench\":\"bridge_call\",\"ns_per_call\":%.1f}\n", call);
 
     // The same with nothing lent: source.notify of a nop source.
     if (argc > 2) {
         auto cs = rt.value()->load(argv[2]);
-        auto ps = cs ? rt.value()->prepare(*cs.value(), Role::source, {})
+        auto ps = cs ? rt.value()->prepare(cs.value(), Role::source, {})
                      : Result<std::shared_ptr<const PreparedComponent>>(cs.error());
-        auto si = ps ? rt.value()->instantiate(*ps.value(), host, {})
+        auto si = ps ? rt.value()->instantiate(ps.value(), host, {})
                      : Result<std::unique_ptr<Instance>>(ps.error());
         if (si) {
             for (int i = 0; i < 1000; ++i) {
@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
     const auto rss0 = bench::rss_bytes();
     const auto t0 = bench::now_ns();
     for (int i = 0; i < kInstances; ++i) {
-        auto inst = rt.value()->instantiate(*p.value(), host, {});
+        auto inst = rt.value()->instantiate(p.value(), host, {});
         if (!inst) {
             std::fprintf(stderr, "%s\n", inst.error().format().c_str());
             return 1;

@@ -125,6 +125,17 @@ if grpc_paced and pipes_paced:
 if 64 in grpc:
     o.append(f"- Throughput Torvyn / gRPC (64 B): {t64['elements_per_second'] / grpc[64]['elements_per_second']:.1f}x "
              "(goal ≥ 10x).")
+def median_ns(prefix):
+    runs = sorted(1e9 / one(f"{prefix}_{i}.json")["elements_per_second"] for i in (1, 2, 3))
+    return runs[1]
+
+
+without = median_ns("observer_without")
+with_counter = median_ns("observer_with")
+o.append(f"- One counting observer (told of every call, copy, emission, delivery and queue "
+         f"change): {us(without)} → {us(with_counter)} per element, "
+         f"{with_counter - without:+.0f} ns (median of 3 alternating runs; run-to-run spread "
+         "is of the same order).")
 copies = one("torvyn_copies.json")
 copy_ns = 1e9 / copies["elements_per_second"]
 n_copies = copies["copies_per_element"]

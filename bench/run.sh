@@ -58,6 +58,16 @@ sed -e 's/count=300 size=1048576/count=300 size=1048576 fill=0/' -e 's/work=1/wo
 "$torvyn" bench "$(manifest chain10_64 64 50000 8)" "${L[@]}" --warmup 5000 \
   --html "$root/docs/bench-report.html" --out "$out/torvyn10_64.json" >/dev/null 2>&1
 
+echo "bench: cost of an observer" >&2
+# The same 3-stage flow with and without an observer that counts every event,
+# alternating so that drift hits both.
+for i in 1 2 3; do
+  "$torvyn" bench "$(manifest observed_64 64 100000 1)" "${L[@]}" --warmup 10000 \
+    --out "$out/observer_without_$i.json" >/dev/null 2>&1
+  "$torvyn" bench "$(manifest observed_64 64 100000 1)" "${L[@]}" --warmup 10000 --count-events \
+    --out "$out/observer_with_$i.json" >/dev/null 2>&1
+done
+
 echo "bench: start-up" >&2
 m3=$(manifest start3 64 1 1)
 m100=$(manifest start100 64 1 98)

@@ -54,6 +54,7 @@ tools=(
   "wit-bindgen-cli wit-bindgen 0.63.0 --no-default-features --features c"
   "wasm-component-ld wasm-component-ld 0.5.31"
   "wasm-tools wasm-tools 1.263.0 --no-default-features --features component,validate,print,parse,metadata,strip"
+  "cbindgen cbindgen 0.29.2"
 )
 mkdir -p "$TORVYN_TOOLS_DIR/bin"
 for entry in "${tools[@]}"; do

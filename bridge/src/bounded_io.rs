@@ -18,7 +18,7 @@ use wasmtime_wasi_io::bindings::wasi::io::streams::{
 use wasmtime_wasi_io::poll::DynPollable;
 use wasmtime_wasi_io::streams::{DynInputStream, DynOutputStream, StreamError, StreamResult};
 
-use crate::host::{CallClock, NodeData};
+use crate::node::{CallClock, NodeData};
 
 /// The WASI table of one node, with the clock of the call in progress.
 pub struct BoundedIo<'a> {
@@ -44,10 +44,12 @@ fn view(d: &mut NodeData) -> BoundedIo<'_> {
     }
 }
 
-pub fn add_to_linker(linker: &mut Linker<NodeData>) -> wasmtime::Result<()> {
-    poll::add_to_linker::<NodeData, HasBoundedIo>(linker, view)?;
-    streams::add_to_linker::<NodeData, HasBoundedIo>(linker, view)?;
-    Ok(())
+pub fn add_poll(linker: &mut Linker<NodeData>) -> wasmtime::Result<()> {
+    poll::add_to_linker::<NodeData, HasBoundedIo>(linker, view)
+}
+
+pub fn add_streams(linker: &mut Linker<NodeData>) -> wasmtime::Result<()> {
+    streams::add_to_linker::<NodeData, HasBoundedIo>(linker, view)
 }
 
 /// A stream operation that waited too long becomes a trap carrying why.

@@ -13,22 +13,24 @@ use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi_io::streams::{OutputStream, StreamError, StreamResult};
 
-use crate::host::HostCallbacks;
-
-pub const STDOUT: i32 = 1;
-pub const STDERR: i32 = 2;
+use crate::node::{tvb_host_callbacks, tvb_stream};
 
 /// One of the node's output streams.
 #[derive(Clone, Copy)]
 pub struct GuestOutput {
     node: usize, // *mut c_void, as an integer so the stream is Send + Sync
-    stream: i32,
-    callbacks: HostCallbacks,
+    stream: tvb_stream,
+    callbacks: tvb_host_callbacks,
     permit: usize,
 }
 
 impl GuestOutput {
-    pub fn new(node: *mut c_void, stream: i32, callbacks: HostCallbacks, permit: u64) -> Self {
+    pub fn new(
+        node: *mut c_void,
+        stream: tvb_stream,
+        callbacks: tvb_host_callbacks,
+        permit: u64,
+    ) -> Self {
         GuestOutput {
             node: node as usize,
             stream,

@@ -10,16 +10,38 @@
 //! Safety model of the ABI: C++ passes valid pointers it created through this
 //! API; each `tvb_instance` is used by one thread at a time. Nothing unwinds
 //! across the ABI: entry points catch panics and report `TVB_INTERNAL`.
+//! Failures are owned `tvb_error` values (error.rs).
+//!
+//! The C header (`torvyn_bridge.h`) is generated from these sources by
+//! cbindgen when the host is built; the types and functions here are the
+//! only definition of the ABI.
+//!
+//! Modules, each depending only on those above it:
+//!   node        what a store carries: callbacks, limits, clock, WASI state
+//!   error       owned errors and how a failure is classified
+//!   host        torvyn:streaming's host functions: thunks into C++
+//!   bounded_io  wasi:io with every wait bounded by the call's deadline
+//!   guest_output  a granted guest's stdout/stderr, handed to C++
+//!   wasi        the grantable WASI interfaces, one row each
+//!   engine      the engine, compiled components, WIT checks
+//!   instance    linking for a role, instances, the typed calls
 
 #![allow(non_camel_case_types)]
 
-mod abi;
 mod bounded_io;
+mod engine;
+mod error;
 mod guest_output;
 mod host;
+mod instance;
+mod node;
 mod wasi;
 
-pub use abi::*;
+pub use engine::*;
+pub use error::*;
+pub use instance::*;
+pub use node::*;
+pub use wasi::*;
 
 /// Typed bindings for every Torvyn role interface. The host resources map
 /// to marker types whose reps are the C++ host's handles.

@@ -1,68 +1,302 @@
-//! WASI capabilities, linked one interface at a time.
+//! WASI, linked one interface at a time.
 //!
-//! A node gets a WASI context only when it holds a grant, and its linker gets
-//! only the interfaces its grants cover. A component importing anything else
-//! fails to link (the C++ host reports the capability to grant). The context
-//! itself is built from the grants: preopened directories, named environment
-//! variables, and a socket check that admits only the listed addresses.
+//! Every interface the host can grant is one row of `INTERFACES`: its id
+//! (shared with C++ as `tvb_wasi_interface`), its name, and how to link it.
+//! A node's grants are a set of these ids plus the data some of them need
+//! (folders, environment values, addresses); the C++ host decides which
+//! capability covers which interfaces. A node gets a WASI context only when
+//! it holds a grant, and a linker with only the interfaces it was granted: a
+//! component importing anything else fails to link.
 
 use std::collections::HashSet;
 use std::ffi::{CStr, c_char, c_void};
 use std::net::SocketAddr;
 
 use wasmtime::component::{HasData, Linker, ResourceTable};
+use wasmtime_wasi::cli::{WasiCli, WasiCliView};
+use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
+use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView};
 use wasmtime_wasi::p2::bindings as p2;
-use wasmtime_wasi::sockets::SocketAddrUse;
-use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::random::WasiRandom;
+use wasmtime_wasi::sockets::{SocketAddrUse, WasiSockets, WasiSocketsView};
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use crate::guest_output::{self, GuestOutput};
-use crate::host::{GuestLimits, HostCallbacks, NodeData};
+use crate::guest_output::GuestOutput;
+use crate::node::{NodeData, WasiState, tvb_guest_limits, tvb_host_callbacks, tvb_stream};
 
-/// One preopened directory; mirrors `tvb_dir_grant`.
+/// A WASI 0.2 interface the host can link for a node.
+#[repr(C)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+pub enum tvb_wasi_interface {
+    TVB_WASI_IO_ERROR = 0,
+    TVB_WASI_IO_STREAMS = 1,
+    TVB_WASI_IO_POLL = 2,
+    TVB_WASI_CLI_STDOUT = 3,
+    TVB_WASI_CLI_STDERR = 4,
+    TVB_WASI_CLI_STDIN = 5,
+    TVB_WASI_CLI_EXIT = 6,
+    TVB_WASI_CLI_ENVIRONMENT = 7,
+    TVB_WASI_CLI_TERMINAL_INPUT = 8,
+    TVB_WASI_CLI_TERMINAL_OUTPUT = 9,
+    TVB_WASI_CLI_TERMINAL_STDIN = 10,
+    TVB_WASI_CLI_TERMINAL_STDOUT = 11,
+    TVB_WASI_CLI_TERMINAL_STDERR = 12,
+    TVB_WASI_CLOCKS_WALL_CLOCK = 13,
+    TVB_WASI_CLOCKS_MONOTONIC_CLOCK = 14,
+    TVB_WASI_RANDOM_RANDOM = 15,
+    TVB_WASI_RANDOM_INSECURE = 16,
+    TVB_WASI_RANDOM_INSECURE_SEED = 17,
+    TVB_WASI_FILESYSTEM_TYPES = 18,
+    TVB_WASI_FILESYSTEM_PREOPENS = 19,
+    TVB_WASI_SOCKETS_NETWORK = 20,
+    TVB_WASI_SOCKETS_INSTANCE_NETWORK = 21,
+    TVB_WASI_SOCKETS_TCP = 22,
+    TVB_WASI_SOCKETS_TCP_CREATE_SOCKET = 23,
+    TVB_WASI_SOCKETS_UDP = 24,
+    TVB_WASI_SOCKETS_UDP_CREATE_SOCKET = 25,
+}
+use tvb_wasi_interface::*;
+
+type L = Linker<NodeData>;
+
+struct HasTable;
+
+impl HasData for HasTable {
+    type Data<'a> = &'a mut ResourceTable;
+}
+
+fn cli(t: &mut NodeData) -> wasmtime_wasi::cli::WasiCliCtxView<'_> {
+    <NodeData as WasiCliView>::cli(t)
+}
+fn clocks(t: &mut NodeData) -> wasmtime_wasi::clocks::WasiClocksCtxView<'_> {
+    <NodeData as WasiClocksView>::clocks(t)
+}
+fn random(t: &mut NodeData) -> &mut wasmtime_wasi::random::WasiRandomCtx {
+    t.ctx().ctx.random()
+}
+fn filesystem(t: &mut NodeData) -> wasmtime_wasi::filesystem::WasiFilesystemCtxView<'_> {
+    <NodeData as WasiFilesystemView>::filesystem(t)
+}
+fn sockets(t: &mut NodeData) -> wasmtime_wasi::sockets::WasiSocketsCtxView<'_> {
+    <NodeData as WasiSocketsView>::sockets(t)
+}
+
+/// One linkable interface: its id, its name (without version) and how to
+/// link it. To make a new WASI interface grantable: a row here and an enum
+/// value above; then name it in a capability of the C++ table
+/// (src/core/capability.cpp).
+struct Interface {
+    id: tvb_wasi_interface,
+    name: &'static CStr,
+    link: fn(&mut L) -> wasmtime::Result<()>,
+}
+
+const INTERFACES: &[Interface] = &[
+    Interface {
+        id: TVB_WASI_IO_ERROR,
+        name: c"wasi:io/error",
+        link: |l| {
+            wasmtime_wasi_io::bindings::wasi::io::error::add_to_linker::<NodeData, HasTable>(
+                l,
+                |t| t.ctx().table,
+            )
+        },
+    },
+    // Every wait in wasi:io is bounded by the call's deadline (bounded_io.rs).
+    Interface {
+        id: TVB_WASI_IO_STREAMS,
+        name: c"wasi:io/streams",
+        link: crate::bounded_io::add_streams,
+    },
+    Interface {
+        id: TVB_WASI_IO_POLL,
+        name: c"wasi:io/poll",
+        link: crate::bounded_io::add_poll,
+    },
+    Interface {
+        id: TVB_WASI_CLI_STDOUT,
+        name: c"wasi:cli/stdout",
+        link: |l| p2::cli::stdout::add_to_linker::<NodeData, WasiCli>(l, cli),
+    },
+    Interface {
+        id: TVB_WASI_CLI_STDERR,
+        name: c"wasi:cli/stderr",
+        link: |l| p2::cli::stderr::add_to_linker::<NodeData, WasiCli>(l, cli),
+    },
+    Interface {
+        id: TVB_WASI_CLI_STDIN,
+        name: c"wasi:cli/stdin",
+        link: |l| p2::cli::stdin::add_to_linker::<NodeData, WasiCli>(l, cli),
+    },
+    Interface {
+        id: TVB_WASI_CLI_EXIT,
+        name: c"wasi:cli/exit",
+        link: |l| p2::cli::exit::add_to_linker::<NodeData, WasiCli>(l, cli),
+    },
+    Interface {
+        id: TVB_WASI_CLI_ENVIRONMENT,
+        name: c"wasi:cli/environment",
+        link: |l| p2::cli::environment::add_to_linker::<NodeData, WasiCli>(l, cli),
+    },
+    Interface {
+        id: TVB_WASI_CLI_TERMINAL_INPUT,
+        name: c"wasi:cli/terminal-input",
+        link: |l| p2::cli::terminal_input::add_to_linker::<NodeData, WasiCli>(l, cli),
+    },
+    Interface {
+        id: TVB_WASI_CLI_TERMINAL_OUTPUT,
+        name: c"wasi:cli/terminal-output",
+        link: |l| p2::cli::terminal_output::add_to_linker::<NodeData, WasiCli>(l, cli),
+    },
+    Interface {
+        id: TVB_WASI_CLI_TERMINAL_STDIN,
+        name: c"wasi:cli/terminal-stdin",
+        link: |l| p2::cli::terminal_stdin::add_to_linker::<NodeData, WasiCli>(l, cli),
+    },
+    Interface {
+        id: TVB_WASI_CLI_TERMINAL_STDOUT,
+        name: c"wasi:cli/terminal-stdout",
+        link: |l| p2::cli::terminal_stdout::add_to_linker::<NodeData, WasiCli>(l, cli),
+    },
+    Interface {
+        id: TVB_WASI_CLI_TERMINAL_STDERR,
+        name: c"wasi:cli/terminal-stderr",
+        link: |l| p2::cli::terminal_stderr::add_to_linker::<NodeData, WasiCli>(l, cli),
+    },
+    Interface {
+        id: TVB_WASI_CLOCKS_WALL_CLOCK,
+        name: c"wasi:clocks/wall-clock",
+        link: |l| p2::clocks::wall_clock::add_to_linker::<NodeData, WasiClocks>(l, clocks),
+    },
+    Interface {
+        id: TVB_WASI_CLOCKS_MONOTONIC_CLOCK,
+        name: c"wasi:clocks/monotonic-clock",
+        link: |l| p2::clocks::monotonic_clock::add_to_linker::<NodeData, WasiClocks>(l, clocks),
+    },
+    Interface {
+        id: TVB_WASI_RANDOM_RANDOM,
+        name: c"wasi:random/random",
+        link: |l| p2::random::random::add_to_linker::<NodeData, WasiRandom>(l, random),
+    },
+    Interface {
+        id: TVB_WASI_RANDOM_INSECURE,
+        name: c"wasi:random/insecure",
+        link: |l| p2::random::insecure::add_to_linker::<NodeData, WasiRandom>(l, random),
+    },
+    Interface {
+        id: TVB_WASI_RANDOM_INSECURE_SEED,
+        name: c"wasi:random/insecure-seed",
+        link: |l| p2::random::insecure_seed::add_to_linker::<NodeData, WasiRandom>(l, random),
+    },
+    Interface {
+        id: TVB_WASI_FILESYSTEM_TYPES,
+        name: c"wasi:filesystem/types",
+        link: |l| {
+            p2::sync::filesystem::types::add_to_linker::<NodeData, WasiFilesystem>(l, filesystem)
+        },
+    },
+    Interface {
+        id: TVB_WASI_FILESYSTEM_PREOPENS,
+        name: c"wasi:filesystem/preopens",
+        link: |l| {
+            p2::filesystem::preopens::add_to_linker::<NodeData, WasiFilesystem>(l, filesystem)
+        },
+    },
+    Interface {
+        id: TVB_WASI_SOCKETS_NETWORK,
+        name: c"wasi:sockets/network",
+        link: |l| {
+            p2::sockets::network::add_to_linker::<NodeData, WasiSockets>(
+                l,
+                &Default::default(),
+                sockets,
+            )
+        },
+    },
+    Interface {
+        id: TVB_WASI_SOCKETS_INSTANCE_NETWORK,
+        name: c"wasi:sockets/instance-network",
+        link: |l| p2::sockets::instance_network::add_to_linker::<NodeData, WasiSockets>(l, sockets),
+    },
+    Interface {
+        id: TVB_WASI_SOCKETS_TCP,
+        name: c"wasi:sockets/tcp",
+        link: |l| p2::sync::sockets::tcp::add_to_linker::<NodeData, WasiSockets>(l, sockets),
+    },
+    Interface {
+        id: TVB_WASI_SOCKETS_TCP_CREATE_SOCKET,
+        name: c"wasi:sockets/tcp-create-socket",
+        link: |l| {
+            p2::sockets::tcp_create_socket::add_to_linker::<NodeData, WasiSockets>(l, sockets)
+        },
+    },
+    Interface {
+        id: TVB_WASI_SOCKETS_UDP,
+        name: c"wasi:sockets/udp",
+        link: |l| p2::sync::sockets::udp::add_to_linker::<NodeData, WasiSockets>(l, sockets),
+    },
+    Interface {
+        id: TVB_WASI_SOCKETS_UDP_CREATE_SOCKET,
+        name: c"wasi:sockets/udp-create-socket",
+        link: |l| {
+            p2::sockets::udp_create_socket::add_to_linker::<NodeData, WasiSockets>(l, sockets)
+        },
+    },
+];
+
+/// The number of interfaces (`tvb_wasi_interface` values are 0 .. count).
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_wasi_interface_count() -> u32 {
+    INTERFACES.len() as u32
+}
+
+/// The name of interface `id`, e.g. "wasi:cli/stdout" (no version), or NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_wasi_interface_name(id: u32) -> *const c_char {
+    INTERFACES
+        .iter()
+        .find(|i| i.id as u32 == id)
+        .map_or(std::ptr::null(), |i| i.name.as_ptr())
+}
+
+/// A host directory a node may use, seen by the guest at `guest_path`.
 #[repr(C)]
 pub struct tvb_dir_grant {
     pub host_path: *const c_char,
     pub guest_path: *const c_char,
+    /// 0: read-only.
     pub writable: u8,
 }
 
-/// One environment variable the node may read; mirrors `tvb_env_var`.
+/// An environment variable a node may read.
 #[repr(C)]
 pub struct tvb_env_var {
     pub name: *const c_char,
     pub value: *const c_char,
 }
 
-/// Mirrors `tvb_grants` in the C header.
+/// What one node was granted. Zero-initialised means "nothing": only the
+/// interfaces in `interfaces` are linked. `tvb_prepare` copies everything.
 #[repr(C)]
 pub struct tvb_grants {
-    pub stdout_: u8,
-    pub stderr_: u8,
-    pub wall_clock: u8,
-    pub monotonic_clock: u8,
-    pub random: u8,
-    pub exit: u8,
-    pub null_devices: u8,
+    /// Bit `1 << tvb_wasi_interface` for each interface to link.
+    pub interfaces: u64,
     pub dirs: *const tvb_dir_grant,
     pub dir_count: usize,
     pub env: *const tvb_env_var,
     pub env_count: usize,
+    /// "ip:port" the node may connect or send to.
     pub connect: *const *const c_char,
     pub connect_count: usize,
+    /// Called, on the calling thread, for every refused network operation.
     pub audit_user: *mut c_void,
-    pub audit_deny: Option<extern "C" fn(*mut c_void, *const u8, usize)>,
+    pub audit_deny: Option<extern "C" fn(user: *mut c_void, what: *const u8, len: usize)>,
 }
 
 /// The grants, copied out of C memory so they outlive the call that gave them.
 #[derive(Clone, Default)]
 pub struct Grants {
-    stdout: bool,
-    stderr: bool,
-    wall_clock: bool,
-    monotonic_clock: bool,
-    random: bool,
-    exit: bool,
-    null_devices: bool,
+    interfaces: u64,
     dirs: Vec<(String, String, bool)>,
     env: Vec<(String, String)>,
     connect: HashSet<SocketAddr>,
@@ -104,13 +338,7 @@ impl Grants {
             return Ok(Grants::default());
         };
         let mut out = Grants {
-            stdout: g.stdout_ != 0,
-            stderr: g.stderr_ != 0,
-            wall_clock: g.wall_clock != 0,
-            monotonic_clock: g.monotonic_clock != 0,
-            random: g.random != 0,
-            exit: g.exit != 0,
-            null_devices: g.null_devices != 0,
+            interfaces: g.interfaces,
             ..Grants::default()
         };
         for d in slice(g.dirs, g.dir_count) {
@@ -136,27 +364,13 @@ impl Grants {
         Ok(out)
     }
 
-    fn network(&self) -> bool {
-        !self.connect.is_empty()
+    fn has(&self, i: tvb_wasi_interface) -> bool {
+        self.interfaces & (1u64 << i as u32) != 0
     }
 
     fn any(&self) -> bool {
-        self.stdout
-            || self.stderr
-            || self.wall_clock
-            || self.monotonic_clock
-            || self.random
-            || self.exit
-            || self.null_devices
-            || !self.dirs.is_empty()
-            || !self.env.is_empty()
-            || self.network()
+        self.interfaces != 0
     }
-}
-
-pub struct WasiState {
-    ctx: WasiCtx,
-    pub table: ResourceTable,
 }
 
 impl WasiView for NodeData {
@@ -174,86 +388,10 @@ impl WasiView for NodeData {
     }
 }
 
-struct HasTable;
-
-impl HasData for HasTable {
-    type Data<'a> = &'a mut ResourceTable;
-}
-
-type L = Linker<NodeData>;
-
-/// Adds exactly the WASI interfaces the grants allow.
+/// Adds exactly the interfaces the grants name.
 pub fn add_granted_to_linker(linker: &mut L, g: &Grants) -> wasmtime::Result<()> {
-    use wasmtime_wasi::cli::{WasiCli, WasiCliView};
-    use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
-    use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView};
-    use wasmtime_wasi::random::WasiRandom;
-    use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView};
-
-    if !g.any() {
-        return Ok(());
-    }
-    // Streams, polling and errors carry every other interface's I/O; every
-    // wait among them is bounded by the call's deadline.
-    wasmtime_wasi_io::bindings::wasi::io::error::add_to_linker::<NodeData, HasTable>(
-        linker,
-        |t| t.ctx().table,
-    )?;
-    crate::bounded_io::add_to_linker(linker)?;
-    let cli = <NodeData as WasiCliView>::cli;
-    if g.exit {
-        p2::cli::exit::add_to_linker::<NodeData, WasiCli>(linker, cli)?;
-    }
-    if g.null_devices {
-        // The context has no stdin data and no terminal: nothing reaches the host.
-        p2::cli::stdin::add_to_linker::<NodeData, WasiCli>(linker, cli)?;
-        p2::cli::terminal_input::add_to_linker::<NodeData, WasiCli>(linker, cli)?;
-        p2::cli::terminal_output::add_to_linker::<NodeData, WasiCli>(linker, cli)?;
-        p2::cli::terminal_stdin::add_to_linker::<NodeData, WasiCli>(linker, cli)?;
-        p2::cli::terminal_stdout::add_to_linker::<NodeData, WasiCli>(linker, cli)?;
-        p2::cli::terminal_stderr::add_to_linker::<NodeData, WasiCli>(linker, cli)?;
-    }
-    if g.stdout {
-        p2::cli::stdout::add_to_linker::<NodeData, WasiCli>(linker, cli)?;
-    }
-    if g.stderr {
-        p2::cli::stderr::add_to_linker::<NodeData, WasiCli>(linker, cli)?;
-    }
-    if !g.env.is_empty() {
-        p2::cli::environment::add_to_linker::<NodeData, WasiCli>(linker, cli)?;
-    }
-    let clocks = <NodeData as WasiClocksView>::clocks;
-    if g.wall_clock {
-        p2::clocks::wall_clock::add_to_linker::<NodeData, WasiClocks>(linker, clocks)?;
-    }
-    if g.monotonic_clock {
-        p2::clocks::monotonic_clock::add_to_linker::<NodeData, WasiClocks>(linker, clocks)?;
-    }
-    if g.random {
-        fn random(t: &mut NodeData) -> &mut wasmtime_wasi::random::WasiRandomCtx {
-            t.ctx().ctx.random()
-        }
-        p2::random::random::add_to_linker::<NodeData, WasiRandom>(linker, random)?;
-        p2::random::insecure::add_to_linker::<NodeData, WasiRandom>(linker, random)?;
-        p2::random::insecure_seed::add_to_linker::<NodeData, WasiRandom>(linker, random)?;
-    }
-    if !g.dirs.is_empty() {
-        let fs = <NodeData as WasiFilesystemView>::filesystem;
-        p2::filesystem::preopens::add_to_linker::<NodeData, WasiFilesystem>(linker, fs)?;
-        p2::sync::filesystem::types::add_to_linker::<NodeData, WasiFilesystem>(linker, fs)?;
-    }
-    if g.network() {
-        let s = <NodeData as WasiSocketsView>::sockets;
-        p2::sockets::instance_network::add_to_linker::<NodeData, WasiSockets>(linker, s)?;
-        p2::sockets::network::add_to_linker::<NodeData, WasiSockets>(
-            linker,
-            &Default::default(),
-            s,
-        )?;
-        p2::sockets::tcp_create_socket::add_to_linker::<NodeData, WasiSockets>(linker, s)?;
-        p2::sync::sockets::tcp::add_to_linker::<NodeData, WasiSockets>(linker, s)?;
-        p2::sockets::udp_create_socket::add_to_linker::<NodeData, WasiSockets>(linker, s)?;
-        p2::sync::sockets::udp::add_to_linker::<NodeData, WasiSockets>(linker, s)?;
+    for i in INTERFACES.iter().filter(|i| g.has(i.id)) {
+        (i.link)(linker)?;
     }
     Ok(())
 }
@@ -278,26 +416,26 @@ fn socket_allowed(allowed: &HashSet<SocketAddr>, addr: SocketAddr, usage: Socket
 pub fn new_state(
     g: &Grants,
     node: *mut c_void,
-    callbacks: HostCallbacks,
-    limits: &GuestLimits,
+    callbacks: tvb_host_callbacks,
+    limits: &tvb_guest_limits,
 ) -> wasmtime::Result<Option<Box<WasiState>>> {
     if !g.any() {
         return Ok(None);
     }
     let mut b = WasiCtxBuilder::new();
     let permit = limits.stream_write_bytes;
-    if g.stdout {
+    if g.has(TVB_WASI_CLI_STDOUT) {
         b.stdout(GuestOutput::new(
             node,
-            guest_output::STDOUT,
+            tvb_stream::TVB_STREAM_STDOUT,
             callbacks,
             permit,
         ));
     }
-    if g.stderr {
+    if g.has(TVB_WASI_CLI_STDERR) {
         b.stderr(GuestOutput::new(
             node,
-            guest_output::STDERR,
+            tvb_stream::TVB_STREAM_STDERR,
             callbacks,
             permit,
         ));
@@ -313,7 +451,7 @@ pub fn new_state(
         };
         b.preopened_dir(host, guest, perms)?;
     }
-    if g.network() {
+    if !g.connect.is_empty() {
         let allowed = g.connect.clone();
         let audit = g.audit;
         b.allow_tcp(true);
@@ -336,4 +474,52 @@ pub fn new_state(
         ctx: b.build(),
         table,
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_interface_has_one_row_in_id_order() {
+        for (n, i) in INTERFACES.iter().enumerate() {
+            assert_eq!(i.id as usize, n, "{:?}", i.name);
+        }
+        assert_eq!(tvb_wasi_interface_count() as usize, INTERFACES.len());
+        let name = unsafe { CStr::from_ptr(tvb_wasi_interface_name(TVB_WASI_CLI_STDOUT as u32)) };
+        assert_eq!(name, c"wasi:cli/stdout");
+        assert!(tvb_wasi_interface_name(999).is_null());
+    }
+
+    #[test]
+    fn sockets_admit_only_the_granted_addresses() {
+        let a: SocketAddr = "127.0.0.1:6379".parse().unwrap();
+        let b: SocketAddr = "127.0.0.1:6380".parse().unwrap();
+        let any: SocketAddr = "0.0.0.0:0".parse().unwrap();
+        let allowed: HashSet<SocketAddr> = [a].into_iter().collect();
+        assert!(socket_allowed(&allowed, a, SocketAddrUse::TcpConnect));
+        assert!(!socket_allowed(&allowed, b, SocketAddrUse::TcpConnect));
+        assert!(socket_allowed(&allowed, any, SocketAddrUse::TcpBind));
+        assert!(!socket_allowed(&allowed, a, SocketAddrUse::TcpListen));
+        assert!(!socket_allowed(&allowed, a, SocketAddrUse::TcpAccept));
+    }
+
+    #[test]
+    fn grants_read_from_c_refuse_a_bad_address() {
+        let bad = c"not-an-address";
+        let list = [bad.as_ptr()];
+        let g = tvb_grants {
+            interfaces: 1 << TVB_WASI_SOCKETS_TCP as u32,
+            dirs: std::ptr::null(),
+            dir_count: 0,
+            env: std::ptr::null(),
+            env_count: 0,
+            connect: list.as_ptr(),
+            connect_count: 1,
+            audit_user: std::ptr::null_mut(),
+            audit_deny: None,
+        };
+        assert!(Grants::from_c(Some(&g)).is_err());
+        assert!(!Grants::from_c(None).unwrap().any());
+    }
 }

@@ -1,43 +1,37 @@
 #include "torvyn/core/role.hpp"
 
-#include <array>
+#include <charconv>
+
+#include <fmt/format.h>
 
 namespace torvyn {
 namespace {
 
-// To add a role: a row here, its interface and world in wit/, its driver in
-// src/reactor/drivers.cpp, its calls in the bridge (docs/architecture.md).
-constexpr std::array<RoleInfo, 6> kRoles = {{
-    {Role::source, "source", "torvyn:streaming/source@0.1.0", "data-source", false, true, false},
-    {Role::processor, "processor", "torvyn:streaming/processor@0.1.0", "data-processor", true, true,
-     false},
-    {Role::sink, "sink", "torvyn:streaming/sink@0.1.0", "data-sink", true, false, false},
-    {Role::filter, "filter", "torvyn:streaming/filter@0.1.0", "data-filter", true, true, false},
-    {Role::router, "router", "torvyn:streaming/router@0.1.0", "data-router", true, true, true},
-    {Role::aggregator, "aggregator", "torvyn:streaming/aggregator@0.1.0", "data-aggregator", true,
-     true, false},
-}};
+struct Version {
+    unsigned major = 0;
+    unsigned minor = 0;
+};
 
-static_assert(
-    [] {
-        for (std::size_t i = 0; i < kRoles.size(); ++i) {
-            if (static_cast<std::size_t>(kRoles[i].role) != i) {
-                return false;
-            }
-        }
-        return true;
-    }(),
-    "kRoles is indexed by Role");
+// "major.minor[.patch...]" at the start of `text`.
+std::optional<Version> parse_version(std::string_view text) {
+    Version v;
+    const char* end = text.data() + text.size();
+    const auto r1 = std::from_chars(text.data(), end, v.major);
+    if (r1.ec != std::errc() || r1.ptr == end || *r1.ptr != '.') {
+        return std::nullopt;
+    }
+    if (std::from_chars(r1.ptr + 1, end, v.minor).ec != std::errc()) {
+        return std::nullopt;
+    }
+    return v;
+}
+
+std::string_view version_of(std::string_view interface) {
+    const auto at = interface.find('@');
+    return at == std::string_view::npos ? std::string_view() : interface.substr(at + 1);
+}
 
 }  // namespace
-
-std::span<const RoleInfo> all_roles() {
-    return kRoles;
-}
-
-const RoleInfo& role_info(Role role) {
-    return kRoles[static_cast<std::size_t>(role)];
-}
 
 std::optional<Role> parse_role(std::string_view name) {
     for (const auto& r : kRoles) {
@@ -46,6 +40,29 @@ std::optional<Role> parse_role(std::string_view name) {
         }
     }
     return std::nullopt;
+}
+
+bool exports_role(std::string_view export_name, Role role) {
+    const std::string_view iface = role_interface(role);
+    const std::string_view prefix = iface.substr(0, iface.find('@') + 1);
+    if (export_name.rfind(prefix, 0) != 0) {
+        return false;
+    }
+    // Semver: 0.x versions are compatible within one minor version.
+    const auto theirs = parse_version(export_name.substr(prefix.size()));
+    const auto ours = parse_version(version_of(iface));
+    return theirs && ours && theirs->major == ours->major && theirs->minor == ours->minor;
+}
+
+std::string compatible_versions(Role role) {
+    const auto v = parse_version(version_of(role_interface(role)));
+    return v ? fmt::format("{}.{}.x", v->major, v->minor) : std::string(role_interface(role));
+}
+
+std::string wrong_world_hint(Role role) {
+    return fmt::format(
+        "build it for the '{}' world (torvyn_add_component ROLE {}) or change the node's role",
+        role_world(role), role_name(role));
 }
 
 }  // namespace torvyn

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <system_error>
 #include <thread>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
@@ -18,25 +19,89 @@
 
 namespace torvyn {
 
+// Every bridge object is held by one of these; they free it exactly once.
+struct BridgeFree {
+    void operator()(tvb_engine* p) const { tvb_engine_free(p); }
+    void operator()(tvb_component* p) const { tvb_component_free(p); }
+    void operator()(tvb_prepared* p) const { tvb_prepared_free(p); }
+    void operator()(tvb_instance* p) const { tvb_instance_free(p); }
+    void operator()(tvb_error* p) const { tvb_error_free(p); }
+};
+template <typename T>
+using Owned = std::unique_ptr<T, BridgeFree>;
+
+struct Runtime::Engine {
+    Owned<tvb_engine> handle;
+};
 struct Component::Raw {
-    tvb_component* handle;
+    std::shared_ptr<const Runtime::Engine> engine;
+    Owned<tvb_component> handle;
 };
 struct PreparedComponent::Raw {
-    tvb_prepared* handle;
-    // Outlives the bridge's prepared link, which calls it for denials.
+    std::shared_ptr<const Component> component;
+    // Outlives the bridge's prepared link and its instances, which call it
+    // for denials.
     std::unique_ptr<std::function<void(std::string_view)>> on_denied;
+    Owned<tvb_prepared> handle;
 };
 struct Instance::Raw {
-    tvb_instance* handle;
+    std::shared_ptr<const PreparedComponent> prepared;
+    Owned<tvb_instance> handle;
 };
+// A bridge call's outcome: null on success.
+struct Instance::Failure {
+    Owned<tvb_error> error;
+};
+
+Component::Component(std::unique_ptr<Raw> raw) : raw_(std::move(raw)) {}
+PreparedComponent::PreparedComponent(std::unique_ptr<Raw> raw, Role role)
+    : raw_(std::move(raw)), role_(role) {}
+Instance::Instance(std::unique_ptr<Raw> raw, Role role, NodeHost& host)
+    : raw_(std::move(raw)), role_(role), host_(host) {}
 
 namespace {
 
-std::string bridge_error() {
-    const char* data = nullptr;
+using ErrorPtr = Owned<tvb_error>;
+
+std::string message_of(const tvb_error* e) {
+    const uint8_t* data = nullptr;
     size_t len = 0;
-    tvb_last_error(&data, &len);
-    return data == nullptr ? std::string() : std::string(data, len);
+    tvb_error_message(e, &data, &len);
+    return data == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(data), len);
+}
+
+std::string_view text(const uint8_t* data, size_t len) {
+    return {reinterpret_cast<const char*>(data), len};
+}
+
+tvb_role bridge_role(Role role) {
+    switch (role) {
+        case Role::source:
+            return TVB_ROLE_SOURCE;
+        case Role::processor:
+            return TVB_ROLE_PROCESSOR;
+        case Role::sink:
+            return TVB_ROLE_SINK;
+        case Role::filter:
+            return TVB_ROLE_FILTER;
+        case Role::router:
+            return TVB_ROLE_ROUTER;
+        case Role::aggregator:
+            return TVB_ROLE_AGGREGATOR;
+    }
+    return TVB_ROLE_SOURCE;
+}
+
+// The bridge's id of each WASI interface, by name.
+const std::unordered_map<std::string_view, std::uint32_t>& wasi_interface_ids() {
+    static const auto ids = [] {
+        std::unordered_map<std::string_view, std::uint32_t> out;
+        for (std::uint32_t id = 0; id < tvb_wasi_interface_count(); ++id) {
+            out.emplace(tvb_wasi_interface_name(id), id);
+        }
+        return out;
+    }();
+    return ids;
 }
 
 // Advances the engine's epoch every tick so per-call deadlines can expire.
@@ -102,18 +167,15 @@ std::string sha256_hex(std::span<const std::uint8_t> bytes) {
 
 struct Runtime::Impl {
     RuntimeOptions options;
-    tvb_engine* engine = nullptr;
+    std::shared_ptr<const Engine> engine;
     std::uint64_t compat_hash = 0;
-    std::unique_ptr<EpochTicker> ticker;
-
-    ~Impl() {
-        ticker.reset();
-        tvb_engine_free(engine);
-    }
+    std::unique_ptr<EpochTicker> ticker;  // stops before `engine` is released
 };
 
 Runtime::Runtime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Runtime::~Runtime() = default;
+Runtime::~Runtime() {
+    impl_->ticker.reset();
+}
 
 std::string_view Runtime::wasmtime_version() {
     return tvb_wasmtime_version();
@@ -121,73 +183,79 @@ std::string_view Runtime::wasmtime_version() {
 const RuntimeOptions& Runtime::options() const {
     return impl_->options;
 }
+bool Runtime::links_interface(std::string_view name) {
+    return wasi_interface_ids().contains(name);
+}
 
 Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimeOptions& options) {
     auto impl = std::make_unique<Impl>();
     impl->options = options;
-    tvb_engine_config config{};
-    config.pooling = options.pooling ? 1 : 0;
-    config.max_instances = options.max_instances;
-    config.max_memory_bytes = options.max_memory_bytes;
-    config.optimize = 1;
-    config.fuel = options.fuel ? 1 : 0;
-    config.limits = tvb_guest_limits{
-        .call_transfer_bytes = limits::kMaxCallTransferBytes,
-        .component_handles = limits::kMaxComponentHandles,
-        .wasi_resources = limits::kMaxWasiResources,
-        .text_bytes = limits::kMaxGuestTextBytes,
-        .list_items = std::max(limits::kMaxRouterPorts, limits::kMaxFlushOutputs),
-        .name_bytes = limits::kMaxPortNameBytes,
-        .stream_write_bytes = limits::kMaxStreamWriteBytes,
-        .stop_check_ms = limits::kStopCheckTicks,
+    tvb_engine_config config{
+        .pooling = options.pooling ? uint8_t{1} : uint8_t{0},
+        .max_instances = options.max_instances,
+        .max_memory_bytes = options.max_memory_bytes,
+        .optimize = 1,
+        .fuel = options.fuel ? uint8_t{1} : uint8_t{0},
+        .limits =
+            tvb_guest_limits{
+                .call_transfer_bytes = limits::kMaxCallTransferBytes,
+                .component_handles = limits::kMaxComponentHandles,
+                .wasi_resources = limits::kMaxWasiResources,
+                .text_bytes = limits::kMaxGuestTextBytes,
+                .list_items = std::max(limits::kMaxRouterPorts, limits::kMaxFlushOutputs),
+                .name_bytes = limits::kMaxPortNameBytes,
+                .stream_write_bytes = limits::kMaxStreamWriteBytes,
+                .stop_check_ms = limits::kStopCheckTicks,
+            },
     };
-    if (tvb_engine_new(&config, &detail::host_callbacks(), &impl->engine) != TVB_OK &&
-        config.pooling != 0) {
+    tvb_engine* engine = nullptr;
+    ErrorPtr error(tvb_engine_new(&config, &detail::host_callbacks(), &engine));
+    if (error && config.pooling != 0) {
         // The pool reserves address space for every instance up front; where
         // that is not available (a `ulimit -v`, ThreadSanitizer's restricted
         // address space), instances are allocated one by one instead.
         config.pooling = 0;
         impl->options.pooling = false;
-        tvb_engine_new(&config, &detail::host_callbacks(), &impl->engine);
+        error.reset(tvb_engine_new(&config, &detail::host_callbacks(), &engine));
     }
-    if (impl->engine == nullptr) {
-        return Error(ErrorCode::engine, "cannot create the Wasmtime engine: " + bridge_error());
+    if (error) {
+        return Error(ErrorCode::engine,
+                     "cannot create the Wasmtime engine: " + message_of(error.get()));
     }
-    impl->compat_hash = tvb_engine_compatibility_hash(impl->engine);
-    impl->ticker = std::make_unique<EpochTicker>(impl->engine, options.epoch_tick);
+    impl->engine = std::make_shared<const Engine>(Engine{Owned<tvb_engine>(engine)});
+    impl->compat_hash = tvb_engine_compatibility_hash(engine);
+    impl->ticker = std::make_unique<EpochTicker>(engine, options.epoch_tick);
     return std::unique_ptr<Runtime>(new Runtime(std::move(impl)));
 }
 
-Component::~Component() {
-    tvb_component_free(raw_->handle);
-    delete raw_;
-}
+Component::~Component() = default;
 
 ComponentInterfaces Component::interfaces() const {
     ComponentInterfaces out;
     tvb_component_interfaces(
-        raw_->handle, &out, [](void* user, int32_t kind, const char* name, size_t len) {
+        raw_->handle.get(), &out,
+        [](void* user, tvb_interface_kind kind, const uint8_t* name, size_t len) {
             auto& o = *static_cast<ComponentInterfaces*>(user);
             // Names come from the component file.
-            (kind == 0 ? o.imports : o.exports)
-                .push_back(guest_text(std::string_view(name, len), limits::kMaxGuestTextBytes));
+            (kind == TVB_IMPORT ? o.imports : o.exports)
+                .push_back(guest_text(text(name, len), limits::kMaxGuestTextBytes));
         });
     return out;
 }
 
-PreparedComponent::~PreparedComponent() {
-    tvb_prepared_free(raw_->handle);
-    delete raw_;
-}
+PreparedComponent::~PreparedComponent() = default;
 
 Result<std::shared_ptr<const Component>> Runtime::compile(std::span<const std::uint8_t> bytes) {
     tvb_component* c = nullptr;
-    if (tvb_component_compile(impl_->engine, bytes.data(), bytes.size(), &c) != TVB_OK) {
+    if (ErrorPtr e(
+            tvb_component_compile(impl_->engine->handle.get(), bytes.data(), bytes.size(), &c));
+        e) {
         return Error(ErrorCode::component_invalid,
-                     "not a valid WebAssembly component: " + bridge_error(), {},
+                     "not a valid WebAssembly component: " + message_of(e.get()), {},
                      "build it with torvyn_add_component or `wasm-tools component new`");
     }
-    return std::shared_ptr<const Component>(new Component(new Component::Raw{c}));
+    return std::make_shared<const Component>(
+        std::make_unique<Component::Raw>(Component::Raw{impl_->engine, Owned<tvb_component>(c)}));
 }
 
 Result<std::shared_ptr<const Component>> Runtime::load(const std::filesystem::path& file,
@@ -211,10 +279,13 @@ Result<std::shared_ptr<const Component>> Runtime::load(const std::filesystem::pa
         std::error_code ec;
         if (std::filesystem::is_regular_file(cached, ec)) {
             tvb_component* c = nullptr;
-            if (tvb_component_deserialize_file(impl_->engine, cached.c_str(), &c) == TVB_OK) {
+            if (ErrorPtr e(tvb_component_deserialize_file(impl_->engine->handle.get(),
+                                                          cached.c_str(), &c));
+                !e) {
                 li.cache_hit = true;
                 li.load_time = std::chrono::steady_clock::now() - start;
-                return std::shared_ptr<const Component>(new Component(new Component::Raw{c}));
+                return std::make_shared<const Component>(std::make_unique<Component::Raw>(
+                    Component::Raw{impl_->engine, Owned<tvb_component>(c)}));
             }
             // A damaged or foreign entry: recompile and replace it.
             std::filesystem::remove(cached, ec);
@@ -230,7 +301,8 @@ Result<std::shared_ptr<const Component>> Runtime::load(const std::filesystem::pa
     if (!cached.empty()) {
         uint8_t* data = nullptr;
         size_t len = 0;
-        if (tvb_component_serialize(component.value()->raw_->handle, &data, &len) == TVB_OK) {
+        if (ErrorPtr e(tvb_component_serialize(component.value()->raw_->handle.get(), &data, &len));
+            !e) {
             std::error_code ec;
             std::filesystem::create_directories(cached.parent_path(), ec);
             // Write then rename so a concurrent reader never sees half a file;
@@ -253,28 +325,32 @@ Result<std::shared_ptr<const Component>> Runtime::load(const std::filesystem::pa
     return component;
 }
 
-Result<std::shared_ptr<const PreparedComponent>> Runtime::prepare(const Component& component,
-                                                                  Role role, const Grants& grants) {
+Result<std::shared_ptr<const PreparedComponent>> Runtime::prepare(
+    const std::shared_ptr<const Component>& component, Role role, const Grants& grants) {
     tvb_grants g{};
-    g.stdout_ = grants.stdout_stream ? 1 : 0;
-    g.stderr_ = grants.stderr_stream ? 1 : 0;
-    g.wall_clock = grants.wall_clock ? 1 : 0;
-    g.monotonic_clock = grants.monotonic_clock ? 1 : 0;
-    g.random = grants.random ? 1 : 0;
-    g.exit = grants.exit ? 1 : 0;
-    g.null_devices = grants.null_devices ? 1 : 0;
+    for (const auto& name : grants.interfaces) {
+        const auto id = wasi_interface_ids().find(name);
+        if (id == wasi_interface_ids().end()) {
+            // The capability table names an interface the bridge cannot link.
+            return Error(ErrorCode::engine,
+                         fmt::format("the engine cannot link the WASI interface {}", name), {},
+                         "add it to bridge/src/wasi.rs (docs/architecture.md)");
+        }
+        g.interfaces |= std::uint64_t{1} << id->second;
+    }
     // The bridge copies everything these point to before tvb_prepare returns.
     std::vector<std::string> host_paths;
     host_paths.reserve(grants.dirs.size());
     std::vector<tvb_dir_grant> dirs;
     for (const auto& d : grants.dirs) {
         host_paths.push_back(d.host.string());
-        dirs.push_back(tvb_dir_grant{host_paths.back().c_str(), d.guest.c_str(),
-                                     d.writable ? uint8_t{1} : uint8_t{0}});
+        dirs.push_back(tvb_dir_grant{.host_path = host_paths.back().c_str(),
+                                     .guest_path = d.guest.c_str(),
+                                     .writable = d.writable ? uint8_t{1} : uint8_t{0}});
     }
     std::vector<tvb_env_var> env;
     for (const auto& [name, value] : grants.env) {
-        env.push_back(tvb_env_var{name.c_str(), value.c_str()});
+        env.push_back(tvb_env_var{.name = name.c_str(), .value = value.c_str()});
     }
     std::vector<const char*> connect;
     for (const auto& a : grants.connect) {
@@ -291,65 +367,81 @@ Result<std::shared_ptr<const PreparedComponent>> Runtime::prepare(const Componen
                          : nullptr;
     if (on_denied) {
         g.audit_user = on_denied.get();
-        g.audit_deny = [](void* user, const char* what, size_t len) {
-            (*static_cast<std::function<void(std::string_view)>*>(user))(
-                std::string_view(what, len));
+        g.audit_deny = [](void* user, const uint8_t* what, size_t len) {
+            (*static_cast<std::function<void(std::string_view)>*>(user))(text(what, len));
         };
     }
     tvb_prepared* p = nullptr;
-    const tvb_status status =
-        tvb_prepare(impl_->engine, component.raw_->handle, static_cast<int32_t>(role), &g, &p);
-    if (status == TVB_MISSING_EXPORT) {
-        return Error(ErrorCode::component_wrong_world,
-                     fmt::format("component does not export {} (role '{}')", role_interface(role),
-                                 role_name(role)),
-                     {},
-                     fmt::format("build it for the '{}' world (torvyn_add_component ROLE {}) or "
-                                 "change the node's role",
-                                 role_world(role), role_name(role)));
+    const ErrorPtr error(tvb_prepare(impl_->engine->handle.get(), component->raw_->handle.get(),
+                                     bridge_role(role), &g, &p));
+    if (error) {
+        switch (tvb_error_status(error.get())) {
+            case TVB_MISSING_EXPORT:
+                return Error(ErrorCode::component_wrong_world,
+                             fmt::format("component does not export {} (role '{}')",
+                                         role_interface(role), role_name(role)),
+                             {}, wrong_world_hint(role));
+            case TVB_LINK_ERROR:
+                return Error(ErrorCode::component_link,
+                             "cannot link component: " + message_of(error.get()));
+            case TVB_INVALID_ARGUMENT:
+                return Error(ErrorCode::grant_invalid, message_of(error.get()));
+            default:
+                return Error(ErrorCode::engine, message_of(error.get()));
+        }
     }
-    if (status == TVB_LINK_ERROR) {
-        return Error(ErrorCode::component_link, "cannot link component: " + bridge_error());
-    }
-    if (status == TVB_INVALID_ARGUMENT) {
-        return Error(ErrorCode::grant_invalid, bridge_error());
-    }
-    if (status != TVB_OK) {
-        return Error(ErrorCode::engine, bridge_error());
-    }
-    return std::shared_ptr<const PreparedComponent>(
-        new PreparedComponent(new PreparedComponent::Raw{p, std::move(on_denied)}, role));
+    return std::make_shared<const PreparedComponent>(
+        std::make_unique<PreparedComponent::Raw>(
+            PreparedComponent::Raw{component, std::move(on_denied), Owned<tvb_prepared>(p)}),
+        role);
 }
 
-Result<std::unique_ptr<Instance>> Runtime::instantiate(const PreparedComponent& prepared,
-                                                       NodeHost& host,
-                                                       const InstanceLimits& limits) {
-    tvb_instance_limits l{};
-    l.max_memory_bytes = limits.max_memory_bytes;
-    l.max_table_elements = limits.max_table_elements != 0 ? limits.max_table_elements
-                                                          : limits::kDefaultMaxTableElements;
-    l.call_deadline_ms = static_cast<std::uint64_t>(limits.call_deadline.count());
-    l.fuel = limits.fuel;
+Result<std::unique_ptr<Instance>> Runtime::instantiate(
+    const std::shared_ptr<const PreparedComponent>& prepared, NodeHost& host,
+    const InstanceLimits& limits) {
+    const tvb_instance_limits l{
+        .max_memory_bytes = limits.max_memory_bytes,
+        .max_table_elements = limits.max_table_elements != 0 ? limits.max_table_elements
+                                                             : limits::kDefaultMaxTableElements,
+        .call_deadline_ms = static_cast<std::uint64_t>(limits.call_deadline.count()),
+        .fuel = limits.fuel,
+    };
     tvb_instance* i = nullptr;
-    const tvb_status status = tvb_instance_new(prepared.raw_->handle, &host, &l, &i);
-    if (status != TVB_OK) {
-        const ErrorCode code = status == TVB_LIMIT || status == TVB_HOST_LIMIT
-                                   ? ErrorCode::guest_limit
-                               : status == TVB_TRAP             ? ErrorCode::guest_trap
-                               : status == TVB_DEADLINE         ? ErrorCode::guest_deadline
-                               : status == TVB_INVALID_ARGUMENT ? ErrorCode::grant_invalid
-                                                                : ErrorCode::engine;
-        return Error(code, "cannot instantiate component: " + bridge_error());
+    if (const ErrorPtr error(tvb_instance_new(prepared->raw_->handle.get(), &host, &l, &i));
+        error) {
+        ErrorCode code = ErrorCode::engine;
+        switch (tvb_error_status(error.get())) {
+            case TVB_LIMIT:
+            case TVB_HOST_LIMIT:
+                code = ErrorCode::guest_limit;
+                break;
+            case TVB_TRAP:
+            case TVB_REFUSED:
+                code = ErrorCode::guest_trap;
+                break;
+            case TVB_DEADLINE:
+                code = ErrorCode::guest_deadline;
+                break;
+            case TVB_INVALID_ARGUMENT:
+                code = ErrorCode::grant_invalid;
+                break;
+            default:
+                break;
+        }
+        return Error(code, "cannot instantiate component: " + message_of(error.get()));
     }
-    return std::unique_ptr<Instance>(new Instance(new Instance::Raw{i}, prepared.role(), host));
+    return std::make_unique<Instance>(
+        std::make_unique<Instance::Raw>(Instance::Raw{prepared, Owned<tvb_instance>(i)}),
+        prepared->role(), host);
 }
 
 Status check_wit(const std::filesystem::path& dir) {
-    if (tvb_wit_check(dir.c_str()) == TVB_OK) {
+    const ErrorPtr error(tvb_wit_check(dir.c_str()));
+    if (!error) {
         return {};
     }
     // wit-parser renders the place as "--> file:line:col"; lift it out.
-    std::string text = bridge_error();
+    const std::string text = message_of(error.get());
     std::string where = dir.string();
     if (const auto arrow = text.find("--> "); arrow != std::string::npos) {
         const auto end = text.find('\n', arrow);
@@ -367,47 +459,87 @@ Status check_wit(const std::filesystem::path& dir) {
 
 // --- Instance ---------------------------------------------------------------
 
-Instance::~Instance() {
-    tvb_instance_free(raw_->handle);
-    delete raw_;
-}
+Instance::~Instance() = default;
 
 bool Instance::has_lifecycle() const {
-    return tvb_instance_has_lifecycle(raw_->handle) != 0;
+    return tvb_instance_has_lifecycle(raw_->handle.get()) != 0;
 }
 
-CallResult Instance::finish(int status, const void* guest_error) {
-    CallResult r;
-    switch (status) {
-        case TVB_OK:
-            return r;
-        case TVB_GUEST_ERROR:
-            r.status = CallStatus::guest_error;
-            r.guest_kind =
-                static_cast<GuestErrorKind>(static_cast<const tvb_guest_error*>(guest_error)->kind);
-            break;
-        case TVB_TRAP:
-            r.status = CallStatus::trap;
-            break;
-        case TVB_DEADLINE:
-            r.status = CallStatus::deadline;
-            break;
-        case TVB_LIMIT:
-            r.status = CallStatus::limit;
-            break;
-        case TVB_STOPPED:
-            r.status = CallStatus::stopped;
-            break;
-        case TVB_HOST_LIMIT:
-            r.status = CallStatus::host_limit;
-            break;
-        default:
-            r.status = CallStatus::internal;
+namespace {
+
+GuestErrorKind guest_kind(tvb_process_error_kind kind) {
+    switch (kind) {
+        case TVB_ERR_INVALID_INPUT:
+            return GuestErrorKind::invalid_input;
+        case TVB_ERR_UNAVAILABLE:
+            return GuestErrorKind::unavailable;
+        case TVB_ERR_DEADLINE_EXCEEDED:
+            return GuestErrorKind::deadline_exceeded;
+        case TVB_ERR_FATAL:
+            return GuestErrorKind::fatal;
+        case TVB_ERR_INTERNAL:
             break;
     }
+    return GuestErrorKind::internal;
+}
+
+CallStatus call_status(tvb_status status) {
+    switch (status) {
+        case TVB_GUEST_ERROR:
+            return CallStatus::guest_error;
+        case TVB_TRAP:
+        case TVB_REFUSED:  // the host refused the guest, which trapped
+            return CallStatus::trap;
+        case TVB_DEADLINE:
+            return CallStatus::deadline;
+        case TVB_LIMIT:
+            return CallStatus::limit;
+        case TVB_STOPPED:
+            return CallStatus::stopped;
+        case TVB_HOST_LIMIT:
+            return CallStatus::host_limit;
+        default:
+            return CallStatus::internal;
+    }
+}
+
+tvb_element lend(const ElementRef& in, const NodeHost& host) {
+    return tvb_element{.sequence = in.sequence,
+                       .timestamp_ns = in.timestamp_ns,
+                       .payload = in.payload,
+                       .context = host.context_handle};
+}
+
+Produced produced(const tvb_output& o) {
+    Produced out;
+    out.present = o.present != 0;
+    out.sequence = o.sequence;
+    out.timestamp_ns = o.timestamp_ns;
+    out.payload = o.payload;
+    return out;
+}
+
+void add_name(void* user, const uint8_t* name, size_t len) {
+    static_cast<std::vector<std::string>*>(user)->emplace_back(text(name, len));
+}
+
+}  // namespace
+
+CallResult Instance::finish(Failure failure) {
+    CallResult r;
+    if (!failure.error) {
+        return r;
+    }
+    const tvb_error* e = failure.error.get();
+    r.status = call_status(tvb_error_status(e));
+    if (r.status == CallStatus::guest_error) {
+        r.guest_kind = guest_kind(tvb_error_guest_kind(e));
+    }
+    // A refusal: the host's own record says why, with the numbers.
+    const bool refused = tvb_error_status(e) == TVB_REFUSED && !host_.refusal_message.empty();
     // Guest text (the bridge cut it to limits::kMaxGuestTextBytes): escaped
     // here, so every report, log and terminal downstream gets it safe.
-    r.message = escape_guest_text(bridge_error());
+    r.message = refused ? host_.refusal_message : escape_guest_text(message_of(e));
     return r;
 }
 
@@ -427,124 +559,87 @@ CallResult Instance::adopt(Produced& out) {
     return {};
 }
 
-namespace {
-tvb_element lend(const ElementRef& in, const NodeHost& host) {
-    return tvb_element{in.sequence, in.timestamp_ns, in.payload, host.context_handle};
-}
-void copy_output(const tvb_output& o, Produced& out) {
-    out.present = o.present != 0;
-    out.sequence = o.sequence;
-    out.timestamp_ns = o.timestamp_ns;
-    out.payload = o.payload;
-}
-}  // namespace
-
 CallResult Instance::init(std::string_view config) {
-    tvb_guest_error err{};
-    return finish(tvb_call_init(raw_->handle, config.data(), config.size(), &err), &err);
+    return finish({ErrorPtr(tvb_call_init(raw_->handle.get(), config.data(), config.size()))});
 }
 
 CallResult Instance::teardown() {
-    return finish(tvb_call_teardown(raw_->handle), nullptr);
+    return finish({ErrorPtr(tvb_call_teardown(raw_->handle.get()))});
 }
 
 CallResult Instance::pull(Produced& out) {
     tvb_output o{};
-    tvb_guest_error err{};
-    CallResult r = finish(tvb_call_pull(raw_->handle, host_.context_handle, &o, &err), &err);
+    CallResult r = finish({ErrorPtr(tvb_call_pull(raw_->handle.get(), host_.context_handle, &o))});
     if (!r.ok()) {
         return r;
     }
-    copy_output(o, out);
+    out = produced(o);
     return adopt(out);
 }
 
 CallResult Instance::notify(bool pause) {
-    return finish(tvb_call_notify(raw_->handle, pause ? 1 : 0), nullptr);
+    return finish({ErrorPtr(tvb_call_notify(raw_->handle.get(), pause ? 1 : 0))});
 }
 
 CallResult Instance::process(const ElementRef& in, Produced& out) {
     const tvb_element e = lend(in, host_);
     tvb_output o{};
-    tvb_guest_error err{};
-    CallResult r = finish(tvb_call_process(raw_->handle, &e, &o, &err), &err);
+    CallResult r = finish({ErrorPtr(tvb_call_process(raw_->handle.get(), &e, &o))});
     if (!r.ok()) {
         return r;
     }
-    copy_output(o, out);
+    out = produced(o);
     return adopt(out);
 }
 
 CallResult Instance::push(const ElementRef& in, bool& pause) {
     const tvb_element e = lend(in, host_);
     int32_t p = 0;
-    tvb_guest_error err{};
-    CallResult r = finish(tvb_call_push(raw_->handle, &e, &p, &err), &err);
+    CallResult r = finish({ErrorPtr(tvb_call_push(raw_->handle.get(), &e, &p))});
     pause = p != 0;
     return r;
 }
 
 CallResult Instance::complete() {
-    tvb_guest_error err{};
-    return finish(tvb_call_complete(raw_->handle, &err), &err);
+    return finish({ErrorPtr(tvb_call_complete(raw_->handle.get()))});
 }
 
 CallResult Instance::accept(const ElementRef& in, bool& accepted) {
     const tvb_element e = lend(in, host_);
     int32_t a = 0;
-    tvb_guest_error err{};
-    CallResult r = finish(tvb_call_accept(raw_->handle, &e, &a, &err), &err);
+    CallResult r = finish({ErrorPtr(tvb_call_accept(raw_->handle.get(), &e, &a))});
     accepted = a != 0;
     return r;
 }
 
 CallResult Instance::ports(std::vector<std::string>& names) {
     names.clear();
-    return finish(tvb_call_ports(raw_->handle, &names,
-                                 [](void* user, const char* name, size_t len) {
-                                     static_cast<std::vector<std::string>*>(user)->emplace_back(
-                                         name, len);
-                                 }),
-                  nullptr);
+    return finish({ErrorPtr(tvb_call_ports(raw_->handle.get(), &names, add_name))});
 }
 
 CallResult Instance::route(const ElementRef& in, std::vector<std::string>& ports) {
     const tvb_element e = lend(in, host_);
     ports.clear();
-    tvb_guest_error err{};
-    return finish(tvb_call_route(
-                      raw_->handle, &e, &ports,
-                      [](void* user, const char* name, size_t len) {
-                          static_cast<std::vector<std::string>*>(user)->emplace_back(name, len);
-                      },
-                      &err),
-                  &err);
+    return finish({ErrorPtr(tvb_call_route(raw_->handle.get(), &e, &ports, add_name))});
 }
 
 CallResult Instance::ingest(const ElementRef& in, Produced& out) {
     const tvb_element e = lend(in, host_);
     tvb_output o{};
-    tvb_guest_error err{};
-    CallResult r = finish(tvb_call_ingest(raw_->handle, &e, &o, &err), &err);
+    CallResult r = finish({ErrorPtr(tvb_call_ingest(raw_->handle.get(), &e, &o))});
     if (!r.ok()) {
         return r;
     }
-    copy_output(o, out);
+    out = produced(o);
     return adopt(out);
 }
 
 CallResult Instance::flush(std::vector<Produced>& out) {
     out.clear();
-    tvb_guest_error err{};
-    CallResult r = finish(tvb_call_flush(
-                              raw_->handle, &out,
-                              [](void* user, const tvb_output* o) {
-                                  Produced p;
-                                  copy_output(*o, p);
-                                  static_cast<std::vector<Produced>*>(user)->push_back(p);
-                              },
-                              &err),
-                          &err);
+    CallResult r = finish(
+        {ErrorPtr(tvb_call_flush(raw_->handle.get(), &out, [](void* user, const tvb_output* o) {
+            static_cast<std::vector<Produced>*>(user)->push_back(produced(*o));
+        }))});
     if (!r.ok()) {
         return r;
     }

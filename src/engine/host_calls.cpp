@@ -28,11 +28,11 @@ NodeHost& host(void* node) {
     return *static_cast<NodeHost*>(node);
 }
 
-// Traps the guest with the reason; the failure that follows carries it.
+// Refuses the guest's request: the guest traps, and the failure that follows
+// reports this reason (Instance::finish reads it).
 int32_t trap(NodeHost& h, Refusal kind, std::string message) {
     h.refusal = kind;
     h.refusal_message = std::move(message);
-    tvb_set_trap_message(h.refusal_message.data(), h.refusal_message.size());
     return kTrap;
 }
 
@@ -97,14 +97,14 @@ int32_t buffer_size(void* node, uint32_t b, uint64_t* size) {
     return op == BufferOp::ok ? kOk : refuse(h, "buffer.size", op);
 }
 
-int32_t buffer_content_type(void* node, uint32_t b, const char** data, size_t* len) {
+int32_t buffer_content_type(void* node, uint32_t b, const uint8_t** data, size_t* len) {
     auto& h = host(node);
     std::string_view type;
     const BufferOp op = h.buffers->content_type(b, &type);
     if (op != BufferOp::ok) {
         return refuse(h, "buffer.content-type", op);
     }
-    *data = type.data();
+    *data = reinterpret_cast<const uint8_t*>(type.data());
     *len = type.size();
     return kOk;
 }
@@ -176,10 +176,11 @@ int32_t mutable_capacity(void* node, uint32_t m, uint64_t* capacity) {
     return op == BufferOp::ok ? kOk : refuse(h, "mutable-buffer.capacity", op);
 }
 
-int32_t mutable_set_content_type(void* node, uint32_t m, const char* data, size_t len) {
+int32_t mutable_set_content_type(void* node, uint32_t m, const uint8_t* data, size_t len) {
     auto& h = host(node);
     constexpr std::string_view what = "mutable-buffer.set-content-type";
-    const BufferOp op = h.buffers->set_content_type(h.id, m, std::string_view(data, len));
+    const BufferOp op = h.buffers->set_content_type(
+        h.id, m, std::string_view(reinterpret_cast<const char*>(data), len));
     switch (op) {
         case BufferOp::ok:
             return kOk;
@@ -206,7 +207,8 @@ int32_t mutable_drop(void* node, uint32_t m) {
     return op == BufferOp::ok ? kOk : refuse(h, "mutable-buffer drop", op);
 }
 
-int32_t context_string(void* node, uint32_t c, int32_t field, const char** data, size_t* len) {
+int32_t context_string(void* node, uint32_t c, tvb_context_field field, const uint8_t** data,
+                       size_t* len) {
     auto& h = host(node);
     if (h.context == nullptr || c != h.context_handle) {
         return refuse(h, "flow-context", BufferOp::invalid_handle);
@@ -225,7 +227,7 @@ int32_t context_string(void* node, uint32_t c, int32_t field, const char** data,
         default:
             return refuse(h, "flow-context", BufferOp::invalid_state);
     }
-    *data = s->data();
+    *data = reinterpret_cast<const uint8_t*>(s->data());
     *len = s->size();
     return kOk;
 }
@@ -247,8 +249,8 @@ int32_t context_remaining_deadline(void* node, uint32_t c, uint8_t* present, uin
     return kOk;
 }
 
-int32_t buffer_make(void* node, const uint8_t* data, size_t len, const char* type, size_t type_len,
-                    uint32_t* out, tvb_buffer_error_kind* kind, uint64_t* value) {
+int32_t buffer_make(void* node, const uint8_t* data, size_t len, const uint8_t* type,
+                    size_t type_len, uint32_t* out, tvb_buffer_error_kind* kind, uint64_t* value) {
     auto& h = host(node);
     constexpr std::string_view what = "buffer-allocator.make";
     if (type_len > limits::kMaxContentTypeBytes) {
@@ -264,7 +266,8 @@ int32_t buffer_make(void* node, const uint8_t* data, size_t len, const char* typ
         h.id, m, BufferStore::kAppend,
         std::span<const std::byte>(reinterpret_cast<const std::byte*>(data), len), *h.ledger);
     if (op == BufferOp::ok && type_len != 0) {
-        op = h.buffers->set_content_type(h.id, m, std::string_view(type, type_len));
+        op = h.buffers->set_content_type(
+            h.id, m, std::string_view(reinterpret_cast<const char*>(type), type_len));
     }
     if (op == BufferOp::ok) {
         op = h.buffers->freeze(h.id, m, out);
@@ -324,10 +327,10 @@ void write_stderr(NodeHost& h, std::string_view bytes) {
     }
 }
 
-int32_t guest_output(void* node, int32_t stream, const uint8_t* data, size_t len) {
+int32_t guest_output(void* node, tvb_stream stream, const uint8_t* data, size_t len) {
     auto& h = host(node);
     const std::string_view bytes(reinterpret_cast<const char*>(data), len);
-    if (stream == 2) {
+    if (stream == TVB_STREAM_STDERR) {
         write_stderr(h, bytes);
         return kOk;
     }
@@ -341,29 +344,32 @@ int32_t guest_output(void* node, int32_t stream, const uint8_t* data, size_t len
     if (bytes.find('\n') != std::string_view::npos) {
         std::fflush(stdout);
     }
-    return std::ferror(stdout) != 0 ? kTrap : kOk;
+    if (std::ferror(stdout) != 0) {
+        return trap(h, Refusal::none, "cannot write the guest's stdout");
+    }
+    return kOk;
 }
 
 }  // namespace
 
 const tvb_host_callbacks& host_callbacks() {
     static const tvb_host_callbacks callbacks = {
-        buffer_size,
-        buffer_content_type,
-        buffer_read,
-        buffer_drop,
-        mutable_allocate,
-        mutable_write,
-        mutable_size,
-        mutable_capacity,
-        mutable_set_content_type,
-        mutable_freeze,
-        mutable_drop,
-        context_string,
-        context_remaining_deadline,
-        buffer_make,
-        should_stop,
-        guest_output,
+        .buffer_size = buffer_size,
+        .buffer_content_type = buffer_content_type,
+        .buffer_read = buffer_read,
+        .buffer_drop = buffer_drop,
+        .mutable_allocate = mutable_allocate,
+        .mutable_write = mutable_write,
+        .mutable_size = mutable_size,
+        .mutable_capacity = mutable_capacity,
+        .mutable_set_content_type = mutable_set_content_type,
+        .mutable_freeze = mutable_freeze,
+        .mutable_drop = mutable_drop,
+        .context_string = context_string,
+        .context_remaining_deadline = context_remaining_deadline,
+        .buffer_make = buffer_make,
+        .should_stop = should_stop,
+        .guest_output = guest_output,
     };
     return callbacks;
 }

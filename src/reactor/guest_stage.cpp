@@ -50,7 +50,7 @@ public:
     CallResult restart(std::string_view config) override {
         instance_.reset();
         host_.buffers->reclaim(host_.id);
-        auto fresh = runtime_.instantiate(*prepared_, host_, limits_);
+        auto fresh = runtime_.instantiate(prepared_, host_, limits_);
         if (!fresh) {
             return CallResult::failure(CallStatus::internal, fresh.error().message);
         }
@@ -115,7 +115,7 @@ Result<std::unique_ptr<Flow>> Flow::create(Runtime& runtime, const Manifest& man
             return at_node(
                 Error(ErrorCode::engine, "a fuel budget needs a runtime that meters fuel"), n);
         }
-        auto instance = runtime.instantiate(*linked.value().prepared, slot.host, limits);
+        auto instance = runtime.instantiate(linked.value().prepared, slot.host, limits);
         if (!instance) {
             return at_node(std::move(instance).error(), n);
         }

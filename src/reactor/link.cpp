@@ -1,7 +1,6 @@
 #include "torvyn/reactor/link.hpp"
 
 #include <algorithm>
-#include <charconv>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -11,10 +10,6 @@
 
 namespace torvyn {
 namespace {
-
-// The version this host implements.
-constexpr unsigned kMajor = 0;
-constexpr unsigned kMinor = 1;
 
 void audit(const LinkContext& ctx, std::string_view event, const FlowSpec& f, const NodeSpec& n,
            nlohmann::json fields) {
@@ -31,29 +26,6 @@ Error at_node(Error e, const NodeSpec& n) {
     }
     e.where = n.where.str();
     return e;
-}
-
-bool exports_role(std::string_view export_name, Role role) {
-    const std::string_view iface = role_interface(role);  // "...@0.1.0"
-    const std::string_view prefix = iface.substr(0, iface.find('@') + 1);
-    if (export_name.rfind(prefix, 0) != 0) {
-        return false;
-    }
-    // Semver: 0.x versions are compatible within one minor version.
-    const std::string_view version = export_name.substr(prefix.size());
-    unsigned major = 0;
-    unsigned minor = 0;
-    const char* p = version.data();
-    const char* end = p + version.size();
-    auto r1 = std::from_chars(p, end, major);
-    if (r1.ec != std::errc() || r1.ptr == end || *r1.ptr != '.') {
-        return false;
-    }
-    auto r2 = std::from_chars(r1.ptr + 1, end, minor);
-    if (r2.ec != std::errc()) {
-        return false;
-    }
-    return major == kMajor && minor == kMinor;
 }
 
 Result<LinkedNode> link_node(const LinkContext& ctx, const FlowSpec& flow, const NodeSpec& node,
@@ -82,16 +54,13 @@ Result<LinkedNode> link_node(const LinkContext& ctx, const FlowSpec& flow, const
         });
         std::string message =
             other != exports.end()
-                ? fmt::format("component exports {}, but this host speaks {} (versions 0.1.x)",
-                              *other, iface)
+                ? fmt::format("component exports {}, but this host speaks {} (versions {})", *other,
+                              iface, compatible_versions(node.role))
                 : fmt::format("component does not export {} (role '{}'); it exports: {}", iface,
                               role_name(node.role), fmt::join(exports, ", "));
-        return at_node(
-            Error(ErrorCode::component_wrong_world, std::move(message), {},
-                  fmt::format("build it for the '{}' world (torvyn_add_component ROLE {}) "
-                              "or change the node's role",
-                              role_world(node.role), role_name(node.role))),
-            node);
+        return at_node(Error(ErrorCode::component_wrong_world, std::move(message), {},
+                             wrong_world_hint(node.role)),
+                       node);
     }
 
     // Deny-all: every import must be a torvyn interface or granted.
@@ -113,8 +82,9 @@ Result<LinkedNode> link_node(const LinkContext& ctx, const FlowSpec& flow, const
         return std::move(resolved).error();
     }
     Grants grants = std::move(resolved.value().grants);
-    grants.exit = imports.needs_exit;
-    grants.null_devices = imports.needs_null_devices;
+    for (const auto& iface : imports.implicit) {
+        grants.cover(iface);
+    }
     out.grants = resolved.value().described;
     if (ctx.audit != nullptr) {
         AuditLog* log = ctx.audit;
@@ -123,7 +93,7 @@ Result<LinkedNode> link_node(const LinkContext& ctx, const FlowSpec& flow, const
         };
     }
     audit(ctx, "grant", flow, node, {{"grants", out.grants}});
-    auto prepared = ctx.runtime->prepare(*component.value(), node.role, grants);
+    auto prepared = ctx.runtime->prepare(component.value(), node.role, grants);
     if (!prepared) {
         return at_node(std::move(prepared).error(), node);
     }

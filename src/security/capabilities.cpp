@@ -13,77 +13,24 @@
 namespace torvyn {
 namespace {
 
-struct Coverage {
-    std::string_view interface;
-    std::array<std::string_view, 4> capabilities;  // any one allows it
-};
-
-// Every WASI 0.2 interface a component can import, and what grants it.
-// Streams, polls and errors serve every I/O capability.
-constexpr std::array<Coverage, 19> kCoverage = {{
-    {"wasi:cli/stdout", {"stdout"}},
-
-    {"wasi:cli/stderr", {"stderr"}},
-
-    {"wasi:cli/environment", {"env"}},
-    {"wasi:io/streams", {"stdout", "stderr", "dirs", "network"}},
-    {"wasi:io/error", {"stdout", "stderr", "dirs", "network"}},
-    {"wasi:io/poll", {"stdout", "stderr", "dirs", "network"}},
-    {"wasi:clocks/wall-clock", {"wall-clock"}},
-    {"wasi:clocks/monotonic-clock", {"monotonic-clock"}},
-    {"wasi:random/random", {"random"}},
-    {"wasi:random/insecure", {"random"}},
-    {"wasi:random/insecure-seed", {"random"}},
-    {"wasi:filesystem/types", {"dirs"}},
-    {"wasi:filesystem/preopens", {"dirs"}},
-    {"wasi:sockets/network", {"network"}},
-    {"wasi:sockets/instance-network", {"network"}},
-    {"wasi:sockets/tcp", {"network"}},
-    {"wasi:sockets/tcp-create-socket", {"network"}},
-    {"wasi:sockets/udp", {"network"}},
-    {"wasi:sockets/udp-create-socket", {"network"}},
-
-}};
-
-// What to write in the manifest to grant `capability`.
-std::string how_to_grant(std::string_view capability) {
-    if (capability == "dirs") {
-        return "grant it: dirs = [{ host = \"DIR\", guest = \"/data\", mode = \"ro\" }]";
-    }
-    if (capability == "env") {
-        return "grant it: env = [\"NAME\"]";
-    }
-    if (capability == "network") {
-        return "grant it: connect = [\"127.0.0.1:PORT\"]";
-    }
-    return fmt::format("grant it: capabilities = [\"{}\"]", capability);
-}
-
-bool is_io(std::string_view iface) {
-    return iface.rfind("wasi:io/", 0) == 0;
-}
-
-// Interfaces that reach nothing on the host: a component ending itself
-// (a trap for the host), an always-empty stdin, no terminal. WASI's libc
-// adapter imports them for every program, so they need no grant.
-bool is_null_device(std::string_view iface) {
-    return iface == "wasi:cli/exit" || iface == "wasi:cli/stdin" ||
-           iface.rfind("wasi:cli/terminal-", 0) == 0;
+// An interface several capabilities cover (wasi:io/*) comes with any of
+// them: it says nothing about which one the component needs.
+bool is_shared(const std::vector<const CapabilityInfo*>& covering) {
+    return covering.size() > 1;
 }
 
 // Order in which denied imports are explained: the specific ones first.
-int import_rank(std::string_view iface) {
-    if (iface.rfind("wasi:filesystem/", 0) == 0 || iface.rfind("wasi:sockets/", 0) == 0) {
+int import_rank(std::string_view import_name) {
+    const auto covering = capabilities_covering(import_name);
+    if (covering.empty()) {
         return 0;
     }
-    if (iface == "wasi:cli/environment" || iface.rfind("wasi:random/", 0) == 0 ||
-        iface.rfind("wasi:clocks/", 0) == 0) {
-        return 1;
-    }
-    if (is_io(iface)) {
-        return 3;
-    }
-    return 2;
+    return is_shared(covering) ? 3 : covering.front()->rank;
+}
+
+bool is_implicit(std::string_view iface) {
+    const auto& ifaces = implicit_capability().interfaces;
+    return std::find(ifaces.begin(), ifaces.end(), iface) != ifaces.end();
 }
 
 // "host:port" -> "ip:port" for each address the host resolves to.
@@ -122,76 +69,65 @@ Result<std::vector<std::string>> resolve_address(const std::string& text) {
 
 }  // namespace
 
-std::string_view interface_without_version(std::string_view import_name) {
-    return import_name.substr(0, import_name.find('@'));
-}
-
-std::vector<std::string_view> capabilities_covering(std::string_view import_name) {
+std::vector<const CapabilityInfo*> capabilities_covering(std::string_view import_name) {
     const std::string_view iface = interface_without_version(import_name);
-    for (const auto& c : kCoverage) {
-        if (c.interface == iface) {
-            std::vector<std::string_view> out;
-            for (auto cap : c.capabilities) {
-                if (!cap.empty()) {
-                    out.push_back(cap);
-                }
-            }
-            return out;
+    std::vector<const CapabilityInfo*> out;
+    for (const auto& c : all_capabilities()) {
+        if (c.key != GrantKey::implicit &&
+            std::find(c.interfaces.begin(), c.interfaces.end(), iface) != c.interfaces.end()) {
+            out.push_back(&c);
         }
     }
-    return {};
+    return out;
 }
 
-std::vector<std::string> held_capabilities(const NodeSpec& node) {
-    std::vector<std::string> held = node.capabilities;
-    if (!node.dirs.empty()) {
-        held.emplace_back("dirs");
+bool holds(const NodeSpec& node, const CapabilityInfo& capability) {
+    switch (capability.key) {
+        case GrantKey::named:
+            return std::find(node.capabilities.begin(), node.capabilities.end(), capability.name) !=
+                   node.capabilities.end();
+        case GrantKey::dirs:
+            return !node.dirs.empty();
+        case GrantKey::env:
+            return !node.env.empty();
+        case GrantKey::connect:
+            return !node.connect.empty();
+        case GrantKey::implicit:
+            return true;
     }
-    if (!node.env.empty()) {
-        held.emplace_back("env");
-    }
-    if (!node.connect.empty()) {
-        held.emplace_back("network");
-    }
-    return held;
+    return false;
 }
 
 ImportCheck check_imports(const std::vector<std::string>& imports, const NodeSpec& node) {
     ImportCheck out;
-    const std::vector<std::string> held = held_capabilities(node);
-    std::vector<std::string> used;
-    std::vector<std::string_view> missing;  // capabilities to grant, in order of importance
-    std::string first_import;               // the most specific import that needs one
+    std::vector<const CapabilityInfo*> used;
+    std::vector<const CapabilityInfo*> missing;  // to grant, in order of importance
+    std::string first_import;                    // the most specific import that needs one
     std::size_t denied_imports = 0;
     // Most specific first: a file import says more than the streams it needs.
     std::vector<std::string> ordered = imports;
-    std::stable_sort(ordered.begin(), ordered.end(),
-                     [](const std::string& a, const std::string& b) {
-                         return import_rank(interface_without_version(a)) <
-                                import_rank(interface_without_version(b));
-                     });
+    std::stable_sort(
+        ordered.begin(), ordered.end(),
+        [](const std::string& a, const std::string& b) { return import_rank(a) < import_rank(b); });
     for (const auto& imp : ordered) {
         if (imp.rfind("torvyn:streaming/", 0) == 0) {
             continue;  // the host interfaces every role may use
         }
         const std::string_view iface = interface_without_version(imp);
-        if (is_null_device(iface)) {
-            // Ending itself, an empty stdin, no terminal: no host access.
-            out.needs_exit |= iface == "wasi:cli/exit";
-            out.needs_null_devices |= iface != "wasi:cli/exit";
+        if (is_implicit(iface)) {
+            out.implicit.emplace_back(iface);
             continue;
         }
-        const auto caps = capabilities_covering(imp);
-        const auto granted = std::find_if(caps.begin(), caps.end(), [&](std::string_view c) {
-            return std::find(held.begin(), held.end(), c) != held.end();
-        });
-        if (granted != caps.end()) {
-            if (!is_io(iface)) {
-                used.emplace_back(*granted);
+        const auto covering = capabilities_covering(imp);
+        const auto granted = std::find_if(covering.begin(), covering.end(),
+                                          [&](const CapabilityInfo* c) { return holds(node, *c); });
+        if (granted != covering.end()) {
+            if (!is_shared(covering)) {
+                used.push_back(*granted);
             }
             continue;
         }
-        if (caps.empty()) {
+        if (covering.empty()) {
             out.errors.emplace_back(
                 ErrorCode::component_link,
                 fmt::format("node '{}': component imports {}, which no capability grants",
@@ -205,28 +141,31 @@ ImportCheck check_imports(const std::vector<std::string>& imports, const NodeSpe
         if (first_import.empty()) {
             first_import = imp;
         }
-        // Streams come with stdout, stderr, dirs or network: ask for one only
-        // if nothing else was asked for.
-        if (is_io(iface)) {
+        // A shared interface (streams) asks for a capability only if nothing
+        // more specific was asked for.
+        if (is_shared(covering)) {
             continue;
         }
-        if (std::find(missing.begin(), missing.end(), caps.front()) == missing.end()) {
-            missing.push_back(caps.front());
+        if (std::find(missing.begin(), missing.end(), covering.front()) == missing.end()) {
+            missing.push_back(covering.front());
         }
     }
     if (denied_imports > 0) {
         if (missing.empty()) {
-            missing.push_back("stdout");
+            missing = capabilities_covering(first_import);
+            missing.resize(1);
         }
         // One line the operator can paste: named capabilities together, then
         // the grants that take values.
         std::vector<std::string> named;
         std::vector<std::string> hints;
-        for (auto m : missing) {
-            if (m == "dirs" || m == "env" || m == "network") {
-                hints.push_back(how_to_grant(m).substr(std::string_view("grant it: ").size()));
+        std::vector<std::string_view> names;
+        for (const CapabilityInfo* m : missing) {
+            names.push_back(m->name);
+            if (m->key == GrantKey::named) {
+                named.push_back(fmt::format("\"{}\"", m->name));
             } else {
-                named.push_back(fmt::format("\"{}\"", m));
+                hints.emplace_back(m->how_to_grant);
             }
         }
         if (!named.empty()) {
@@ -240,19 +179,20 @@ ImportCheck check_imports(const std::vector<std::string>& imports, const NodeSpe
                 denied_imports > 1
                     ? fmt::format(" and {} more ungranted interface(s)", denied_imports - 1)
                     : "",
-                missing.size() > 1 ? "capabilities" : "capability", fmt::join(missing, "', '")),
+                missing.size() > 1 ? "capabilities" : "capability", fmt::join(names, "', '")),
             node.where.str(), fmt::format("{}", fmt::join(hints, "; ")));
     }
-    for (const auto& h : held) {
-        if (std::find(used.begin(), used.end(), h) == used.end()) {
-            out.warnings.emplace_back(
-                ErrorCode::component_unused_grant,
-                fmt::format(
-                    "node '{}' is granted '{}' but its component imports nothing that uses it",
-                    node.name, h),
-                (node.grants_where.line != 0 ? node.grants_where : node.where).str(),
-                "remove the grant: deny by default");
+    for (const auto& c : all_capabilities()) {
+        if (c.key == GrantKey::implicit || !holds(node, c) ||
+            std::find(used.begin(), used.end(), &c) != used.end()) {
+            continue;
         }
+        out.warnings.emplace_back(
+            ErrorCode::component_unused_grant,
+            fmt::format("node '{}' is granted '{}' but its component imports nothing that uses it",
+                        node.name, c.name),
+            (node.grants_where.line != 0 ? node.grants_where : node.where).str(),
+            "remove the grant: deny by default");
     }
     return out;
 }
@@ -260,12 +200,12 @@ ImportCheck check_imports(const std::vector<std::string>& imports, const NodeSpe
 Result<ResolvedGrants> resolve_grants(const NodeSpec& node, const std::filesystem::path& base_dir) {
     ResolvedGrants out;
     Grants& g = out.grants;
+    for (const auto& c : all_capabilities()) {
+        if (c.key != GrantKey::implicit && holds(node, c)) {
+            g.cover(c);
+        }
+    }
     for (const auto& c : node.capabilities) {
-        g.stdout_stream |= c == "stdout";
-        g.stderr_stream |= c == "stderr";
-        g.wall_clock |= c == "wall-clock";
-        g.monotonic_clock |= c == "monotonic-clock";
-        g.random |= c == "random";
         out.described.push_back(c);
     }
     for (const auto& d : node.dirs) {

@@ -44,7 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
     }
     for (const torvyn::Role role : kRoles) {
-        auto prepared = runtime().prepare(*component.value(), role, torvyn::Grants{});
+        auto prepared = runtime().prepare(component.value(), role, torvyn::Grants{});
         if (!prepared.ok()) {
             continue;
         }
@@ -59,7 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         limits.call_deadline = std::chrono::milliseconds(50);
         limits.max_memory_bytes = 16u << 20;
         {  // the instance goes before what it holds
-            auto instance = runtime().instantiate(*prepared.value(), host, limits);
+            auto instance = runtime().instantiate(prepared.value(), host, limits);
             if (instance.ok()) {
                 const torvyn::CallResult r = instance.value()->init("");
                 if (!r.instance_dead()) {

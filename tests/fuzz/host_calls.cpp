@@ -101,7 +101,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::uint64_t value = 0;
         std::uint64_t u = 0;
         std::uint32_t out = 0;
-        const char* text = nullptr;
+        const std::uint8_t* text = nullptr;
         const std::uint8_t* bytes = nullptr;
         std::size_t len = 0;
         switch (op) {
@@ -121,7 +121,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             case 2: {
                 const std::size_t n = in.length(torvyn::limits::kMaxContentTypeBytes) % 4096;
                 const std::string type(n, 't');
-                cb.mutable_set_content_type(node, pick(in, g.handles), type.data(), type.size());
+                cb.mutable_set_content_type(node, pick(in, g.handles),
+                                            reinterpret_cast<const std::uint8_t*>(type.data()),
+                                            type.size());
                 break;
             }
             case 3:
@@ -139,8 +141,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 const std::size_t n = in.length(scratch.size()) % (scratch.size() + 1);
                 const std::size_t t = in.length(torvyn::limits::kMaxContentTypeBytes) % 4096;
                 const std::string type(t, 't');
-                if (cb.buffer_make(node, scratch.data(), n, type.data(), type.size(), &out, &kind,
-                                   &value) == 0) {
+                if (cb.buffer_make(node, scratch.data(), n,
+                                   reinterpret_cast<const std::uint8_t*>(type.data()), type.size(),
+                                   &out, &kind, &value) == 0) {
                     g.handles.push_back(out);
                 }
                 break;
@@ -170,7 +173,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             case 10: {
                 std::uint8_t present = 0;
                 const std::uint32_t c = in.u8() < 200 ? 1 : in.u32();
-                cb.context_string(node, c, static_cast<std::int32_t>(in.u8() % 4), &text, &len);
+                // Field 3 is none of the enum's: a forged value must be refused.
+                cb.context_string(node, c, static_cast<tvb_context_field>(in.u8() % 4), &text,
+                                  &len);
                 cb.context_remaining_deadline(node, c, &present, &u);
                 break;
             }

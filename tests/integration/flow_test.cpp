@@ -234,6 +234,59 @@ to = "snk"
     EXPECT_NE(flow.error().hint.find("capabilities = [\"stdout\"]"), std::string::npos);
 }
 
+TEST_F(FlowTest, EveryInterfaceACapabilityCoversIsOneTheEngineLinks) {
+    // The capability table (core) and the bridge's interface table (Rust)
+    // must agree: a name the bridge does not know would fail every prepare.
+    for (const auto& c : all_capabilities()) {
+        for (auto iface : c.interfaces) {
+            EXPECT_TRUE(Runtime::links_interface(iface)) << c.name << ": " << iface;
+        }
+    }
+    EXPECT_FALSE(Runtime::links_interface("wasi:http/outgoing-handler"));
+    Grants unknown;
+    unknown.interfaces = {"wasi:http/outgoing-handler"};
+    auto component =
+        runtime_->load(std::filesystem::path(TORVYN_EXAMPLE_COMPONENT_DIR) / "hello_printer.wasm");
+    ASSERT_TRUE(component);
+    auto prepared = runtime_->prepare(component.value(), Role::sink, unknown);
+    ASSERT_FALSE(prepared);
+    EXPECT_EQ(prepared.error().code, ErrorCode::engine);
+}
+
+TEST_F(FlowTest, AnInstanceKeepsWhatItWasMadeFromAlive) {
+    // Ownership, not call order: the runtime, component and prepared link
+    // may all go before the instance, which still runs.
+    auto runtime = Runtime::create({});
+    ASSERT_TRUE(runtime);
+    auto component = runtime.value()->load(std::filesystem::path(TORVYN_EXAMPLE_COMPONENT_DIR) /
+                                           "multiple_of.wasm");
+    ASSERT_TRUE(component) << component.error().format();
+    auto prepared = runtime.value()->prepare(component.value(), Role::filter, {});
+    ASSERT_TRUE(prepared) << prepared.error().format();
+    BufferStore buffers;
+    CopyLedger ledger;
+    FlowContextInfo context{"f", "0", "0", std::nullopt};
+    NodeHost host;
+    host.buffers = &buffers;
+    host.ledger = &ledger;
+    host.context = &context;
+    auto instance = runtime.value()->instantiate(prepared.value(), host, {});
+    ASSERT_TRUE(instance) << instance.error().format();
+    component = Error(ErrorCode::engine, "released");
+    prepared = Error(ErrorCode::engine, "released");
+    runtime.value().reset();
+    ASSERT_TRUE(instance.value()->init("divisor=2").ok());
+    for (const auto& [text, multiple] : {std::pair{"14", true}, std::pair{"15", false}}) {
+        const BufferHandle b =
+            buffers.make_host_buffer(std::as_bytes(std::span(text, 2)), "text/plain", nullptr);
+        bool accepted = !multiple;
+        const CallResult r = instance.value()->accept(ElementRef{0, 0, b, 0}, accepted);
+        EXPECT_TRUE(r.ok()) << r.message;
+        EXPECT_EQ(accepted, multiple) << text;
+        buffers.release(b);
+    }
+}
+
 TEST_F(FlowTest, MissingComponentFileNamesTheNode) {
     const Manifest m = manifest("missing", R"(
 [flow.m.nodes.src]

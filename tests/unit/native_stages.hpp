@@ -4,10 +4,10 @@
 #pragma once
 
 #include <functional>
-#include <span>
-#include <stdexcept>
 #include <map>
 #include <memory>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -211,15 +211,16 @@ public:
     }
 
     Result<std::unique_ptr<Flow>> create(const FlowSpec& spec, RunOptions options = {}) {
-        return Flow::create(spec, options, [this](StageSlot& slot) -> Result<std::unique_ptr<Stage>> {
-            auto it = make.find(slot.node.name);
-            if (it == make.end()) {
-                return Error(ErrorCode::internal, "no test stage for " + slot.node.name);
-            }
-            auto stage = it->second(slot.host);
-            stages[slot.node.name] = stage.get();
-            return stage;
-        });
+        return Flow::create(
+            spec, options, [this](StageSlot& slot) -> Result<std::unique_ptr<Stage>> {
+                auto it = make.find(slot.node.name);
+                if (it == make.end()) {
+                    return Error(ErrorCode::internal, "no test stage for " + slot.node.name);
+                }
+                auto stage = it->second(slot.host);
+                stages[slot.node.name] = stage.get();
+                return stage;
+            });
     }
 
     // Creates and runs a flow; it (and its stages) live until the next run.

@@ -133,7 +133,8 @@ TEST(Policy, SkipCountsTheElementFailedAndGoesOn) {
 TEST(Policy, RetrySucceedsWithinItsAttempts) {
     Misbehaviour m{3, false, unavailable(), 2};  // fails twice, then works
     NativeFlows f = chain_stages(10, m);
-    const FlowReport r = f.run(chain("", "on-error = \"retry\"\nretries = 3\nretry-backoff = \"1ms\"\n"));
+    const FlowReport r =
+        f.run(chain("", "on-error = \"retry\"\nretries = 3\nretry-backoff = \"1ms\"\n"));
     ASSERT_TRUE(r.ok()) << r.error->format();
     EXPECT_EQ(r.delivered, 10u);
     EXPECT_EQ(r.nodes[1].retries, 2u);
@@ -141,7 +142,8 @@ TEST(Policy, RetrySucceedsWithinItsAttempts) {
 
 TEST(Policy, RetriesThatRunOutFailTheElement) {
     NativeFlows f = chain_stages(10, Misbehaviour{3, false, unavailable()});
-    const FlowReport r = f.run(chain("", "on-error = \"retry\"\nretries = 2\nretry-backoff = \"1ms\"\n"));
+    const FlowReport r =
+        f.run(chain("", "on-error = \"retry\"\nretries = 2\nretry-backoff = \"1ms\"\n"));
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r.failed, 1u);
     EXPECT_EQ(r.nodes[1].retries, 2u);
@@ -209,7 +211,8 @@ TEST(Scheduler, FanInTakesInputsInTurn) {
         "[flow.t.nodes.a]\ncomponent = \"x\"\nrole = \"source\"\n"
         "[flow.t.nodes.b]\ncomponent = \"x\"\nrole = \"source\"\n"
         "[flow.t.nodes.out]\ncomponent = \"x\"\nrole = \"sink\"\n"
-        "[[flow.t.edges]]\nfrom = \"a\"\nto = \"out\"\n[[flow.t.edges]]\nfrom = \"b\"\nto = \"out\"\n");
+        "[[flow.t.edges]]\nfrom = \"a\"\nto = \"out\"\n[[flow.t.edges]]\nfrom = \"b\"\nto = "
+        "\"out\"\n");
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r.delivered, 200u);
     // Round-robin: the sink sees each sequence number twice, in step.
@@ -339,7 +342,9 @@ public:
         delivered_bytes += bytes;
     }
     void on_ended(PathEnd how, std::uint32_t, std::uint64_t) override { ++ended[how]; }
-    void on_queue(std::uint32_t, std::size_t depth) override { max_depth = std::max(max_depth, depth); }
+    void on_queue(std::uint32_t, std::size_t depth) override {
+        max_depth = std::max(max_depth, depth);
+    }
     void on_finish(const FlowReport& r) override { finished_with = r.delivered; }
 
     std::size_t nodes = 0;

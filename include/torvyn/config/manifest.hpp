@@ -56,7 +56,7 @@ struct NodeSpec {
     Role role = Role::processor;
     std::string config;  // handed to the component's init
     // Grants (deny-all by default).
-    std::vector<std::string> capabilities;  // stdout, stderr, wall-clock, monotonic-clock, random
+    std::vector<std::string> capabilities;  // named ones (core/capability.hpp)
     std::vector<DirGrant> dirs;
     std::vector<std::string> env;      // names of host environment variables
     std::vector<std::string> connect;  // "ip:port" or "localhost:port"
@@ -121,11 +121,6 @@ struct ManifestLoad {
     std::vector<Error> errors;
     [[nodiscard]] bool ok() const { return errors.empty(); }
 };
-
-// Capabilities granted by name in `capabilities = [...]`; directories,
-// environment variables and network addresses have keys of their own.
-inline constexpr std::string_view kKnownCapabilities[] = {"stdout", "stderr", "wall-clock",
-                                                          "monotonic-clock", "random"};
 
 ManifestLoad load_manifest(const std::filesystem::path& path);
 

@@ -27,7 +27,7 @@ enum class ErrorCode : std::uint16_t {
     component_invalid = 201,
     component_wrong_world = 202,
     component_link = 203,
-    component_cache = 204,
+    // 204 is retired (the compile cache never fails a run).
     component_unused_grant = 205,  // a warning
     grant_invalid = 206,
     wit_invalid = 207,

@@ -3,9 +3,11 @@
 // binds), the SDK hints (worlds) and the scheduler (which driver runs it).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace torvyn {
@@ -22,9 +24,37 @@ struct RoleInfo {
     bool names_ports;            // its outgoing edges name ports (routers)
 };
 
-// Every role, in the order of the enum.
-std::span<const RoleInfo> all_roles();
-const RoleInfo& role_info(Role role);
+// Every role, in the order of the enum. To add a role: a value above and a
+// row here; its calls go through each layer once (docs/architecture.md,
+// "How to add a role").
+inline constexpr std::array<RoleInfo, 6> kRoles = {{
+    {Role::source, "source", "torvyn:streaming/source@0.1.0", "data-source", false, true, false},
+    {Role::processor, "processor", "torvyn:streaming/processor@0.1.0", "data-processor", true, true,
+     false},
+    {Role::sink, "sink", "torvyn:streaming/sink@0.1.0", "data-sink", true, false, false},
+    {Role::filter, "filter", "torvyn:streaming/filter@0.1.0", "data-filter", true, true, false},
+    {Role::router, "router", "torvyn:streaming/router@0.1.0", "data-router", true, true, true},
+    {Role::aggregator, "aggregator", "torvyn:streaming/aggregator@0.1.0", "data-aggregator", true,
+     true, false},
+}};
+
+static_assert(
+    [] {
+        for (std::size_t i = 0; i < kRoles.size(); ++i) {
+            if (static_cast<std::size_t>(kRoles[i].role) != i) {
+                return false;
+            }
+        }
+        return true;
+    }(),
+    "kRoles is indexed by Role");
+
+inline std::span<const RoleInfo> all_roles() {
+    return kRoles;
+}
+inline const RoleInfo& role_info(Role role) {
+    return kRoles[static_cast<std::size_t>(role)];
+}
 std::optional<Role> parse_role(std::string_view name);
 
 inline std::string_view role_name(Role role) {
@@ -38,5 +68,14 @@ inline std::string_view role_interface(Role role) {
 inline std::string_view role_world(Role role) {
     return role_info(role).world;
 }
+
+// Whether `export_name` ("torvyn:streaming/processor@0.1.3") is `role`'s
+// interface at a version compatible with the table's (0.x: same minor).
+bool exports_role(std::string_view export_name, Role role);
+// The versions of `role`'s interface this host speaks: "0.1.x".
+std::string compatible_versions(Role role);
+// What to do when a component does not export its node's role: the one hint
+// for the link check and the engine.
+std::string wrong_world_hint(Role role);
 
 }  // namespace torvyn

@@ -5,6 +5,8 @@
 //   Component / PreparedComponent — compiled code and its resolved links;
 //               immutable, shareable across flows and threads.
 //   Instance  — one store; called by one thread at a time.
+// Each level holds what it was made from (instance → prepared component →
+// component → engine), so any order of destruction is safe.
 #pragma once
 
 #include <chrono>
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "torvyn/core/call.hpp"
+#include "torvyn/core/capability.hpp"
 #include "torvyn/core/error.hpp"
 #include "torvyn/core/role.hpp"
 #include "torvyn/resources/element.hpp"
@@ -37,30 +40,6 @@ struct RuntimeOptions {
     std::chrono::milliseconds epoch_tick{1};
     // Meter fuel, so InstanceLimits::fuel works (costs on every instruction).
     bool fuel = false;
-};
-
-// A host directory a node may use, as the guest sees it.
-struct DirAccess {
-    std::filesystem::path host;  // absolute, existing
-    std::string guest;
-    bool writable = false;
-};
-
-// Capabilities a node was granted (deny-all by default). Only the WASI
-// interfaces these cover are linked for the node.
-struct Grants {
-    bool stdout_stream = false;
-    bool stderr_stream = false;
-    bool wall_clock = false;
-    bool monotonic_clock = false;
-    bool random = false;
-    bool exit = false;          // link wasi:cli/exit: a component ending itself traps
-    bool null_devices = false;  // link an empty stdin and no terminals
-    std::vector<DirAccess> dirs;
-    std::vector<std::pair<std::string, std::string>> env;  // name, value
-    std::vector<std::string> connect;                      // "ip:port", "[ip6]:port"
-    // Told about every network operation the grants refuse.
-    std::function<void(std::string_view)> on_denied;
 };
 
 struct InstanceLimits {
@@ -98,16 +77,23 @@ public:
                                                   LoadInfo* info = nullptr);
     // Compiles component bytes; no cache.
     Result<std::shared_ptr<const Component>> compile(std::span<const std::uint8_t> bytes);
-    // Links the torvyn interfaces and the granted WASI ones; checks the
-    // component exports `role`'s interface. Nothing runs yet.
-    Result<std::shared_ptr<const PreparedComponent>> prepare(const Component& component, Role role,
-                                                             const Grants& grants);
+    // Links the torvyn interfaces and the granted WASI ones (grants.interfaces
+    // names them); checks the component exports `role`'s interface. Nothing
+    // runs yet.
+    Result<std::shared_ptr<const PreparedComponent>> prepare(
+        const std::shared_ptr<const Component>& component, Role role, const Grants& grants);
     // A fresh instance in its own store. `host` must outlive it.
-    Result<std::unique_ptr<Instance>> instantiate(const PreparedComponent& prepared, NodeHost& host,
-                                                  const InstanceLimits& limits);
+    Result<std::unique_ptr<Instance>> instantiate(
+        const std::shared_ptr<const PreparedComponent>& prepared, NodeHost& host,
+        const InstanceLimits& limits);
+    // Whether the engine can link the WASI interface `name` (no version).
+    static bool links_interface(std::string_view name);
 
     [[nodiscard]] const RuntimeOptions& options() const;
     static std::string_view wasmtime_version();
+
+    // The bridge's engine, shared by everything made from it.
+    struct Engine;
 
 private:
     struct Impl;
@@ -122,11 +108,12 @@ public:
     Component& operator=(const Component&) = delete;
     [[nodiscard]] ComponentInterfaces interfaces() const;
 
+    struct Raw;
+    explicit Component(std::unique_ptr<Raw> raw);
+
 private:
     friend class Runtime;
-    struct Raw;
-    explicit Component(Raw* raw) : raw_(raw) {}
-    Raw* raw_;
+    std::unique_ptr<Raw> raw_;
 };
 
 class PreparedComponent {
@@ -136,11 +123,12 @@ public:
     PreparedComponent& operator=(const PreparedComponent&) = delete;
     [[nodiscard]] Role role() const { return role_; }
 
+    struct Raw;
+    PreparedComponent(std::unique_ptr<Raw> raw, Role role);
+
 private:
     friend class Runtime;
-    struct Raw;
-    PreparedComponent(Raw* raw, Role role) : raw_(raw), role_(role) {}
-    Raw* raw_;
+    std::unique_ptr<Raw> raw_;
     Role role_;
 };
 
@@ -173,14 +161,16 @@ public:
     CallResult ingest(const ElementRef& in, Produced& out);
     CallResult flush(std::vector<Produced>& out);
 
+    struct Raw;
+    Instance(std::unique_ptr<Raw> raw, Role role, NodeHost& host);
+
 private:
     friend class Runtime;
-    struct Raw;
-    Instance(Raw* raw, Role role, NodeHost& host) : raw_(raw), role_(role), host_(host) {}
-    CallResult finish(int status, const void* guest_error);
+    struct Failure;
+    CallResult finish(Failure error);
     CallResult adopt(Produced& out);
 
-    Raw* raw_;
+    std::unique_ptr<Raw> raw_;
     Role role_;
     NodeHost& host_;
 };

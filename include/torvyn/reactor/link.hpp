@@ -41,10 +41,6 @@ Error at_node(Error e, const NodeSpec& n);
 Result<LinkedNode> link_node(const LinkContext& ctx, const FlowSpec& flow, const NodeSpec& node,
                              std::vector<Error>& warnings);
 
-// True if `export_name` (e.g. "torvyn:streaming/processor@0.1.3") is the
-// role's interface at a version this host can call.
-bool exports_role(std::string_view export_name, Role role);
-
 struct FlowLink {
     std::vector<LinkedNode> nodes;  // in manifest order; empty ones failed
     std::vector<Error> errors;

@@ -19,28 +19,12 @@
 #include "torvyn/core/call.hpp"
 #include "torvyn/core/error.hpp"
 #include "torvyn/core/role.hpp"
+#include "torvyn/reactor/stage.hpp"
 #include "torvyn/resources/element.hpp"
 
 namespace torvyn {
 
 struct FlowReport;
-
-// Which call of a stage (reactor/stage.hpp).
-enum class CallKind : std::uint8_t {
-    init,
-    teardown,
-    pull,
-    notify,
-    process,
-    push,
-    complete,
-    accept,
-    ports,
-    route,
-    ingest,
-    flush,
-};
-std::string_view call_kind_name(CallKind kind);
 
 // How a path ended when it was not delivered.
 enum class PathEnd : std::uint8_t { filtered, dropped, failed, dead_lettered, aggregated };

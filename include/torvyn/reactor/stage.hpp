@@ -7,6 +7,8 @@
 // Threading: a stage is called by its flow's thread only.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +17,30 @@
 #include "torvyn/resources/element.hpp"
 
 namespace torvyn {
+
+// Which call of a stage: the calls below, in order. Observers see these.
+enum class CallKind : std::uint8_t {
+    init,
+    teardown,
+    pull,
+    notify,
+    process,
+    push,
+    complete,
+    accept,
+    ports,
+    route,
+    ingest,
+    flush,
+};
+inline constexpr std::array<std::string_view, 12> kCallKindNames = {
+    "init",     "teardown", "pull",  "notify", "process", "push",
+    "complete", "accept",   "ports", "route",  "ingest",  "flush"};
+inline std::string_view call_kind_name(CallKind kind) {
+    return kCallKindNames.at(static_cast<std::size_t>(kind));
+}
+// What a stage answers to a call it does not have (CallStatus::internal).
+CallResult refused(CallKind kind);
 
 class Stage {
 public:
@@ -31,16 +57,24 @@ public:
     // role; the others refuse (CallStatus::internal). What a stage produces
     // is already in the host's hands (in transit, one reference); what it is
     // lent (`in`) stays the host's.
-    virtual CallResult pull(Produced& out);                           // source; none: exhausted
-    virtual CallResult notify(bool pause);                            // source
-    virtual CallResult process(const ElementRef& in, Produced& out);  // processor; none: dropped
-    virtual CallResult push(const ElementRef& in, bool& pause);       // sink
-    virtual CallResult complete();                                    // sink
-    virtual CallResult accept(const ElementRef& in, bool& accepted);  // filter
-    virtual CallResult ports(std::vector<std::string>& names);        // router
-    virtual CallResult route(const ElementRef& in, std::vector<std::string>& ports);  // router
-    virtual CallResult ingest(const ElementRef& in, Produced& out);                   // aggregator
-    virtual CallResult flush(std::vector<Produced>& out);                             // aggregator
+    // source; none: exhausted
+    virtual CallResult pull(Produced&) { return refused(CallKind::pull); }
+    virtual CallResult notify(bool /*pause*/) { return refused(CallKind::notify); }
+    // processor; none: dropped
+    virtual CallResult process(const ElementRef&, Produced&) { return refused(CallKind::process); }
+    // sink
+    virtual CallResult push(const ElementRef&, bool& /*pause*/) { return refused(CallKind::push); }
+    virtual CallResult complete() { return refused(CallKind::complete); }
+    // filter
+    virtual CallResult accept(const ElementRef&, bool&) { return refused(CallKind::accept); }
+    // router
+    virtual CallResult ports(std::vector<std::string>&) { return refused(CallKind::ports); }
+    virtual CallResult route(const ElementRef&, std::vector<std::string>& /*ports*/) {
+        return refused(CallKind::route);
+    }
+    // aggregator
+    virtual CallResult ingest(const ElementRef&, Produced&) { return refused(CallKind::ingest); }
+    virtual CallResult flush(std::vector<Produced>&) { return refused(CallKind::flush); }
 
     // After a call left the stage unusable (trap, deadline, limit): a fresh
     // start, init included, when the stage can have one. The default cannot.

@@ -1,8 +1,9 @@
 // Capabilities: deny-all by default. A node may import the torvyn host
 // interfaces and nothing else, unless the manifest grants it a capability
-// that covers the import. This module maps imports to capabilities, checks a
-// component's real imports against a node's grants, and resolves grants
-// against the host (directories, environment values, addresses).
+// that covers the import. This module reads the capability table
+// (torvyn/core/capability.hpp) to check a component's real imports against a
+// node's grants, and resolves grants against the host (directories,
+// environment values, addresses).
 #pragma once
 
 #include <filesystem>
@@ -11,27 +12,26 @@
 #include <vector>
 
 #include "torvyn/config/manifest.hpp"
+#include "torvyn/core/capability.hpp"
 #include "torvyn/core/error.hpp"
-#include "torvyn/engine/engine.hpp"
 
 namespace torvyn {
 
-// "wasi:cli/stdout@0.2.12" -> "wasi:cli/stdout".
-std::string_view interface_without_version(std::string_view import_name);
+// The capabilities that would each allow `import_name` (any one suffices),
+// in table order; empty when no capability can grant it. The implicit row
+// is not among them.
+std::vector<const CapabilityInfo*> capabilities_covering(std::string_view import_name);
 
-// The capabilities that would each allow `import_name` (any one suffices);
-// empty when no capability can grant it.
-std::vector<std::string_view> capabilities_covering(std::string_view import_name);
-
-// The capability names a node holds: its `capabilities` plus "dirs", "env"
-// and "network" when it has such grants.
-std::vector<std::string> held_capabilities(const NodeSpec& node);
+// Whether a node holds `capability`: named in `capabilities`, or given the
+// values it resolves against (dirs, env, connect).
+bool holds(const NodeSpec& node, const CapabilityInfo& capability);
 
 struct ImportCheck {
-    std::vector<Error> errors;        // E0203: an import no grant covers
-    std::vector<Error> warnings;      // E0205: a grant no import uses
-    bool needs_exit = false;          // imports wasi:cli/exit (always allowed)
-    bool needs_null_devices = false;  // imports stdin or a terminal (always allowed, empty)
+    std::vector<Error> errors;    // E0203: an import no grant covers
+    std::vector<Error> warnings;  // E0205: a grant no import uses
+    // Imports that need no grant (exit, an empty stdin, no terminal): linked
+    // only when imported.
+    std::vector<std::string> implicit;
 };
 
 // Checks every import of a component against a node's grants.
@@ -42,8 +42,9 @@ struct ResolvedGrants {
     std::vector<std::string> described;  // one line per grant, for the audit log
 };
 
-// Turns a node's manifest grants into engine grants: directories absolute and
-// existing, environment values read from the host, addresses resolved.
+// Turns a node's manifest grants into engine grants: the interfaces of every
+// capability it holds, directories absolute and existing, environment values
+// read from the host, addresses resolved.
 Result<ResolvedGrants> resolve_grants(const NodeSpec& node, const std::filesystem::path& base_dir);
 
 }  // namespace torvyn
