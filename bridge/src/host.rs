@@ -16,8 +16,12 @@ pub enum BufferRep {}
 pub enum MutableBufferRep {}
 pub enum FlowContextRep {}
 
-pub const TYPES_INTERFACE: &str = "torvyn:streaming/types@0.1.0";
-pub const ALLOCATOR_INTERFACE: &str = "torvyn:streaming/buffer-allocator@0.1.0";
+pub const TYPES_INTERFACE: &str =
+    concat!("torvyn:streaming/types@", env!("TORVYN_CONTRACT_VERSION"));
+pub const ALLOCATOR_INTERFACE: &str = concat!(
+    "torvyn:streaming/buffer-allocator@",
+    env!("TORVYN_CONTRACT_VERSION")
+);
 
 /// A non-zero callback status: the host refused the guest's request, and
 /// the guest traps. The host keeps its own record of why.

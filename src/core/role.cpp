@@ -26,11 +26,6 @@ std::optional<Version> parse_version(std::string_view text) {
     return v;
 }
 
-std::string_view version_of(std::string_view interface) {
-    const auto at = interface.find('@');
-    return at == std::string_view::npos ? std::string_view() : interface.substr(at + 1);
-}
-
 }  // namespace
 
 std::optional<Role> parse_role(std::string_view name) {
@@ -42,21 +37,25 @@ std::optional<Role> parse_role(std::string_view name) {
     return std::nullopt;
 }
 
+std::string role_interface(Role role) {
+    return fmt::format("{}@{}", role_info(role).interface, kContractVersion);
+}
+
 bool exports_role(std::string_view export_name, Role role) {
-    const std::string_view iface = role_interface(role);
-    const std::string_view prefix = iface.substr(0, iface.find('@') + 1);
-    if (export_name.rfind(prefix, 0) != 0) {
+    const std::string_view name = role_info(role).interface;
+    if (export_name.size() <= name.size() || export_name.rfind(name, 0) != 0 ||
+        export_name[name.size()] != '@') {
         return false;
     }
     // Semver: 0.x versions are compatible within one minor version.
-    const auto theirs = parse_version(export_name.substr(prefix.size()));
-    const auto ours = parse_version(version_of(iface));
+    const auto theirs = parse_version(export_name.substr(name.size() + 1));
+    const auto ours = parse_version(kContractVersion);
     return theirs && ours && theirs->major == ours->major && theirs->minor == ours->minor;
 }
 
-std::string compatible_versions(Role role) {
-    const auto v = parse_version(version_of(role_interface(role)));
-    return v ? fmt::format("{}.{}.x", v->major, v->minor) : std::string(role_interface(role));
+std::string compatible_versions() {
+    const auto v = parse_version(kContractVersion);
+    return v ? fmt::format("{}.{}.x", v->major, v->minor) : std::string(kContractVersion);
 }
 
 std::string wrong_world_hint(Role role) {

@@ -47,15 +47,15 @@ Result<LinkedNode> link_node(const LinkContext& ctx, const FlowSpec& flow, const
     const auto& exports = out.interfaces.exports;
     if (std::none_of(exports.begin(), exports.end(),
                      [&](const std::string& e) { return exports_role(e, node.role); })) {
-        const std::string_view iface = role_interface(node.role);
-        const std::string prefix(iface.substr(0, iface.find('@') + 1));
+        const std::string iface = role_interface(node.role);
+        const std::string prefix = fmt::format("{}@", role_info(node.role).interface);
         const auto other = std::find_if(exports.begin(), exports.end(), [&](const std::string& e) {
             return e.rfind(prefix, 0) == 0;
         });
         std::string message =
             other != exports.end()
                 ? fmt::format("component exports {}, but this host speaks {} (versions {})", *other,
-                              iface, compatible_versions(node.role))
+                              iface, compatible_versions())
                 : fmt::format("component does not export {} (role '{}'); it exports: {}", iface,
                               role_name(node.role), fmt::join(exports, ", "));
         return at_node(Error(ErrorCode::component_wrong_world, std::move(message), {},

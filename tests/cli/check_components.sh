@@ -8,14 +8,17 @@ declare -A role=(
   [hello_greeter]=source [hello_shout]=processor [hello_printer]=sink
   [numbers]=source [multiple_of]=filter [parity_router]=router [blobs]=source
   [slow_sink]=sink [events]=source [window_count]=aggregator)
+# The contract version, from the WIT package (the one place it is written).
+v=$(sed -n 's/^package torvyn:streaming@\(.*\);/\1/p' "$(dirname "$0")/../../wit/types.wit")
+[ -n "$v" ] || { echo "no contract version in wit/types.wit"; exit 1; }
 fail=0
 for name in "${!role[@]}"; do
   wit=$("$tools" component wit "$dir/$name.wasm")
-  if ! grep -q "export torvyn:streaming/${role[$name]}@0.1.0;" <<<"$wit"; then
-    echo "$name: does not export torvyn:streaming/${role[$name]}@0.1.0"; fail=1
+  if ! grep -q "export torvyn:streaming/${role[$name]}@$v;" <<<"$wit"; then
+    echo "$name: does not export torvyn:streaming/${role[$name]}@$v"; fail=1
   fi
-  if ! grep -q "export torvyn:streaming/lifecycle@0.1.0;" <<<"$wit"; then
-    echo "$name: does not export torvyn:streaming/lifecycle@0.1.0"; fail=1
+  if ! grep -q "export torvyn:streaming/lifecycle@$v;" <<<"$wit"; then
+    echo "$name: does not export torvyn:streaming/lifecycle@$v"; fail=1
   fi
   extra=$(grep -E '^\s*import ' <<<"$wit" | grep -v 'torvyn:streaming/' || true)
   if [ "$name" = hello_printer ] || [ "$name" = slow_sink ]; then

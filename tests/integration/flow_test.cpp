@@ -1,6 +1,8 @@
 // Runs real components on real Wasmtime through the host's public API.
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "fixture.hpp"
 
 namespace torvyn {
@@ -209,7 +211,8 @@ to = "snk"
     ASSERT_FALSE(flow.ok());
     EXPECT_EQ(flow.error().code, ErrorCode::component_wrong_world);
     EXPECT_NE(flow.error().message.find("node 'snk'"), std::string::npos);
-    EXPECT_NE(flow.error().message.find("torvyn:streaming/sink@0.1.0"), std::string::npos);
+    EXPECT_NE(flow.error().message.find(fmt::format("torvyn:streaming/sink@{}", kContractVersion)),
+              std::string::npos);
     EXPECT_FALSE(flow.error().hint.empty());
 }
 

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "torvyn/version.hpp"
+
 namespace torvyn {
 
 enum class Role : std::uint8_t { source, processor, sink, filter, router, aggregator };
@@ -17,7 +19,7 @@ enum class Role : std::uint8_t { source, processor, sink, filter, router, aggreg
 struct RoleInfo {
     Role role;
     std::string_view name;       // in the manifest: role = "processor"
-    std::string_view interface;  // the export: "torvyn:streaming/processor@0.1.0"
+    std::string_view interface;  // the export, unversioned: "torvyn:streaming/processor"
     std::string_view world;      // what a component builds for: "data-processor"
     bool takes_input;            // has edges coming in (all but sources)
     bool gives_output;           // has edges going out (all but sinks)
@@ -28,14 +30,14 @@ struct RoleInfo {
 // row here; its calls go through each layer once (docs/architecture.md,
 // "How to add a role").
 inline constexpr std::array<RoleInfo, 6> kRoles = {{
-    {Role::source, "source", "torvyn:streaming/source@0.1.0", "data-source", false, true, false},
-    {Role::processor, "processor", "torvyn:streaming/processor@0.1.0", "data-processor", true, true,
+    {Role::source, "source", "torvyn:streaming/source", "data-source", false, true, false},
+    {Role::processor, "processor", "torvyn:streaming/processor", "data-processor", true, true,
      false},
-    {Role::sink, "sink", "torvyn:streaming/sink@0.1.0", "data-sink", true, false, false},
-    {Role::filter, "filter", "torvyn:streaming/filter@0.1.0", "data-filter", true, true, false},
-    {Role::router, "router", "torvyn:streaming/router@0.1.0", "data-router", true, true, true},
-    {Role::aggregator, "aggregator", "torvyn:streaming/aggregator@0.1.0", "data-aggregator", true,
-     true, false},
+    {Role::sink, "sink", "torvyn:streaming/sink", "data-sink", true, false, false},
+    {Role::filter, "filter", "torvyn:streaming/filter", "data-filter", true, true, false},
+    {Role::router, "router", "torvyn:streaming/router", "data-router", true, true, true},
+    {Role::aggregator, "aggregator", "torvyn:streaming/aggregator", "data-aggregator", true, true,
+     false},
 }};
 
 static_assert(
@@ -60,10 +62,9 @@ std::optional<Role> parse_role(std::string_view name);
 inline std::string_view role_name(Role role) {
     return role_info(role).name;
 }
-// "torvyn:streaming/processor@0.1.0"
-inline std::string_view role_interface(Role role) {
-    return role_info(role).interface;
-}
+// "torvyn:streaming/processor@0.1.0": at the contract version of wit/
+// (kContractVersion, written by the build from the WIT package).
+std::string role_interface(Role role);
 // "data-processor": the world a component of this role targets.
 inline std::string_view role_world(Role role) {
     return role_info(role).world;
@@ -72,8 +73,8 @@ inline std::string_view role_world(Role role) {
 // Whether `export_name` ("torvyn:streaming/processor@0.1.3") is `role`'s
 // interface at a version compatible with the table's (0.x: same minor).
 bool exports_role(std::string_view export_name, Role role);
-// The versions of `role`'s interface this host speaks: "0.1.x".
-std::string compatible_versions(Role role);
+// The contract versions this host speaks: "0.1.x".
+std::string compatible_versions();
 // What to do when a component does not export its node's role: the one hint
 // for the link check and the engine.
 std::string wrong_world_hint(Role role);
