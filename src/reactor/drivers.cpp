@@ -33,7 +33,8 @@ void filtered(State& s, Node& n, const ElementRef& in) {
     ++n.report.filtered;
     ++s.report.filtered;
     s.buffers.release(in.payload);
-    s.notify([&](FlowObserver& o) { o.on_ended(PathEnd::filtered, n.host.id, in.sequence); });
+    s.notify(kPathEvents,
+             [&](FlowObserver& o) { o.on_ended(PathEnd::filtered, n.host.id, in.sequence); });
 }
 
 void derive(State& s, Node& n, const Produced& out) {
@@ -162,7 +163,8 @@ void aggregator_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {
     }
     s.buffers.release(in.payload);
     ++s.report.aggregated;
-    s.notify([&](FlowObserver& o) { o.on_ended(PathEnd::aggregated, n.host.id, in.sequence); });
+    s.notify(kPathEvents,
+             [&](FlowObserver& o) { o.on_ended(PathEnd::aggregated, n.host.id, in.sequence); });
     if (out.present) {
         derive(s, n, out);
     }
@@ -192,16 +194,18 @@ void sink_step(State& s, Node& n, const ElementRef& in, std::uint32_t from) {
     }
     if (s.edges[from].report.dead_letter) {
         ++s.report.dead_lettered;
-        s.notify(
-            [&](FlowObserver& o) { o.on_ended(PathEnd::dead_lettered, n.host.id, in.sequence); });
+        s.notify(kPathEvents, [&](FlowObserver& o) {
+            o.on_ended(PathEnd::dead_lettered, n.host.id, in.sequence);
+        });
     } else {
         ++s.report.delivered;
-        if (s.observed()) {
+        if (s.wants(kPathEvents)) {
             // The payload is still valid: the host releases it just below.
             std::uint64_t bytes = 0;
             s.buffers.size(in.payload, &bytes);
             const std::uint64_t now = ticks();
-            s.notify([&](FlowObserver& o) { o.on_delivered(n.host.id, in, bytes, now); });
+            s.notify(kPathEvents,
+                     [&](FlowObserver& o) { o.on_delivered(n.host.id, in, bytes, now); });
         }
     }
     s.buffers.release(in.payload);
@@ -249,8 +253,8 @@ void start_path(State& s, Node& n, const Produced& out) {
     // The host numbers and stamps the element unless the stage did.
     const ElementRef el{out.sequence != 0 ? out.sequence : n.report.elements_out - 1,
                         out.timestamp_ns != 0 ? out.timestamp_ns : wall_clock_ns(), out.payload,
-                        s.observed() ? ticks() : 0};
-    s.notify([&](FlowObserver& o) { o.on_emitted(n.host.id, el); });
+                        s.wants(kPathEvents) ? ticks() : 0};
+    s.notify(kPathEvents, [&](FlowObserver& o) { o.on_emitted(n.host.id, el); });
     forward(s, n.outputs, el);
 }
 

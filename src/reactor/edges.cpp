@@ -18,20 +18,21 @@ void note_depth(State& s, std::uint32_t index) {
         e.pressured = true;
         e.pressured_since = Clock::now();
         ++e.report.pressure_episodes;
-        s.notify([&](FlowObserver& o) { o.on_pressure(index, true); });
+        s.notify(kPressureEvents, [&](FlowObserver& o) { o.on_pressure(index, true); });
     } else if (e.pressured && n <= e.low) {
         e.pressured = false;
         e.report.pressured += Clock::now() - e.pressured_since;
-        s.notify([&](FlowObserver& o) { o.on_pressure(index, false); });
+        s.notify(kPressureEvents, [&](FlowObserver& o) { o.on_pressure(index, false); });
     }
-    s.notify([&](FlowObserver& o) { o.on_queue(index, n); });
+    s.notify(kQueueEvents, [&](FlowObserver& o) { o.on_queue(index, n); });
 }
 
 void dropped(State& s, std::uint32_t index, const ElementRef& el) {
     s.buffers.release(el.payload);
     ++s.edges[index].report.dropped;
     ++s.report.dropped;
-    s.notify([&](FlowObserver& o) { o.on_ended(PathEnd::dropped, index, el.sequence); });
+    s.notify(kPathEvents,
+             [&](FlowObserver& o) { o.on_ended(PathEnd::dropped, index, el.sequence); });
 }
 
 bool room(const State& s, std::uint32_t index) {
@@ -57,8 +58,9 @@ void push(State& s, std::uint32_t index, const ElementRef& el) {
                 // "fail" edge gets here.
                 s.buffers.release(el.payload);
                 ++s.report.failed;
-                s.notify(
-                    [&](FlowObserver& o) { o.on_ended(PathEnd::failed, e.from, el.sequence); });
+                s.notify(kPathEvents, [&](FlowObserver& o) {
+                    o.on_ended(PathEnd::failed, e.from, el.sequence);
+                });
                 fail_flow(s, Error(ErrorCode::queue_overflow,
                                    fmt::format("queue {} -> {} overflowed its capacity of {}",
                                                e.report.from, e.report.to, e.queue.capacity()),
@@ -118,7 +120,8 @@ void drain_queues(State& s) {
             const ElementRef el = e.queue.pop();
             s.buffers.release(el.payload);
             ++s.report.failed;
-            s.notify([&](FlowObserver& o) { o.on_ended(PathEnd::failed, e.to, el.sequence); });
+            s.notify(kPathEvents,
+                     [&](FlowObserver& o) { o.on_ended(PathEnd::failed, e.to, el.sequence); });
         }
     }
     for (std::uint32_t i = 0; i < s.nodes.size(); ++i) {
@@ -127,7 +130,7 @@ void drain_queues(State& s) {
             ++s.report.derived;
             ++s.report.failed;
             const ElementRef el{p.sequence, p.timestamp_ns, p.payload, 0};
-            s.notify([&](FlowObserver& o) {
+            s.notify(kPathEvents, [&](FlowObserver& o) {
                 o.on_emitted(i, el);
                 o.on_ended(PathEnd::failed, i, el.sequence);
             });

@@ -46,6 +46,16 @@ double FlowReport::elements_per_second() const {
     return secs > 0 ? static_cast<double>(emitted) / secs : 0.0;
 }
 
+void Flow::State::listen() {
+    listeners.clear();
+    listened = 0;
+    for (FlowObserver* o : options.observers) {
+        const std::uint32_t events = o->events();
+        listeners.emplace_back(o, events);
+        listened |= events;
+    }
+}
+
 void Flow::State::publish_progress(bool finished) {
     const Accounting& a = report;
     progress.publish({a.emitted, a.derived, a.branches, a.delivered, a.filtered, a.dropped,
@@ -124,7 +134,8 @@ FlowReport Flow::run() {
     State& s = *s_;
     s.started = Clock::now();
     const TickScale tick_scale;
-    s.notify([&](FlowObserver& o) { o.on_start(s.topology); });
+    s.listen();
+    s.notify_all([&](FlowObserver& o) { o.on_start(s.topology); });
 
     // init every node, upstream first; then each driver's start (routers
     // check their ports) before any element moves.
@@ -174,7 +185,7 @@ FlowReport Flow::run() {
     }
     s.report.buffers = s.buffers.stats();
     s.publish_progress(true);
-    s.notify([&](FlowObserver& o) { o.on_finish(s.report); });
+    s.notify_all([&](FlowObserver& o) { o.on_finish(s.report); });
     return s.report;
 }
 

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "torvyn/core/function_ref.hpp"
 #include "torvyn/core/published.hpp"
 #include "torvyn/core/ticks.hpp"
 #include "torvyn/reactor/flow.hpp"
@@ -121,10 +122,29 @@ struct Flow::State {
 
     explicit State(BufferLimits limits) : buffers(limits) {}
 
-    [[nodiscard]] bool observed() const { return !options.observers.empty(); }
-    // Tells every observer; with none, this is a test of an empty list.
+    // The observers and what each listens to, fixed when the run starts.
+    std::vector<std::pair<FlowObserver*, std::uint32_t>> listeners;
+    std::uint32_t listened = 0;  // the union of their events()
+    void listen();
+
+    // Whether an observer listens to any of `events` (ObserverEvents).
+    [[nodiscard]] bool wants(std::uint32_t events) const { return (listened & events) != 0; }
+    // Tells the observers that listen to `events`; with none, this is a test
+    // of a bit.
     template <class F>
-    void notify(F&& event) {
+    void notify(std::uint32_t events, F&& event) {
+        if (!wants(events)) {
+            return;
+        }
+        for (const auto& [o, listens] : listeners) {
+            if ((listens & events) != 0) {
+                event(*o);
+            }
+        }
+    }
+    // on_start and on_finish: every observer.
+    template <class F>
+    void notify_all(F&& event) {
         for (FlowObserver* o : options.observers) {
             event(*o);
         }
@@ -157,10 +177,9 @@ void drain_queues(State& s);
 // policy.cpp
 // Calls `call` (timed, observed) and, under on-error = "retry", again with
 // backoff while it fails with a retryable error.
-CallResult call_with_retries(State& s, Node& n, CallKind kind,
-                             const std::function<CallResult()>& call);
+CallResult call_with_retries(State& s, Node& n, CallKind kind, FunctionRef<CallResult()> call);
 // One call, timed and observed.
-CallResult call_once(State& s, Node& n, CallKind kind, const std::function<CallResult()>& call);
+CallResult call_once(State& s, Node& n, CallKind kind, FunctionRef<CallResult()> call);
 Error error_for(const State& s, const Node& n, const CallResult& r, std::string_view during);
 // A call on element `el` failed: the node's error policy decides.
 void on_failure(State& s, Node& n, const ElementRef& el, const CallResult& r,

@@ -76,6 +76,7 @@ private:
 class AuditObserver final : public FlowObserver {
 public:
     explicit AuditObserver(AuditLog& log) : log_(log) {}
+    [[nodiscard]] std::uint32_t events() const override { return kContainmentEvents; }
     void on_start(const FlowTopology& topology) override { topology_ = topology; }
     void on_contained(std::uint32_t node, const Error& why,
                       std::optional<std::uint64_t> element) override {

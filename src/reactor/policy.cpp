@@ -47,7 +47,8 @@ void note_containment(State& s, const Node& n, const CallResult& r, const Error&
     const bool contained = (r.instance_dead() && r.status != CallStatus::stopped) ||
                            e.code == ErrorCode::resource_budget || e.code == ErrorCode::guest_limit;
     if (contained) {
-        s.notify([&](FlowObserver& o) { o.on_contained(n.host.id, e, element); });
+        s.notify(kContainmentEvents,
+                 [&](FlowObserver& o) { o.on_contained(n.host.id, e, element); });
     }
 }
 
@@ -74,7 +75,8 @@ bool restart(State& s, Node& n) {
     ++n.report.restarts;
     n.dead = false;
     n.torn_down = false;
-    s.notify([&](FlowObserver& o) { o.on_restarted(n.host.id, n.report.restarts); });
+    s.notify(kContainmentEvents,
+             [&](FlowObserver& o) { o.on_restarted(n.host.id, n.report.restarts); });
     return true;
 }
 
@@ -105,29 +107,29 @@ void apply_policy(State& s, Node& n, const CallResult& r, std::string_view durin
 
 }  // namespace
 
-CallResult call_once(State& s, Node& n, CallKind kind, const std::function<CallResult()>& call) {
+CallResult call_once(State& s, Node& n, CallKind kind, FunctionRef<CallResult()> call) {
     // Times every call with the cheap tick clock; converted at the end.
     const std::uint64_t t0 = ticks();
     CallResult r = call();
     const std::uint64_t took = ticks() - t0;
     n.busy_ticks += took;
     ++n.report.calls;
-    if (s.observed()) {
+    if (s.wants(kCallEvents | kCopyEvents)) {
         const std::uint32_t id = n.host.id;
-        s.notify([&](FlowObserver& o) { o.on_call(id, kind, took, r.status); });
+        s.notify(kCallEvents, [&](FlowObserver& o) { o.on_call(id, kind, took, r.status); });
         const CopyCount now = n.report.copies.total();
         if (now.copies != n.copies_seen.copies) {
             const CopyCount delta{now.copies - n.copies_seen.copies,
                                   now.bytes - n.copies_seen.bytes};
             n.copies_seen = now;
-            s.notify([&](FlowObserver& o) { o.on_copied(id, delta.copies, delta.bytes); });
+            s.notify(kCopyEvents,
+                     [&](FlowObserver& o) { o.on_copied(id, delta.copies, delta.bytes); });
         }
     }
     return r;
 }
 
-CallResult call_with_retries(State& s, Node& n, CallKind kind,
-                             const std::function<CallResult()>& call) {
+CallResult call_with_retries(State& s, Node& n, CallKind kind, FunctionRef<CallResult()> call) {
     n.host.refusal = Refusal::none;
     n.host.refusal_message.clear();
     CallResult r = call_once(s, n, kind, call);
@@ -198,7 +200,8 @@ void give_up(State& s, Node& n, const ElementRef& el) {
     if (n.spec.on_error != ErrorPolicy::fail) {
         ++n.report.skipped;
     }
-    s.notify([&](FlowObserver& o) { o.on_ended(PathEnd::failed, n.host.id, el.sequence); });
+    s.notify(kPathEvents,
+             [&](FlowObserver& o) { o.on_ended(PathEnd::failed, n.host.id, el.sequence); });
 }
 
 void on_failure(State& s, Node& n, const ElementRef& el, const CallResult& r,

@@ -325,7 +325,7 @@ TEST(Scheduler, ForcedStopCountsWhatIsQueuedAsFailed) {
 }
 
 // Counts events by kind, to check them against the report.
-class Counter final : public FlowObserver {
+class Counter : public FlowObserver {
 public:
     void on_start(const FlowTopology& t) override { nodes = t.nodes.size(); }
     void on_call(std::uint32_t, CallKind kind, std::uint64_t, CallStatus) override {
@@ -390,6 +390,30 @@ TEST(Observers, AnUnobservedFlowReadsNoClockPerElement) {
     ASSERT_TRUE(r.ok());
     const auto& born = f.stage<RecordingSink>("out").born;
     EXPECT_TRUE(std::all_of(born.begin(), born.end(), [](std::uint64_t t) { return t == 0; }));
+}
+
+// The same counter, listening to paths only.
+class PathCounter final : public Counter {
+public:
+    [[nodiscard]] std::uint32_t events() const override { return kPathEvents; }
+};
+
+TEST(Observers, HearOnlyWhatTheyListenTo) {
+    PathCounter paths;
+    Counter all;
+    RunOptions o;
+    o.observers = {&paths, &all};
+    NativeFlows f = chain_stages(10);
+    const FlowReport r = f.run(chain(), o);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(paths.delivered, 10u);
+    EXPECT_EQ(paths.stamped, 10u);
+    EXPECT_EQ(paths.calls, 0u);
+    EXPECT_EQ(paths.max_depth, 0u);
+    EXPECT_EQ(paths.finished_with, 10u);  // on_start and on_finish always come
+    EXPECT_EQ(paths.nodes, 3u);
+    EXPECT_GT(all.calls, 0u);
+    EXPECT_GT(all.max_depth, 0u);
 }
 
 TEST(Stages, CallsOutsideTheirRoleAreRefused) {

@@ -23,6 +23,7 @@ namespace torvyn {
 class BenchObserver final : public FlowObserver {
 public:
     explicit BenchObserver(std::uint64_t warmup) : warmup_(warmup) {}
+    [[nodiscard]] std::uint32_t events() const override { return kPathEvents; }
 
     void on_start(const FlowTopology& topology) override;
     void on_delivered(std::uint32_t sink, const ElementRef& e, std::uint64_t bytes,

@@ -32,6 +32,7 @@ nlohmann::json report_to_json(const FlowReport& report);
 // flow finishes (`torvyn run` prints them once every flow has).
 class ReportObserver final : public FlowObserver {
 public:
+    [[nodiscard]] std::uint32_t events() const override { return 0; }
     void on_finish(const FlowReport& report) override {
         summary_ = format_summary(report);
         json_ = report_to_json(report);

@@ -1,8 +1,8 @@
 // What a running flow tells the outside, as it happens: calls, elements,
 // copies, queues, pressure, containments. Observers are passed in through
 // RunOptions; the run summary, the JSON report, `torvyn bench` and the audit
-// log are observers, and so will be exporters. With none, each event costs
-// the flow a test of an empty list.
+// log are observers, and so will be exporters. An event no observer listens
+// to (events()) costs the flow a test of a bit.
 //
 // Threading: called on the flow's thread, in order. An observer given to
 // several flows must synchronise itself.
@@ -38,9 +38,25 @@ struct FlowTopology {
     std::chrono::steady_clock::time_point created;
 };
 
+// The kinds of event, for FlowObserver::events(): the flow skips the work of
+// an event (clock reads, counting) that no observer listens to.
+enum ObserverEvents : std::uint32_t {
+    kCallEvents = 1U << 0,         // on_call
+    kCopyEvents = 1U << 1,         // on_copied
+    kPathEvents = 1U << 2,         // on_emitted, on_delivered, on_ended
+    kQueueEvents = 1U << 3,        // on_queue
+    kPressureEvents = 1U << 4,     // on_pressure
+    kContainmentEvents = 1U << 5,  // on_contained, on_restarted
+    kAllEvents = (1U << 6) - 1,
+};
+
 class FlowObserver {
 public:
     virtual ~FlowObserver() = default;
+
+    // What this observer listens to (on_start and on_finish always come).
+    // Asked once, before the first call.
+    [[nodiscard]] virtual std::uint32_t events() const { return kAllEvents; }
 
     // Before the first call.
     virtual void on_start(const FlowTopology& topology) { (void)topology; }
