@@ -16,12 +16,13 @@ sizes=(64 1024 65536 1048576)
 # Elements per run: enough for a stable figure, bounded in time.
 count_for() { echo $(( $1 >= 1048576 ? 300 : $1 >= 65536 ? 3000 : 100000 )); }
 
-manifest() {  # manifest NAME SIZE COUNT STAGES
-  local name=$1 size=$2 count=$3 stages=$4 f="$out/$1.toml"
+manifest() {  # manifest NAME SIZE COUNT STAGES [MAX_RATE]
+  local name=$1 size=$2 count=$3 stages=$4 rate=${5:-} f="$out/$1.toml"
   {
     echo "[flow.$name]"
     echo "[flow.$name.nodes.src]"
     echo "component = \"blobs.wasm\""; echo "role = \"source\""; echo "config = \"count=$count size=$size\""
+    if [ -n "$rate" ]; then echo "max-rate = $rate"; fi
     for ((i = 1; i <= stages; i++)); do
       echo "[flow.$name.nodes.p$i]"
       echo "component = \"misbehave.wasm\""; echo "role = \"processor\""; echo "config = \"mode=pass\""
@@ -58,14 +59,50 @@ sed -e 's/count=300 size=1048576/count=300 size=1048576 fill=0/' -e 's/work=1/wo
 "$torvyn" bench "$(manifest chain10_64 64 50000 8)" "${L[@]}" --warmup 5000 \
   --html "$root/docs/bench-report.html" --out "$out/torvyn10_64.json" >/dev/null 2>&1
 
-echo "bench: cost of an observer" >&2
+echo "bench: real-work stage" >&2
+# Parse a JSON event, keep clicks, re-serialise (bench/components/json_work.hpp):
+# the same code natively and as the json_stage component.
+"$build/bench/json_native" 100000 >"$out/json_native.jsonl"
+cat >"$out/json.toml" <<EOF
+[flow.json]
+[flow.json.nodes.src]
+component = "json_events.wasm"
+role = "source"
+config = "count=100000"
+[flow.json.nodes.work]
+component = "json_stage.wasm"
+role = "processor"
+[flow.json.nodes.sink]
+component = "slow_sink.wasm"
+role = "sink"
+config = "work=1"
+capabilities = ["stdout"]
+[[flow.json.edges]]
+from = "src"
+to = "work"
+[[flow.json.edges]]
+from = "work"
+to = "sink"
+EOF
+"$torvyn" bench "$out/json.toml" "${L[@]}" --warmup 10000 --out "$out/torvyn_json.json" >/dev/null 2>&1
+
+echo "bench: paced path latency" >&2
+# One element every 200 µs (5,000/s) through each system: the path's own
+# latency, not queueing. Every paced source sleeps between elements.
+"$torvyn" bench "$(manifest paced_64 64 2000 1 5000)" "${L[@]}" --warmup 200 \
+  --out "$out/torvyn_paced.json" >/dev/null 2>&1
+
+echo "bench: cost of an observer, and the run-to-run spread" >&2
 # The same 3-stage flow with and without an observer that counts every event,
-# alternating so that drift hits both.
-for i in 1 2 3; do
+# alternating so that drift hits both. The five runs without one are the
+# spread a `torvyn bench --compare` gate must allow for.
+for i in 1 2 3 4 5; do
   "$torvyn" bench "$(manifest observed_64 64 100000 1)" "${L[@]}" --warmup 10000 \
     --out "$out/observer_without_$i.json" >/dev/null 2>&1
-  "$torvyn" bench "$(manifest observed_64 64 100000 1)" "${L[@]}" --warmup 10000 --count-events \
-    --out "$out/observer_with_$i.json" >/dev/null 2>&1
+  if [ "$i" -le 3 ]; then
+    "$torvyn" bench "$(manifest observed_64 64 100000 1)" "${L[@]}" --warmup 10000 --count-events \
+      --out "$out/observer_with_$i.json" >/dev/null 2>&1
+  fi
 done
 
 echo "bench: start-up" >&2
@@ -81,15 +118,16 @@ echo "bench: process pipeline (pipes)" >&2
 for s in "${sizes[@]}"; do
   c=$(count_for "$s")
   "$build/bench/pipes_chain" source "$s" "$c" | "$build/bench/pipes_chain" processor |
-    "$build/bench/pipes_chain" sink | sed "s/^{/{\"size\":$s,/" >>"$out/pipes.jsonl"
+    "$build/bench/pipes_chain" sink "$c" | sed "s/^{/{\"size\":$s,/" >>"$out/pipes.jsonl"
 done
 
 echo "bench: same-node gRPC chain" >&2
 grpc_run() {  # grpc_run SIZE COUNT [GAP_US]
-  local port=$((20000 + RANDOM % 20000))
-  "$build/bench/grpc_chain" sink $((port + 1)) &
+  local port=$((20000 + RANDOM % 20000)) paced=
+  if [ $# -gt 2 ]; then paced=paced; fi
+  "$build/bench/grpc_chain" sink $((port + 1)) "$2" &
   local sink=$!
-  "$build/bench/grpc_chain" processor "$port" $((port + 1)) &
+  "$build/bench/grpc_chain" processor "$port" $((port + 1)) $paced &
   local proc=$!
   "$build/bench/grpc_chain" source "$port" "$@"
   wait "$proc" "$sink"
@@ -99,7 +137,7 @@ if [ -x "$build/bench/grpc_chain" ]; then
   grpc_run 64 2000 200 | sed 's/"bench":"grpc"/"bench":"grpc_paced"/' >>"$out/grpc.jsonl"
 fi
 "$build/bench/pipes_chain" source 64 2000 200 | "$build/bench/pipes_chain" processor |
-  "$build/bench/pipes_chain" sink | sed 's/^{"bench":"pipes"/{"size":64,"bench":"pipes_paced"/' >>"$out/pipes_paced.jsonl"
+  "$build/bench/pipes_chain" sink 2000 | sed 's/^{"bench":"pipes"/{"size":64,"bench":"pipes_paced"/' >>"$out/pipes_paced.jsonl"
 
 python3 "$root/bench/report.py" "$out" "$root/docs/benchmarks.md"
 echo "bench: wrote docs/benchmarks.md and docs/bench-report.html" >&2

@@ -1,4 +1,5 @@
-# torvyn_add_component(<name> ROLE <role> SOURCES <files>... [OUTPUT_DIR <dir>])
+# torvyn_add_component(<name> ROLE <role> SOURCES <files>... [OUTPUT_DIR <dir>]
+#                      [INCLUDES <dirs>...])
 #
 # Builds a WebAssembly component for one Torvyn role from C and/or C++
 # sources, with Debian's clang for wasm32-wasi, the SDK and bindings that
@@ -35,7 +36,7 @@ file(GLOB _torvyn_wit_files CONFIGURE_DEPENDS "${TORVYN_WIT_DIR}/*.wit")
 
 # Compiles one source for wasm32-wasi; appends the object to <out_var>.
 function(_torvyn_wasm_compile src obj out_var)
-  cmake_parse_arguments(ARG "" "" "INCLUDES;DEFINES;DEPENDS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "INCLUDES;SYSTEM_INCLUDES;DEFINES;DEPENDS" ${ARGN})
   get_filename_component(ext "${src}" LAST_EXT)
   if(ext STREQUAL ".c")
     set(compiler ${TORVYN_WASM_CC})
@@ -47,6 +48,9 @@ function(_torvyn_wasm_compile src obj out_var)
   set(incs)
   foreach(i IN LISTS ARG_INCLUDES)
     list(APPEND incs "-I${i}")
+  endforeach()
+  foreach(i IN LISTS ARG_SYSTEM_INCLUDES)
+    list(APPEND incs -isystem "${i}")
   endforeach()
   set(defs)
   foreach(d IN LISTS ARG_DEFINES)
@@ -158,9 +162,12 @@ function(_torvyn_console_objects out_objs)
 endfunction()
 
 # torvyn_add_component(... [WIT <dir> WORLD <world>]) also links the bindings
-# of another world (e.g. WASI interfaces the component calls directly).
+# of another world (e.g. WASI interfaces the component calls directly);
+# [INCLUDES <dirs>...] adds directories of third-party headers (as system
+# headers; for header-only libraries point at a directory holding only them,
+# never at the host's /usr/include).
 function(torvyn_add_component name)
-  cmake_parse_arguments(ARG "" "ROLE;OUTPUT_DIR;WIT;WORLD" "SOURCES" ${ARGN})
+  cmake_parse_arguments(ARG "" "ROLE;OUTPUT_DIR;WIT;WORLD" "SOURCES;INCLUDES" ${ARGN})
   if(NOT ARG_ROLE)
     message(FATAL_ERROR "torvyn_add_component(${name}): ROLE is required (a world data-ROLE of wit/worlds.wit: source, processor, sink ...)")
   endif()
@@ -209,7 +216,7 @@ function(torvyn_add_component name)
       set(has_cxx TRUE)
     endif()
     _torvyn_wasm_compile("${abs}" "${objdir}/${base}.o" objs
-      INCLUDES ${includes} DEFINES ${_torvyn_defines} DEPENDS ${world_objs} ${extra_deps})
+      INCLUDES ${includes} SYSTEM_INCLUDES ${ARG_INCLUDES} DEFINES ${_torvyn_defines} DEPENDS ${world_objs} ${extra_deps})
   endforeach()
 
   if(has_cxx)

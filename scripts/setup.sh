@@ -23,6 +23,7 @@ apt_packages=(
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev libssl-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev clang-format
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  rapidjson-dev
 )
 for extra in "$@"; do
   case "$extra" in

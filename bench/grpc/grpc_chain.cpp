@@ -1,17 +1,21 @@
 // Same-node microservices: source -> processor -> sink as three processes
 // chained by gRPC client streams over loopback, the same work per stage as
 // the Torvyn pipeline (write a payload, copy it, read it once).
-//   grpc_chain sink PORT &
-//   grpc_chain processor PORT NEXT_PORT &
+//   grpc_chain sink PORT COUNT &
+//   grpc_chain processor PORT NEXT_PORT [paced] &
 //   grpc_chain source NEXT_PORT SIZE COUNT [GAP_US]   -> one JSON line
-// With GAP_US the source waits that long between frames (latency runs).
-// Each server serves one stream and exits.
+// With GAP_US the source sleeps that long between frames (latency runs).
+// Each server serves one stream and exits. Settings: grpc++ synchronous
+// client streams (one long-lived HTTP/2 stream per hop, no per-message RPC),
+// insecure loopback channels, default flow-control windows, buffer hints when
+// flat out (write_options). Timed like every system (bench::SinkStats).
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <future>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "../bench_util.hpp"
@@ -27,47 +31,46 @@ std::string address(const char* port) {
     return std::string("127.0.0.1:") + port;
 }
 
+// Flat out, writes carry the buffer hint: gRPC may gather several messages
+// into one frame and one syscall (the fastest a client stream gets). Paced,
+// each message goes out at once, as a latency-minded service would send it.
+grpc::WriteOptions write_options(bool paced) {
+    grpc::WriteOptions o;
+    if (!paced) {
+        o.set_buffer_hint();
+    }
+    return o;
+}
+
 class SinkStage final : public Stage::Service {
 public:
+    explicit SinkStage(std::uint64_t count) : count_(count) {}
     std::promise<void> done;
     grpc::Status Push(grpc::ServerContext*, grpc::ServerReader<Frame>* reader,
                       Summary* out) override {
         Frame f;
-        std::vector<std::uint64_t> latency;
         std::uint32_t checksum = 0;
-        std::uint64_t first = 0;
-        std::uint64_t last = 0;
+        bench::SinkStats stats(bench::warmup_for(count_));
         while (reader->Read(&f)) {
             const auto& p = f.payload();
             checksum ^= bench::fnv(reinterpret_cast<const std::uint8_t*>(p.data()), p.size());
-            last = bench::now_ns();
-            if (first == 0) {
-                first = f.born_ns();
-            }
-            latency.push_back(last - f.born_ns());
+            stats.delivered(f.born_ns());
         }
-        std::sort(latency.begin(), latency.end());
-        const auto pct = [&](double q) {
-            return latency.empty() ? 0
-                                   : latency[static_cast<std::size_t>(
-                                         q * static_cast<double>(latency.size() - 1))];
-        };
-        const double secs = static_cast<double>(last - first) / 1e9;
-        out->set_elements(latency.size());
-        out->set_elements_per_second(static_cast<double>(latency.size()) / secs);
-        out->set_ns_per_element(secs * 1e9 / static_cast<double>(latency.size()));
-        out->set_latency_p50_ns(pct(0.5));
-        out->set_latency_p99_ns(pct(0.99));
+        out->set_measured(stats.json_fields());
         out->set_checksum(checksum);
         done.set_value();
         return grpc::Status::OK;
     }
+
+private:
+    std::uint64_t count_;
 };
 
 class ProcessorStage final : public Stage::Service {
 public:
-    explicit ProcessorStage(const std::string& next)
-        : next_(Stage::NewStub(grpc::CreateChannel(next, grpc::InsecureChannelCredentials()))) {}
+    ProcessorStage(const std::string& next, bool paced)
+        : next_(Stage::NewStub(grpc::CreateChannel(next, grpc::InsecureChannelCredentials()))),
+          paced_(paced) {}
     std::promise<void> done;
     grpc::Status Push(grpc::ServerContext*, grpc::ServerReader<Frame>* reader,
                       Summary* out) override {
@@ -79,7 +82,7 @@ public:
         while (reader->Read(&in)) {
             copy.set_born_ns(in.born_ns());
             copy.set_payload(in.payload());  // the processor's copy
-            if (!writer->Write(copy)) {
+            if (!writer->Write(copy, write_options(paced_))) {
                 break;
             }
         }
@@ -91,6 +94,7 @@ public:
 
 private:
     std::unique_ptr<Stage::Stub> next_;
+    bool paced_;
 };
 
 template <class Service>
@@ -112,12 +116,12 @@ int serve(const std::string& addr, Service& service) {
 
 int main(int argc, char** argv) {
     const std::string role = argc > 1 ? argv[1] : "";
-    if (role == "sink" && argc == 3) {
-        SinkStage s;
+    if (role == "sink" && argc == 4) {
+        SinkStage s(std::strtoull(argv[3], nullptr, 10));
         return serve(address(argv[2]), s);
     }
-    if (role == "processor" && argc == 4) {
-        ProcessorStage p(address(argv[3]));
+    if (role == "processor" && (argc == 4 || argc == 5)) {
+        ProcessorStage p(address(argv[3]), argc == 5 && std::string_view(argv[4]) == "paced");
         return serve(address(argv[2]), p);
     }
     if (role == "source" && (argc == 5 || argc == 6)) {
@@ -134,10 +138,10 @@ int main(int argc, char** argv) {
         std::string payload(size, '\0');
         for (std::uint64_t i = 0; i < count; ++i) {
             bench::pace(gap_ns);
-            bench::fill(reinterpret_cast<std::uint8_t*>(payload.data()), size, i);
             f.set_born_ns(bench::now_ns());
+            bench::fill(reinterpret_cast<std::uint8_t*>(payload.data()), size, i);
             f.set_payload(payload);
-            if (!writer->Write(f)) {
+            if (!writer->Write(f, write_options(gap_ns != 0))) {
                 break;
             }
         }
@@ -147,17 +151,12 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "grpc: %s\n", s.error_message().c_str());
             return 1;
         }
-        std::printf(
-            "{\"bench\":\"grpc\",\"size\":%zu,\"elements\":%llu,\"elements_per_second\":%.0f,"
-            "\"ns_per_element\":%.1f,\"latency_p50_ns\":%llu,\"latency_p99_ns\":%llu,\"checksum\":%"
-            "u}\n",
-            size, static_cast<unsigned long long>(summary.elements()),
-            summary.elements_per_second(), summary.ns_per_element(),
-            static_cast<unsigned long long>(summary.latency_p50_ns()),
-            static_cast<unsigned long long>(summary.latency_p99_ns()), summary.checksum());
+        std::printf("{\"bench\":\"grpc\",\"size\":%zu,%s,\"checksum\":%u}\n", size,
+                    summary.measured().c_str(), summary.checksum());
         return 0;
     }
     std::fprintf(stderr,
-                 "usage: grpc_chain sink PORT | processor PORT NEXT | source NEXT SIZE COUNT\n");
+                 "usage: grpc_chain sink PORT COUNT | processor PORT NEXT [paced] | "
+                 "source NEXT SIZE COUNT [GAP_US]\n");
     return 2;
 }

@@ -27,7 +27,7 @@ constexpr std::string_view kNodeKeys[] = {"component",     "role",        "confi
                                           "retry-backoff", "dead-letter", "max-buffer-memory",
                                           "call-timeout",  "max-memory",  "max-table-elements",
                                           "fuel",          "on-trap",     "max-restarts",
-                                          "ports"};
+                                          "ports",         "max-rate"};
 constexpr std::string_view kDirKeys[] = {"host", "guest", "mode"};
 constexpr std::string_view kDirModes[] = {"ro", "rw"};
 constexpr std::string_view kTrapPolicies[] = {"fail", "restart"};
@@ -360,6 +360,13 @@ public:
             node.on_error = static_cast<ErrorPolicy>(p);
         }
         node.retries = get_count(*t, "retries", what, node.retries);
+        node.max_rate = get_count(*t, "max-rate", what, 0);
+        if (node.max_rate != 0 && role_info(node.role).takes_input) {
+            error(ErrorCode::manifest_schema, at(*t->get("max-rate")),
+                  fmt::format("'max-rate' is for sources; {} is a {}", what, role_name(node.role)),
+                  "pace the flow at its source, or bound this node's input with its edge's "
+                  "capacity");
+        }
         get_duration(*t, "retry-backoff", what, node.retry_backoff);
         node.dead_letter = get_string(*t, "dead-letter", what, false, node.where);
         get_size(*t, "max-buffer-memory", what, node.max_buffer_memory);

@@ -24,8 +24,11 @@ constexpr int32_t kOk = 0;
 constexpr int32_t kBufferError = 1;
 constexpr int32_t kTrap = -1;
 
+// Every call a guest makes into the host enters here, and is counted.
 NodeHost& host(void* node) {
-    return *static_cast<NodeHost*>(node);
+    auto& h = *static_cast<NodeHost*>(node);
+    ++h.host_calls;
+    return h;
 }
 
 // Refuses the guest's request: the guest traps, and the failure that follows
@@ -283,8 +286,9 @@ int32_t buffer_make(void* node, const uint8_t* data, size_t len, const uint8_t* 
     return kOk;
 }
 
+// Asked by the engine's deadline check, not by the guest: not counted.
 int32_t should_stop(void* node) {
-    const auto& h = host(node);
+    const auto& h = *static_cast<const NodeHost*>(node);
     return h.stop != nullptr &&
                    h.stop->load(std::memory_order_relaxed) >= static_cast<int>(StopRequest::forced)
                ? 1

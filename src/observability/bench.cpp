@@ -124,12 +124,12 @@ void BenchObserver::on_delivered(std::uint32_t, const ElementRef& e, std::uint64
         return;
     }
     latency_ticks_.record(now_ticks > e.born_ticks ? now_ticks - e.born_ticks : 0);
+    last_delivery_ = now;
     ++measured_elements_;
     measured_bytes_ += bytes;
 }
 
 void BenchObserver::on_finish(const FlowReport&) {
-    ended_ = Clock::now();
     if (scale_) {
         ns_per_tick_ = scale_->ns_per_tick();
     }
@@ -140,7 +140,7 @@ Histogram BenchObserver::latency() const {
 }
 
 std::chrono::nanoseconds BenchObserver::measured() const {
-    return measured_elements_ > 0 ? ended_ - measuring_since_ : std::chrono::nanoseconds{0};
+    return measured_elements_ > 0 ? last_delivery_ - measuring_since_ : std::chrono::nanoseconds{0};
 }
 
 nlohmann::json bench_to_json(const FlowReport& r, const BenchObserver& m, std::uint64_t rss_bytes) {
@@ -166,6 +166,16 @@ nlohmann::json bench_to_json(const FlowReport& r, const BenchObserver& m, std::u
     const double all = static_cast<double>(std::max<std::uint64_t>(r.delivered, 1));
     j["copies_per_element"] = static_cast<double>(r.copies.total().copies) / all;
     j["copied_bytes_per_element"] = static_cast<double>(r.copies.total().bytes) / all;
+    // Calls into components and from them into the host, per delivered
+    // element, counted as they happened (init, teardown and warm-up included).
+    std::uint64_t calls = 0;
+    std::uint64_t host_calls = 0;
+    for (const auto& n : r.nodes) {
+        calls += n.calls;
+        host_calls += n.host_calls;
+    }
+    j["calls_per_element"] = static_cast<double>(calls) / all;
+    j["host_calls_per_element"] = static_cast<double>(host_calls) / all;
     auto& nodes = j["nodes"] = nlohmann::json::array();
     for (const auto& n : r.nodes) {
         const auto count = std::max<std::uint64_t>(std::max(n.elements_in, n.elements_out), 1);
@@ -174,7 +184,8 @@ nlohmann::json bench_to_json(const FlowReport& r, const BenchObserver& m, std::u
              {"role", role_name(n.role)},
              {"busy_ns", n.busy.count()},
              {"ns_per_element", static_cast<double>(n.busy.count()) / static_cast<double>(count)},
-             {"calls", n.calls}});
+             {"calls", n.calls},
+             {"host_calls", n.host_calls}});
     }
     auto& queues = j["queues"] = nlohmann::json::array();
     for (const auto& e : r.edges) {

@@ -180,6 +180,7 @@ FlowReport Flow::run() {
         n.report.busy = std::chrono::nanoseconds(
             static_cast<std::int64_t>(static_cast<double>(n.busy_ticks) * ns_per_tick));
         n.report.peak_buffer_bytes = s.buffers.peak_held_by(i);
+        n.report.host_calls = n.host.host_calls;
         s.report.copies += n.report.copies;
         s.report.nodes.push_back(n.report);
     }

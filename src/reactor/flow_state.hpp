@@ -88,6 +88,9 @@ struct Node {
     std::uint64_t busy_ticks = 0;
     CopyCount copies_seen;          // for on_copied: the ledger's total at the last report
     Clock::time_point resume_at{};  // sinks: paused until
+    // Paced sources (max-rate): the time between pulls, and the next pull's.
+    Clock::duration pull_period{0};
+    Clock::time_point next_pull{};
     std::chrono::microseconds pause_backoff{0};
     std::vector<std::string> route_scratch;    // routers: ports of this element
     std::vector<std::uint32_t> route_targets;  // routers: their edges, deduplicated
@@ -208,7 +211,7 @@ struct Driver {
 };
 const Driver& driver_for(Role role);
 // A new path starts (a source's or an aggregator's output).
-void start_path(State& s, Node& n, const Produced& out);
+void start_path(State& s, Node& n, const Produced& out, std::uint64_t born_ticks);
 // Emits an aggregator's flushed outputs while every queue downstream has
 // room; the node is done when none is left. Returns whether any was emitted.
 bool emit_pending(State& s, Node& n);

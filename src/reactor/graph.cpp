@@ -62,6 +62,10 @@ void build_graph(State& s) {
         node->spec = ns;
         node->report.name = ns.name;
         node->report.role = ns.role;
+        if (ns.max_rate > 0) {
+            node->pull_period = std::chrono::duration_cast<Clock::duration>(
+                std::chrono::duration<double>(1.0 / ns.max_rate));
+        }
         index[ns.name] = static_cast<std::uint32_t>(s.nodes.size());
         s.nodes.push_back(std::move(node));
     }

@@ -68,8 +68,25 @@ void check_stop(State& s) {
     }
 }
 
-// Runs a source up to source-batch times while there is demand.
-bool run_source(State& s, Node& n, const Driver& d) {
+// A paced source (max-rate) may pull when its time has come; otherwise the
+// sweep learns when it may.
+bool due(Node& n, Clock::time_point& earliest_resume) {
+    if (n.pull_period.count() == 0) {
+        return true;
+    }
+    const auto now = Clock::now();
+    if (now < n.next_pull) {
+        earliest_resume = std::min(earliest_resume, n.next_pull);
+        return false;
+    }
+    // On schedule, without a burst to catch up after a stall downstream.
+    n.next_pull = std::max(n.next_pull + n.pull_period, now);
+    return true;
+}
+
+// Runs a source up to source-batch times while there is demand (once per
+// period when it is paced).
+bool run_source(State& s, Node& n, const Driver& d, Clock::time_point& earliest_resume) {
     if (s.stopping || n.stopped) {
         n.done = true;
         return true;
@@ -77,7 +94,7 @@ bool run_source(State& s, Node& n, const Driver& d) {
     bool progressed = false;
     for (int i = 0; i < s.source_batch && !n.done && !n.stopped && !s.stopping; ++i) {
         update_pressure(s, n);
-        if (n.paused_by_pressure || !room_downstream(s, n)) {
+        if (n.paused_by_pressure || !room_downstream(s, n) || !due(n, earliest_resume)) {
             break;
         }
         d.produce(s, n);
@@ -135,7 +152,7 @@ bool sweep(State& s, Clock::time_point& earliest_resume) {
         }
         const Driver& d = driver_for(n.spec.role);
         progressed |= role_info(n.spec.role).takes_input ? run_consumer(s, n, d, earliest_resume)
-                                                         : run_source(s, n, d);
+                                                         : run_source(s, n, d, earliest_resume);
     }
     return progressed;
 }
@@ -162,8 +179,8 @@ void drive(State& s) {
                 s.aborted = true;
                 return;
             }
-            // Only paused sinks are left to run: wait for the first, but wake
-            // up regularly to notice stop requests.
+            // Only paused sinks and paced sources are left to run: wait for
+            // the first, but wake up regularly to notice stop requests.
             const auto wake =
                 std::min(earliest_resume, Clock::now() + std::chrono::milliseconds(5));
             std::this_thread::sleep_until(wake);

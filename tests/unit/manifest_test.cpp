@@ -116,6 +116,23 @@ TEST(Manifest, UnknownKeyErrorListsTheKnownKeys) {
     EXPECT_NE(it->hint.find("queue-capacity"), std::string::npos);
 }
 
+TEST(Manifest, MaxRateIsForSources) {
+    const auto ok = parse(
+        "[flow.f]\n[flow.f.nodes.a]\ncomponent=\"a\"\nrole=\"source\"\nmax-rate = 5000\n"
+        "[flow.f.nodes.b]\ncomponent=\"b\"\nrole=\"sink\"\n"
+        "[[flow.f.edges]]\nfrom=\"a\"\nto=\"b\"\n");
+    ASSERT_TRUE(ok.errors.empty()) << ok.errors.front().format();
+    EXPECT_EQ(ok.manifest.flows[0].find("a")->max_rate, 5000u);
+    const auto bad = parse(
+        "[flow.f]\n[flow.f.nodes.a]\ncomponent=\"a\"\nrole=\"source\"\n"
+        "[flow.f.nodes.b]\ncomponent=\"b\"\nrole=\"sink\"\nmax-rate = 10\n"
+        "[[flow.f.edges]]\nfrom=\"a\"\nto=\"b\"\n");
+    EXPECT_TRUE(has_error(bad, ErrorCode::manifest_schema, "Torvyn.toml:8:"));
+    const auto zero =
+        parse("[flow.f]\n[flow.f.nodes.a]\ncomponent=\"a\"\nrole=\"source\"\nmax-rate = 0\n");
+    EXPECT_TRUE(has_error(zero, ErrorCode::manifest_value, "Torvyn.toml:5:"));
+}
+
 TEST(Manifest, RejectsCycles) {
     const auto m = parse(R"(
 [flow.loop.nodes.s]

@@ -2,6 +2,7 @@
 // through the Stage seam by native stages: no Wasm engine is linked into
 // this test binary.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -70,6 +71,30 @@ TEST(Scheduler, ChainDeliversEveryElementInOrder) {
     EXPECT_TRUE(sink.completed);
     EXPECT_EQ(r.buffers.live_buffers, 0u);
     EXPECT_EQ(f.stage<PassThrough>("mid").teardowns, 1);
+}
+
+TEST(Scheduler, PacedSourceSleepsBetweenPulls) {
+    // 1000 elements per second: 40 elements take at least 39 periods, and
+    // the flow's thread sleeps through them instead of spinning.
+    NativeFlows f = chain_stages(40);
+    std::string m = chain();
+    const std::string role = "role = \"source\"\n";
+    m.insert(m.find(role) + role.size(), "max-rate = 1000\n");
+    rusage before{};
+    getrusage(RUSAGE_THREAD, &before);
+    const auto t0 = std::chrono::steady_clock::now();
+    const FlowReport r = f.run(m);
+    const auto wall = std::chrono::steady_clock::now() - t0;
+    rusage after{};
+    getrusage(RUSAGE_THREAD, &after);
+    ASSERT_TRUE(r.ok()) << r.error->format();
+    EXPECT_EQ(r.delivered, 40u);
+    EXPECT_GE(wall, std::chrono::milliseconds(39));
+    const auto cpu = [](const rusage& u) {
+        return std::chrono::seconds(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+               std::chrono::microseconds(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+    };
+    EXPECT_LT(cpu(after) - cpu(before), wall / 2);
 }
 
 TEST(Scheduler, BlockQueueHoldsAtMostItsCapacityAndPausesTheSource) {

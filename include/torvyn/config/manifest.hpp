@@ -67,6 +67,9 @@ struct NodeSpec {
     std::uint64_t fuel = 0;                // per call; 0: unmetered
     bool restart_on_trap = false;          // on-trap = "restart"
     std::uint32_t max_restarts = 3;
+    // Sources: at most this many elements per second (0: as fast as the
+    // flow takes them). The flow's thread sleeps between pulls, no spinning.
+    std::uint32_t max_rate = 0;
     // Routers: the ports the operator expects; checked by `torvyn link`.
     std::vector<std::string> ports;
     ErrorPolicy on_error = ErrorPolicy::fail;

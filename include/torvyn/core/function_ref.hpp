@@ -17,10 +17,11 @@ template <class R, class... Args>
 class FunctionRef<R(Args...)> {
 public:
     template <class F>
-        requires(!std::is_same_v<std::remove_cvref_t<F>, FunctionRef> &&
-                 std::is_invocable_r_v<R, F&, Args...>)
-    // NOLINTNEXTLINE(google-explicit-constructor): used like a function parameter
-    FunctionRef(F&& f) noexcept
+    requires(!std::is_same_v<std::remove_cvref_t<F>, FunctionRef> &&
+             std::is_invocable_r_v<R, F&, Args...>)
+        // NOLINTNEXTLINE(google-explicit-constructor): used like a function parameter
+        FunctionRef(F&& f)
+    noexcept
         : object_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))),
           call_([](void* o, Args... args) -> R {
               return (*static_cast<std::remove_reference_t<F>*>(o))(std::forward<Args>(args)...);

@@ -17,9 +17,11 @@
 namespace torvyn {
 
 // What `torvyn bench` measures of one flow, as an observer: end-to-end
-// latency (source emit to sink delivery) and throughput after a warm-up of
-// `warmup` deliveries, and the time from creating the flow to its first
-// delivery. Only a flow that is measured pays for the clock reads.
+// latency (from before the source's call to after the sink's) and throughput
+// after a warm-up of `warmup` deliveries (elements after the warm-up over the
+// time from the warm-up's last delivery to the last delivery: the points
+// bench/ measures the other systems at), and the time from creating the flow
+// to its first delivery. Only a flow that is measured pays for the clock reads.
 class BenchObserver final : public FlowObserver {
 public:
     explicit BenchObserver(std::uint64_t warmup) : warmup_(warmup) {}
@@ -49,7 +51,7 @@ private:
     Clock::time_point created_{};
     Clock::time_point started_{};
     Clock::time_point measuring_since_{};
-    Clock::time_point ended_{};
+    Clock::time_point last_delivery_{};
     std::chrono::nanoseconds first_delivery_{0};
 };
 

@@ -36,6 +36,7 @@ struct NodeReport {
     std::uint64_t dead_lettered = 0;  // elements sent to the node's dead-letter sink
     std::uint64_t pauses = 0;         // sinks: times the sink asked to pause
     std::uint64_t calls = 0;
+    std::uint64_t host_calls = 0;      // calls the component made into the host
     std::chrono::nanoseconds busy{0};  // time inside the component's calls
     CopyLedger copies;
     std::uint64_t peak_buffer_bytes = 0;  // most bytes the component held at once

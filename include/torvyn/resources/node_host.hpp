@@ -56,6 +56,8 @@ struct NodeHost {
     std::string refusal_message;
     // The guest's stderr since its last '\n' (at most limits::kMaxGuestLineBytes).
     std::string stderr_line;
+    // Calls the guest made into the host (torvyn interfaces, granted output).
+    std::uint64_t host_calls = 0;
 };
 
 }  // namespace torvyn
