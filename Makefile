@@ -70,8 +70,10 @@ soak: build
 	@$(ENV) python3 tests/soak/soak.py $(BUILD)/bin/torvyn $(BUILD)/components \
 	  $(BUILD)/test-components $(BUILD)/soak $(SOAK_ELEMENTS)
 
+# Tracked files and new ones not yet added (what the style test will check
+# once they are committed).
 format:
-	@git ls-files '*.cpp' '*.hpp' '*.c' '*.h' | xargs clang-format -i
+	@git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' '*.c' '*.h' | xargs clang-format -i
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_FUZZ)

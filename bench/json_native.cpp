@@ -32,9 +32,11 @@ int main(int argc, char** argv) {
             bytes += out.size();
         }
     }
-    const double ns = static_cast<double>(bench::now_ns() - t0) / static_cast<double>(count - warmup);
-    std::printf("{\"bench\":\"json_native\",\"elements\":%llu,\"ns_per_element\":%.1f,\"kept\":%llu,"
-                "\"bytes\":%llu}\n",
-                static_cast<unsigned long long>(count - warmup), ns,
-                static_cast<unsigned long long>(kept), static_cast<unsigned long long>(bytes));
+    const double ns =
+        static_cast<double>(bench::now_ns() - t0) / static_cast<double>(count - warmup);
+    std::printf(
+        "{\"bench\":\"json_native\",\"elements\":%llu,\"ns_per_element\":%.1f,\"kept\":%llu,"
+        "\"bytes\":%llu}\n",
+        static_cast<unsigned long long>(count - warmup), ns, static_cast<unsigned long long>(kept),
+        static_cast<unsigned long long>(bytes));
 }
