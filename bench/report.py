@@ -175,6 +175,27 @@ o.append(f"- 1 MiB payloads, pure copies (no pattern, no checksum): {n_copies:.0
          f"{n_copies * memcpy_ns / copy_ns:.2f}x memcpy bandwidth.")
 o.append(f"- 10-stage chain (64 B): {us(1e9 / chain10['elements_per_second'])} per element, "
          f"p50 latency {us(chain10['latency_ns']['p50'])}.\n")
+batch = lines("batch.jsonl")
+if batch:
+    per_element_floor = call + 2 * host_call
+    o.append("## Batches by value (a measurement for contract 0.2)\n")
+    o.append("One typed call carrying a batch of payloads by value into a component that copies "
+             "each into a new payload and returns them (bench/prototype, "
+             "bridge/examples/batch_floor.rs; no handles, no host calls). *items*: a list of "
+             "records, each with its own payload list; *flat*: the payloads in one list with their "
+             f"end offsets. Today a processor's element costs at least {per_element_floor:.0f} ns "
+             "(a typed call lending two handles, a read and a make).\n")
+    sizes_b = sorted({b["size"] for b in batch})
+    ns_b = sorted({b["batch"] for b in batch})
+    o.append("| payload | layout | " + " | ".join(f"batch {n}" for n in ns_b) + " |")
+    o.append("|---|---|" + "---|" * len(ns_b))
+    for size in sizes_b:
+        for kind in ("items", "flat"):
+            row = {b["batch"]: b["ns_per_element"] for b in batch
+                   if b["size"] == size and b["bench"] == f"batch_{kind}"}
+            o.append(f"| {label.get(size, size)} | {kind} | " +
+                     " | ".join(f"{row[n]:.0f} ns" for n in ns_b) + " |")
+    o.append("")
 o.append("## Start-up and memory\n")
 o.append("| flow | cold (compile) to first element | warm (cached) to first element |")
 o.append("|---|---|---|")

@@ -46,6 +46,11 @@ echo "bench: sandbox floor" >&2
 "$build/bench/bridge_floor" "$build/bench-components/nop.wasm" "$build/bench-components/nop_source.wasm" \
   >"$out/floor.jsonl"
 
+echo "bench: batches by value (a measurement for contract 0.2)" >&2
+(cd "$root/bridge" && CARGO_TARGET_DIR="${TORVYN_CARGO_TARGET_DIR:-$HOME/.cache/torvyn/cargo-target}" \
+  cargo run --release --locked --quiet --example batch_floor -- "$build/bench-components/batch_nop.wasm") \
+  >"$out/batch.jsonl"
+
 echo "bench: torvyn pipelines" >&2
 for s in "${sizes[@]}"; do
   c=$(count_for "$s")
