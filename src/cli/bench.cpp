@@ -21,12 +21,67 @@ struct BenchArgs : CommonArgs {
     std::string compare_file;
     double threshold = 10.0;
     bool count_events = false;
+    std::uint32_t repeat = 1;
 };
 
 std::uint64_t peak_rss_bytes() {
     rusage u{};
     getrusage(RUSAGE_SELF, &u);
     return static_cast<std::uint64_t>(u.ru_maxrss) * 1024;
+}
+
+// One execution of the selected flows, each with its measurements.
+struct BenchRun {
+    Executed ran;
+    std::vector<std::unique_ptr<BenchObserver>> measured;
+    std::vector<std::unique_ptr<CountingObserver>> counters;
+    nlohmann::json benches = nlohmann::json::array();
+};
+
+BenchRun run_once(const BenchArgs& args, const Manifest& manifest, const RunOptions& opts,
+                  Runtime& runtime, const Diagnostics& diag, SignalWatcher& signals,
+                  std::optional<std::chrono::milliseconds> duration, std::size_t count) {
+    BenchRun run;
+    // The measurements (and, with --count-events, a counter of every event)
+    // are each flow's observers.
+    for (std::size_t i = 0; i < count; ++i) {
+        run.measured.push_back(std::make_unique<BenchObserver>(args.warmup));
+        run.counters.push_back(args.count_events ? std::make_unique<CountingObserver>() : nullptr);
+    }
+    std::atomic<bool> finished{false};
+    std::thread timer;
+    if (duration) {
+        timer = std::thread([&] {
+            const auto until = std::chrono::steady_clock::now() + *duration;
+            while (!finished.load() && std::chrono::steady_clock::now() < until) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
+            if (!finished.load()) {
+                signals.request(1);
+            }
+        });
+    }
+    run.ran = execute(args, manifest, opts, runtime, diag, signals,
+                      [&](std::size_t i) -> std::vector<FlowObserver*> {
+                          std::vector<FlowObserver*> o{run.measured.at(i).get()};
+                          if (run.counters.at(i)) {
+                              o.push_back(run.counters[i].get());
+                          }
+                          return o;
+                      });
+    finished.store(true);
+    if (timer.joinable()) {
+        timer.join();
+        signals.withdraw();  // the timer's stop ended this run only
+    }
+    const std::uint64_t rss = peak_rss_bytes();
+    for (std::size_t i = 0; i < run.ran.reports.size(); ++i) {
+        run.benches.push_back(bench_to_json(run.ran.reports[i], *run.measured[i], rss));
+        if (run.counters[i]) {
+            run.benches.back()["events"] = run.counters[i]->json();
+        }
+    }
+    return run;
 }
 
 int bench(const BenchArgs& args) {
@@ -66,53 +121,39 @@ int bench(const BenchArgs& args) {
     RunOptions opts;
     opts.stop = signals.stop();
     opts.component_path = component_path(args);
-    // The measurements (and, with --count-events, a counter of every event)
-    // are each flow's observers.
     const std::size_t count = selected_flows(*manifest, args).size();
-    std::vector<std::unique_ptr<BenchObserver>> measured;
-    std::vector<std::unique_ptr<CountingObserver>> counters;
-    for (std::size_t i = 0; i < count; ++i) {
-        measured.push_back(std::make_unique<BenchObserver>(args.warmup));
-        counters.push_back(args.count_events ? std::make_unique<CountingObserver>() : nullptr);
+    std::vector<BenchRun> runs;
+    for (std::uint32_t n = 0; n < args.repeat && signals.signal() == 0; ++n) {
+        runs.push_back(
+            run_once(args, *manifest, opts, *runtime.value(), diag, signals, duration, count));
+        if (runs.back().ran.rc == kExitInvalid) {
+            return kExitInvalid;
+        }
     }
-    std::atomic<bool> finished{false};
-    std::thread timer;
-    if (duration) {
-        timer = std::thread([&] {
-            const auto until = std::chrono::steady_clock::now() + *duration;
-            while (!finished.load() && std::chrono::steady_clock::now() < until) {
-                std::this_thread::sleep_for(std::chrono::milliseconds(5));
-            }
-            if (!finished.load()) {
-                signals.request(1);
-            }
-        });
-    }
-    const Executed ran = execute(args, *manifest, opts, *runtime.value(), diag, signals,
-                                 [&](std::size_t i) -> std::vector<FlowObserver*> {
-                                     std::vector<FlowObserver*> o{measured.at(i).get()};
-                                     if (counters.at(i)) {
-                                         o.push_back(counters[i].get());
-                                     }
-                                     return o;
-                                 });
-    finished.store(true);
-    if (timer.joinable()) {
-        timer.join();
-    }
-    if (ran.rc == kExitInvalid) {
-        return ran.rc;
-    }
+    // Each flow's report: its one run, or the medians over the runs.
     nlohmann::json benches = nlohmann::json::array();
-    const std::uint64_t rss = peak_rss_bytes();
-    for (std::size_t i = 0; i < ran.reports.size(); ++i) {
-        const FlowReport& r = ran.reports[i];
+    std::vector<std::size_t> shown(count, 0);  // the run whose details (HTML) are shown
+    for (std::size_t i = 0; i < count; ++i) {
+        std::vector<nlohmann::json> of_flow;
+        for (const auto& r : runs) {
+            if (i < r.benches.size()) {
+                of_flow.push_back(r.benches[i]);
+            }
+        }
+        if (of_flow.empty()) {
+            continue;
+        }
+        benches.push_back(combine_runs(of_flow));
+        for (std::size_t k = 0; k < of_flow.size(); ++k) {
+            if (of_flow[k]["measured_ns"] == benches.back()["measured_ns"]) {
+                shown[i] = k;
+            }
+        }
+    }
+    const BenchRun& last = runs.back();
+    for (const FlowReport& r : last.ran.reports) {
         if (r.error) {
             diag.error(*r.error);
-        }
-        benches.push_back(bench_to_json(r, *measured[i], rss));
-        if (counters[i]) {
-            benches.back()["events"] = counters[i]->json();
         }
     }
     if (args.json) {
@@ -126,17 +167,38 @@ int bench(const BenchArgs& args) {
         std::ofstream(args.out_file) << benches.dump(2) << '\n';
     }
     if (!args.html_file.empty()) {
+        // The representative run of each flow (the median's, with --repeat).
+        std::vector<FlowReport> reports;
         std::vector<const BenchObserver*> views;
-        for (const auto& m : measured) {
-            views.push_back(m.get());
+        for (std::size_t i = 0; i < last.ran.reports.size(); ++i) {
+            const BenchRun& r = runs.at(shown.at(i));
+            reports.push_back(r.ran.reports.at(i));
+            views.push_back(r.measured.at(i).get());
         }
-        std::ofstream(args.html_file) << bench_html(ran.reports, views, benches);
+        std::ofstream(args.html_file) << bench_html(reports, views, benches);
     }
-    int rc = ran.rc;
+    int rc = last.ran.rc;
     if (!args.compare_file.empty()) {
         const auto deltas = compare_bench(before, benches, args.threshold);
         fmt::print(stderr, "compared with {} (threshold {}%):\n{}", args.compare_file,
                    args.threshold, format_deltas(deltas));
+        // A gate tighter than the machine's own run-to-run spread flags noise.
+        for (const auto& b : benches) {
+            if (!b.contains("repeat")) {
+                continue;
+            }
+            for (const auto& d : deltas) {
+                const auto& r = b["repeat"];
+                if (d.flow == b["flow"] && r.contains(d.metric) &&
+                    r[d.metric]["spread_pct"].get<double>() > args.threshold) {
+                    fmt::print(stderr,
+                               "  note: {} of '{}' varied by {:.0f}% over these {} runs, more than "
+                               "the threshold: raise --threshold or --repeat\n",
+                               d.metric, d.flow, r[d.metric]["spread_pct"].get<double>(),
+                               r["runs"].get<std::size_t>());
+                }
+            }
+        }
         if (rc == kExitOk &&
             std::any_of(deltas.begin(), deltas.end(), [](const auto& d) { return d.regression; })) {
             rc = kExitRegression;
@@ -163,6 +225,12 @@ std::function<int()> define_bench(CLI::App& command) {
     command
         .add_option("--threshold", args->threshold,
                     "Percent by which a metric may get worse before it is a regression")
+        ->capture_default_str();
+    command
+        .add_option("--repeat", args->repeat,
+                    "Run the flows this many times and report each metric's median and spread "
+                    "(for a regression gate on a noisy machine)")
+        ->check(CLI::Range(1U, 1000U))
         ->capture_default_str();
     command.add_flag("--count-events", args->count_events,
                      "Attach an observer that counts every event (what an observer costs)");

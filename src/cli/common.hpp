@@ -54,6 +54,16 @@ public:
     [[nodiscard]] const std::atomic<int>* stop() const { return &stop_; }
     // A stop asked for by the program itself (not a signal).
     void request(int level) { stop_.store(std::max(stop_.load(), level)); }
+    // Withdraws the program's own request (before running again); a signal
+    // that has arrived keeps its stop.
+    void withdraw() {
+        if (signal_.load() == 0) {
+            stop_.store(0);
+            if (signal_.load() != 0) {  // it arrived meanwhile
+                request(1);
+            }
+        }
+    }
     [[nodiscard]] int signal() const { return signal_.load(); }
 
 private:

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -235,6 +236,17 @@ std::string format_bench(const nlohmann::json& b) {
     out += fmt::format("  memory    peak buffers {:.1f} KiB, peak RSS {:.1f} MiB\n",
                        b["memory"]["peak_buffer_bytes"].get<double>() / 1024.0,
                        b["memory"]["peak_rss_bytes"].get<double>() / (1024.0 * 1024.0));
+    if (b.contains("repeat")) {
+        const auto& r = b["repeat"];
+        const auto& e = r["elements_per_second"];
+        const auto& p50 = r["latency_p50_ns"];
+        out += fmt::format(
+            "  repeat    {} runs (medians above): elements/s {:.0f} – {:.0f}, spread {:.0f}%; "
+            "p50 {} – {}, spread {:.0f}%\n",
+            r["runs"].get<std::size_t>(), e["min"].get<double>(), e["max"].get<double>(),
+            e["spread_pct"].get<double>(), format_ns(p50["min"].get<double>()),
+            format_ns(p50["max"].get<double>()), p50["spread_pct"].get<double>());
+    }
     return out;
 }
 
@@ -268,6 +280,47 @@ std::string bench_html(const std::vector<FlowReport>& reports,
     }
     html += "</body></html>\n";
     return html;
+}
+
+nlohmann::json combine_runs(const std::vector<nlohmann::json>& runs) {
+    if (runs.size() < 2) {
+        return runs.empty() ? nlohmann::json() : runs.front();
+    }
+    const auto median_of = [&](const auto& get) {
+        std::vector<double> v;
+        for (const auto& r : runs) {
+            v.push_back(get(r));
+        }
+        std::sort(v.begin(), v.end());
+        const double median =
+            v.size() % 2 == 1 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+        return std::tuple{v.front(), median, v.back()};
+    };
+    const auto eps = [](const nlohmann::json& r) { return r["elements_per_second"].get<double>(); };
+    // The representative run: the one whose throughput is closest to the median.
+    const auto [eps_min, eps_median, eps_max] = median_of(eps);
+    const auto closest =
+        std::min_element(runs.begin(), runs.end(), [&](const auto& a, const auto& b) {
+            return std::abs(eps(a) - eps_median) < std::abs(eps(b) - eps_median);
+        });
+    nlohmann::json out = *closest;
+    nlohmann::json repeat = {{"runs", runs.size()}};
+    const auto record = [&](const std::string& name, double lo, double median, double hi) {
+        repeat[name] = {{"min", lo},
+                        {"median", median},
+                        {"max", hi},
+                        {"spread_pct", median > 0 ? (hi - lo) / median * 100.0 : 0.0}};
+    };
+    record("elements_per_second", eps_min, eps_median, eps_max);
+    out["elements_per_second"] = eps_median;
+    for (const char* p : {"p50", "p90", "p99", "p999"}) {
+        const auto [lo, median, hi] =
+            median_of([&](const nlohmann::json& r) { return r["latency_ns"][p].get<double>(); });
+        record(std::string("latency_") + p + "_ns", lo, median, hi);
+        out["latency_ns"][p] = median;
+    }
+    out["repeat"] = std::move(repeat);
+    return out;
 }
 
 std::vector<BenchDelta> compare_bench(const nlohmann::json& before, const nlohmann::json& now,

@@ -97,6 +97,14 @@ std::string bench_html(const std::vector<FlowReport>& reports,
                        const std::vector<const BenchObserver*>& measured,
                        const nlohmann::json& benches);
 
+// One flow's measurements over several runs (`torvyn bench --repeat`): the
+// run with the median throughput, its throughput and latency percentiles
+// replaced by each metric's median over the runs, and a "repeat" object with
+// every run's minimum, median and maximum and the spread ((max - min) /
+// median, percent). A regression gate compares medians, and its threshold
+// should sit above the spread. `runs` holds bench_to_json objects of one flow.
+nlohmann::json combine_runs(const std::vector<nlohmann::json>& runs);
+
 struct BenchDelta {
     std::string flow;
     std::string metric;  // "elements_per_second", "latency_p50_ns", ...
