@@ -12,6 +12,9 @@ rm -f "$out"/*.jsonl
 torvyn="$build/bin/torvyn"
 L=(-L "$build/components" -L "$build/test-components" -L "$build/bench-components")
 sizes=(64 1024 65536 1048576)
+# Each figure in the tables is the median of this many runs (single runs on
+# a shared machine vary by tens of percent; the spread line shows how much).
+rounds=${BENCH_ROUNDS:-3}
 
 # Elements per run: enough for a stable figure, bounded in time.
 count_for() { echo $(( $1 >= 1048576 ? 300 : $1 >= 65536 ? 3000 : 100000 )); }
@@ -40,7 +43,9 @@ manifest() {  # manifest NAME SIZE COUNT STAGES [MAX_RATE]
 }
 
 echo "bench: native floor" >&2
-for s in "${sizes[@]}"; do "$build/bench/native_pipeline" "$s" "$(count_for "$s")" >>"$out/native.jsonl"; done
+for ((r = 0; r < rounds; r++)); do
+  for s in "${sizes[@]}"; do "$build/bench/native_pipeline" "$s" "$(count_for "$s")" >>"$out/native.jsonl"; done
+done
 
 echo "bench: sandbox floor" >&2
 "$build/bench/bridge_floor" "$build/bench-components/nop.wasm" "$build/bench-components/nop_source.wasm" \
@@ -54,20 +59,20 @@ echo "bench: batches by value (a measurement for contract 0.2)" >&2
 echo "bench: torvyn pipelines" >&2
 for s in "${sizes[@]}"; do
   c=$(count_for "$s")
-  "$torvyn" bench "$(manifest "chain3_$s" "$s" "$c" 1)" "${L[@]}" --warmup $((c / 10)) \
+  "$torvyn" bench "$(manifest "chain3_$s" "$s" "$c" 1)" "${L[@]}" --warmup $((c / 10)) --repeat "$rounds" \
     --out "$out/torvyn3_$s.json" >/dev/null 2>&1
 done
 # Pure copies: no pattern, no checksum; compared with memcpy's bandwidth.
 sed -e 's/count=300 size=1048576/count=300 size=1048576 fill=0/' -e 's/work=1/work=0/' \
   "$(manifest copy_1048576 1048576 300 1)" >"$out/copies.toml"
-"$torvyn" bench "$out/copies.toml" "${L[@]}" --warmup 30 --out "$out/torvyn_copies.json" >/dev/null 2>&1
-"$torvyn" bench "$(manifest chain10_64 64 50000 8)" "${L[@]}" --warmup 5000 \
+"$torvyn" bench "$out/copies.toml" "${L[@]}" --warmup 30 --repeat "$rounds" --out "$out/torvyn_copies.json" >/dev/null 2>&1
+"$torvyn" bench "$(manifest chain10_64 64 50000 8)" "${L[@]}" --warmup 5000 --repeat "$rounds" \
   --html "$root/docs/bench-report.html" --out "$out/torvyn10_64.json" >/dev/null 2>&1
 
 echo "bench: real-work stage" >&2
 # Parse a JSON event, keep clicks, re-serialise (bench/components/json_work.hpp):
 # the same code natively and as the json_stage component.
-"$build/bench/json_native" 100000 >"$out/json_native.jsonl"
+for ((r = 0; r < rounds; r++)); do "$build/bench/json_native" 100000 >>"$out/json_native.jsonl"; done
 cat >"$out/json.toml" <<EOF
 [flow.json]
 [flow.json.nodes.src]
@@ -89,12 +94,12 @@ to = "work"
 from = "work"
 to = "sink"
 EOF
-"$torvyn" bench "$out/json.toml" "${L[@]}" --warmup 10000 --out "$out/torvyn_json.json" >/dev/null 2>&1
+"$torvyn" bench "$out/json.toml" "${L[@]}" --warmup 10000 --repeat "$rounds" --out "$out/torvyn_json.json" >/dev/null 2>&1
 
 echo "bench: paced path latency" >&2
 # One element every 200 µs (5,000/s) through each system: the path's own
 # latency, not queueing. Every paced source sleeps between elements.
-"$torvyn" bench "$(manifest paced_64 64 2000 1 5000)" "${L[@]}" --warmup 200 \
+"$torvyn" bench "$(manifest paced_64 64 2000 1 5000)" "${L[@]}" --warmup 200 --repeat "$rounds" \
   --out "$out/torvyn_paced.json" >/dev/null 2>&1
 
 echo "bench: cost of an observer, and the run-to-run spread" >&2
@@ -120,11 +125,11 @@ for m in start3:"$m3" start100:"$m100"; do
 done
 
 echo "bench: process pipeline (pipes)" >&2
-for s in "${sizes[@]}"; do
+for ((r = 0; r < rounds; r++)); do for s in "${sizes[@]}"; do
   c=$(count_for "$s")
   "$build/bench/pipes_chain" source "$s" "$c" | "$build/bench/pipes_chain" processor |
     "$build/bench/pipes_chain" sink "$c" | sed "s/^{/{\"size\":$s,/" >>"$out/pipes.jsonl"
-done
+done; done
 
 echo "bench: same-node gRPC chain" >&2
 grpc_run() {  # grpc_run SIZE COUNT [GAP_US]
@@ -138,11 +143,15 @@ grpc_run() {  # grpc_run SIZE COUNT [GAP_US]
   wait "$proc" "$sink"
 }
 if [ -x "$build/bench/grpc_chain" ]; then
-  for s in "${sizes[@]}"; do grpc_run "$s" "$(count_for "$s")" >>"$out/grpc.jsonl"; done
-  grpc_run 64 2000 200 | sed 's/"bench":"grpc"/"bench":"grpc_paced"/' >>"$out/grpc.jsonl"
+  for ((r = 0; r < rounds; r++)); do
+    for s in "${sizes[@]}"; do grpc_run "$s" "$(count_for "$s")" >>"$out/grpc.jsonl"; done
+    grpc_run 64 2000 200 | sed 's/"bench":"grpc"/"bench":"grpc_paced"/' >>"$out/grpc.jsonl"
+  done
 fi
-"$build/bench/pipes_chain" source 64 2000 200 | "$build/bench/pipes_chain" processor |
-  "$build/bench/pipes_chain" sink 2000 | sed 's/^{"bench":"pipes"/{"size":64,"bench":"pipes_paced"/' >>"$out/pipes_paced.jsonl"
+for ((r = 0; r < rounds; r++)); do
+  "$build/bench/pipes_chain" source 64 2000 200 | "$build/bench/pipes_chain" processor |
+    "$build/bench/pipes_chain" sink 2000 | sed 's/^{"bench":"pipes"/{"size":64,"bench":"pipes_paced"/' >>"$out/pipes_paced.jsonl"
+done
 
 python3 "$root/bench/report.py" "$out" "$root/docs/benchmarks.md"
 echo "bench: wrote docs/benchmarks.md and docs/bench-report.html" >&2
