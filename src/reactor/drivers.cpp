@@ -60,6 +60,14 @@ void source_pull(State& s, Node& n) {
         on_call_failure(s, n, r, "failed in pull:");
         return;
     }
+    if (out.pending) {
+        n.waiting = true;
+        n.waiting_until =
+            out.retry_after.count() > 0
+                ? Clock::now() + std::chrono::duration_cast<Clock::duration>(out.retry_after)
+                : Clock::time_point::max();
+        return;
+    }
     if (!out.present) {
         n.done = true;  // exhausted
         return;

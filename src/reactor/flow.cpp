@@ -118,7 +118,7 @@ Result<std::unique_ptr<Flow>> Flow::create(const FlowSpec& spec, const RunOption
         n.host.context = &s->context;
         n.host.context_handle = 1;
         s->buffers.set_owner_limit(i, n.spec.max_buffer_memory);
-        StageSlot slot{s->spec, n.spec, n.host, n.report, s->warnings};
+        StageSlot slot{s->spec, n.spec, n.host, n.report, s->warnings, s->waker};
         auto stage = make_stage(slot);
         if (!stage) {
             return std::move(stage).error();

@@ -88,6 +88,10 @@ struct Node {
     std::uint64_t busy_ticks = 0;
     CopyCount copies_seen;          // for on_copied: the ledger's total at the last report
     Clock::time_point resume_at{};  // sinks: paused until
+    // A source that answered "pending": asked again from this time on, or
+    // when the flow's waker is woken.
+    bool waiting = false;
+    Clock::time_point waiting_until{};
     // Paced sources (max-rate): the time between pulls, and the next pull's.
     Clock::duration pull_period{0};
     Clock::time_point next_pull{};
@@ -122,6 +126,10 @@ struct Flow::State {
     // The accounting as of the last sweep or emission, for other threads.
     PublishedCounters<10> progress;
     std::vector<std::unique_ptr<FlowObserver>> owned_observers;
+
+    FlowWaker waker;
+    // Set by a sweep that left a source pending until woken.
+    bool awaiting_wake = false;
 
     explicit State(BufferLimits limits) : buffers(limits) {}
 

@@ -91,8 +91,19 @@ bool run_source(State& s, Node& n, const Driver& d, Clock::time_point& earliest_
         n.done = true;
         return true;
     }
+    if (n.waiting) {
+        if (n.waiting_until == Clock::time_point::max()) {
+            s.awaiting_wake = true;
+            return false;
+        }
+        if (Clock::now() < n.waiting_until) {
+            earliest_resume = std::min(earliest_resume, n.waiting_until);
+            return false;
+        }
+        n.waiting = false;
+    }
     bool progressed = false;
-    for (int i = 0; i < s.source_batch && !n.done && !n.stopped && !s.stopping; ++i) {
+    for (int i = 0; i < s.source_batch && !n.done && !n.stopped && !s.stopping && !n.waiting; ++i) {
         update_pressure(s, n);
         if (n.paused_by_pressure || !room_downstream(s, n) || !due(n, earliest_resume)) {
             break;
@@ -165,25 +176,36 @@ void drive(State& s) {
         if (s.aborted) {
             return;
         }
+        if (s.waker.take()) {
+            for (auto& n : s.nodes) {
+                n->waiting = false;  // a stage has something: ask again
+            }
+        }
         Clock::time_point earliest_resume = Clock::time_point::max();
+        s.awaiting_wake = false;
         const bool progressed = sweep(s, earliest_resume);
         s.publish_progress(false);
         if (std::all_of(s.nodes.begin(), s.nodes.end(), [](const auto& n) { return n->done; })) {
             return;
         }
         if (!progressed) {
-            if (earliest_resume == Clock::time_point::max()) {
+            if (earliest_resume == Clock::time_point::max() && !s.awaiting_wake) {
                 fail_flow(s, Error(ErrorCode::internal,
                                    fmt::format("flow '{}' stalled with elements in flight",
                                                s.spec.name)));
                 s.aborted = true;
                 return;
             }
-            // Only paused sinks and paced sources are left to run: wait for
-            // the first, but wake up regularly to notice stop requests.
-            const auto wake =
+            // Only paused sinks, paced or pending sources are left to run:
+            // wait for the first, or for a stage's wake, but wake up
+            // regularly to notice stop requests.
+            const auto until =
                 std::min(earliest_resume, Clock::now() + std::chrono::milliseconds(5));
-            std::this_thread::sleep_until(wake);
+            if (s.waker.wait_until(until)) {
+                for (auto& n : s.nodes) {
+                    n->waiting = false;  // ask every pending source again
+                }
+            }
         }
     }
 }

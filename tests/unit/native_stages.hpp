@@ -3,9 +3,12 @@
 // small and scriptable; payloads are host buffers in the flow's store.
 #pragma once
 
+#include <atomic>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -57,6 +60,50 @@ public:
 private:
     NodeHost& host_;
     std::uint64_t count_;
+    std::uint64_t next_ = 0;
+};
+
+// A source fed from another thread, as a connector's client would feed it:
+// pending while it has nothing (asked again after `retry_after`, or when
+// the feeder wakes the flow), exhausted once finished and empty.
+class FedSource final : public Stage {
+public:
+    FedSource(NodeHost& host, std::chrono::nanoseconds retry_after)
+        : host_(host), retry_after_(retry_after) {}
+    CallResult init(std::string_view) override { return {}; }
+    CallResult teardown() override { return {}; }
+    CallResult pull(Produced& out) override {
+        pulls.fetch_add(1);
+        const std::lock_guard lock(mutex_);
+        if (items_.empty()) {
+            out.present = false;
+            out.pending = !finished_;
+            out.retry_after = retry_after_;
+            return {};
+        }
+        out.present = true;
+        out.sequence = next_++;
+        out.payload = host_.buffers->make_host_buffer(bytes_of(items_.front()), "", nullptr);
+        items_.pop_front();
+        return {};
+    }
+    // Feeder side.
+    void feed(std::string item) {
+        const std::lock_guard lock(mutex_);
+        items_.push_back(std::move(item));
+    }
+    void finish() {
+        const std::lock_guard lock(mutex_);
+        finished_ = true;
+    }
+    std::atomic<std::uint64_t> pulls{0};
+
+private:
+    NodeHost& host_;
+    std::chrono::nanoseconds retry_after_;
+    std::mutex mutex_;
+    std::deque<std::string> items_;
+    bool finished_ = false;
     std::uint64_t next_ = 0;
 };
 
@@ -219,6 +266,7 @@ public:
                 }
                 auto stage = it->second(slot.host);
                 stages[slot.node.name] = stage.get();
+                waker = &slot.waker;
                 return stage;
             });
     }
@@ -240,6 +288,7 @@ public:
 
     std::map<std::string, Maker> make;
     std::map<std::string, Stage*> stages;
+    FlowWaker* waker = nullptr;  // the last created flow's
 
 private:
     std::unique_ptr<Flow> flow_;

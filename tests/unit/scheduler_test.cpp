@@ -97,6 +97,75 @@ TEST(Scheduler, PacedSourceSleepsBetweenPulls) {
     EXPECT_LT(cpu(after) - cpu(before), wall / 2);
 }
 
+std::chrono::microseconds thread_cpu() {
+    rusage u{};
+    getrusage(RUSAGE_THREAD, &u);
+    return std::chrono::seconds(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           std::chrono::microseconds(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+TEST(Scheduler, PendingSourceWaitsForItsFeedersWake) {
+    // Pending until woken (no retry delay): the flow sleeps between items,
+    // asks the source again when the feeder wakes it, and is not "stalled".
+    NativeFlows f = chain_stages(0);
+    f.make["src"] = [](NodeHost& h) {
+        return std::make_unique<testing::FedSource>(h, std::chrono::nanoseconds(0));
+    };
+    auto flow = f.create(NativeFlows::spec(chain()));
+    ASSERT_TRUE(flow.ok()) << flow.error().format();
+    auto& src = f.stage<testing::FedSource>("src");
+    FlowWaker* waker = f.waker;
+    std::thread feeder([&] {
+        for (int i = 0; i < 20; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            src.feed(std::to_string(i));
+            waker->wake();
+        }
+        src.finish();
+        waker->wake();
+    });
+    const auto cpu0 = thread_cpu();
+    const auto t0 = std::chrono::steady_clock::now();
+    const FlowReport r = flow.value()->run();
+    const auto wall = std::chrono::steady_clock::now() - t0;
+    const auto cpu = thread_cpu() - cpu0;
+    feeder.join();
+    ASSERT_TRUE(r.ok()) << r.error->format();
+    EXPECT_EQ(r.delivered, 20u);
+    EXPECT_EQ(f.stage<RecordingSink>("out").payloads.at(19), "19");
+    // One pull per item, one per wake that found nothing, the first and the last.
+    EXPECT_LE(src.pulls.load(), 2u * 20u + 3u);
+    EXPECT_LT(cpu, wall / 2);
+}
+
+TEST(Scheduler, PendingSourceIsAskedAgainAfterItsDelay) {
+    // Never woken: the source is asked again every 1 ms, not in a loop.
+    NativeFlows f = chain_stages(0);
+    f.make["src"] = [](NodeHost& h) {
+        return std::make_unique<testing::FedSource>(h, std::chrono::milliseconds(1));
+    };
+    auto flow = f.create(NativeFlows::spec(chain()));
+    ASSERT_TRUE(flow.ok()) << flow.error().format();
+    auto& src = f.stage<testing::FedSource>("src");
+    std::thread feeder([&] {
+        for (int i = 0; i < 10; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(3));
+            src.feed(std::to_string(i));
+        }
+        src.finish();
+    });
+    const auto t0 = std::chrono::steady_clock::now();
+    const FlowReport r = flow.value()->run();
+    const auto wall_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    feeder.join();
+    ASSERT_TRUE(r.ok()) << r.error->format();
+    EXPECT_EQ(r.delivered, 10u);
+    // At most one pull per elapsed millisecond, plus one per item.
+    EXPECT_LE(src.pulls.load(), static_cast<std::uint64_t>(wall_ms) + 10u + 2u);
+}
+
 TEST(Scheduler, BlockQueueHoldsAtMostItsCapacityAndPausesTheSource) {
     // A sink that pauses after every element: the source outruns it.
     NativeFlows f = chain_stages(40, {}, 1);

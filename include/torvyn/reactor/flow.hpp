@@ -129,6 +129,9 @@ struct StageSlot {
     NodeHost& host;      // the node's buffers, ledger and context; outlives the stage
     NodeReport& report;  // for what making the stage teaches (a compile-cache hit)
     std::vector<Error>& warnings;
+    // For the stage's own threads: wakes the flow when a pending source has
+    // something (valid while the flow exists).
+    FlowWaker& waker;
 };
 // Makes the stage of one node; errors name the node.
 using StageFactory = std::function<Result<std::unique_ptr<Stage>>(StageSlot& slot)>;

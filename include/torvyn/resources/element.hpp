@@ -1,6 +1,7 @@
 // Elements as the host moves them: a payload handle and its metadata.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 
 #include "torvyn/resources/buffer_store.hpp"
@@ -21,6 +22,11 @@ struct ElementRef {
 // (in transit, one reference).
 struct Produced {
     bool present = false;
+    // Sources: nothing yet, but not exhausted (the outside world has not
+    // delivered). The host asks again after `retry_after`, or as soon as the
+    // stage's FlowWaker is woken (0: only then); it waits, never spins.
+    bool pending = false;
+    std::chrono::nanoseconds retry_after{0};
     std::uint64_t sequence = 0;
     std::uint64_t timestamp_ns = 0;
     BufferHandle payload = 0;
