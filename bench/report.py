@@ -215,6 +215,21 @@ if batch:
             o.append(f"| {label.get(size, size)} | {kind} | " +
                      " | ".join(f"{row[n]:.0f} ns" for n in ns_b) + " |")
     o.append("")
+handoff = lines("handoff.jsonl")
+if handoff:
+    o.append("## Hand-off between threads (a measurement for multi-core flows)\n")
+    o.append("An element (a handle and its metadata, 32 bytes) passed from one thread to another "
+             "through a bounded single-producer single-consumer ring (bench/handoff.cpp); the "
+             "consumer spins, or sleeps (C++20 atomic wait) when the ring is empty. A stage is "
+             "worth a core of its own only when its calls cost well above the hand-off.\n")
+    o.append("| consumer | flat out, per element | paced 5,000/s: p50 / p99 one-way latency |")
+    o.append("|---|---|---|")
+    for mode in ("spinning", "sleeping"):
+        flat = next(h for h in handoff if h["consumer"] == mode and not h["paced"])
+        paced_h = next(h for h in handoff if h["consumer"] == mode and h["paced"])
+        o.append(f"| {mode} | {flat['ns_per_element']:.0f} ns | {us(paced_h['latency_p50_ns'])} / "
+                 f"{us(paced_h['latency_p99_ns'])} |")
+    o.append("")
 o.append("## Start-up and memory\n")
 o.append("| flow | cold (compile) to first element | warm (cached) to first element |")
 o.append("|---|---|---|")

@@ -56,6 +56,9 @@ echo "bench: batches by value (a measurement for contract 0.2)" >&2
   cargo run --release --locked --quiet --example batch_floor -- "$build/bench-components/batch_nop.wasm") \
   >"$out/batch.jsonl"
 
+echo "bench: hand-off between threads (a measurement for multi-core flows)" >&2
+"$build/bench/handoff" 1000000 >"$out/handoff.jsonl"
+
 echo "bench: torvyn pipelines" >&2
 for s in "${sizes[@]}"; do
   c=$(count_for "$s")
