@@ -1,11 +1,12 @@
 // The sweep: which node runs next. Nodes are visited upstream first, so an
 // element a source emits crosses the whole flow in one sweep; a node runs
 // only when it has input and every block edge it writes to has room; sources
-// pause while a queue downstream is pressured; sinks that ask to pause are
-// left alone for a while. Stop requests, the flow's timeout and the drain
-// deadline are checked once per sweep.
+// pause while a queue downstream is pressured, paced sources (max-rate) until
+// their next pull is due, pending sources until their retry time or a
+// stage's wake; sinks that ask to pause are left alone for a while. With
+// nothing to run the flow's thread waits, never spins. Stop requests, the
+// flow's timeout and the drain deadline are checked once per sweep.
 #include <algorithm>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -65,6 +66,14 @@ void check_stop(State& s) {
     }
     if (s.stopping && s.drain_deadline == Clock::time_point::max()) {
         s.drain_deadline = Clock::now() + s.spec.drain_timeout;
+    }
+}
+
+// A stage woke the flow: some pending source has something (the waker does
+// not say which, and asking costs a call each).
+void ask_pending_sources_again(State& s) {
+    for (auto& n : s.nodes) {
+        n->waiting = false;
     }
 }
 
@@ -177,9 +186,7 @@ void drive(State& s) {
             return;
         }
         if (s.waker.take()) {
-            for (auto& n : s.nodes) {
-                n->waiting = false;  // a stage has something: ask again
-            }
+            ask_pending_sources_again(s);
         }
         Clock::time_point earliest_resume = Clock::time_point::max();
         s.awaiting_wake = false;
@@ -202,9 +209,7 @@ void drive(State& s) {
             const auto until =
                 std::min(earliest_resume, Clock::now() + std::chrono::milliseconds(5));
             if (s.waker.wait_until(until)) {
-                for (auto& n : s.nodes) {
-                    n->waiting = false;  // ask every pending source again
-                }
+                ask_pending_sources_again(s);
             }
         }
     }
