@@ -144,11 +144,7 @@ int bench(const BenchArgs& args) {
             continue;
         }
         benches.push_back(combine_runs(of_flow));
-        for (std::size_t k = 0; k < of_flow.size(); ++k) {
-            if (of_flow[k]["measured_ns"] == benches.back()["measured_ns"]) {
-                shown[i] = k;
-            }
-        }
+        shown[i] = median_run(of_flow);
     }
     const BenchRun& last = runs.back();
     for (const FlowReport& r : last.ran.reports) {

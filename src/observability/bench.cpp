@@ -282,28 +282,46 @@ std::string bench_html(const std::vector<FlowReport>& reports,
     return html;
 }
 
+namespace {
+
+double elements_per_second(const nlohmann::json& run) {
+    return run["elements_per_second"].get<double>();
+}
+
+// Minimum, median and maximum of `get` over the runs.
+template <class Get>
+std::tuple<double, double, double> spread_of(const std::vector<nlohmann::json>& runs, Get get) {
+    std::vector<double> v;
+    for (const auto& r : runs) {
+        v.push_back(get(r));
+    }
+    std::sort(v.begin(), v.end());
+    const double median =
+        v.size() % 2 == 1 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+    return {v.front(), median, v.back()};
+}
+
+}  // namespace
+
+std::size_t median_run(const std::vector<nlohmann::json>& runs) {
+    if (runs.size() < 2) {
+        return 0;
+    }
+    const double median = std::get<1>(spread_of(runs, elements_per_second));
+    const auto closest =
+        std::min_element(runs.begin(), runs.end(), [&](const auto& a, const auto& b) {
+            return std::abs(elements_per_second(a) - median) <
+                   std::abs(elements_per_second(b) - median);
+        });
+    return static_cast<std::size_t>(closest - runs.begin());
+}
+
 nlohmann::json combine_runs(const std::vector<nlohmann::json>& runs) {
     if (runs.size() < 2) {
         return runs.empty() ? nlohmann::json() : runs.front();
     }
-    const auto median_of = [&](const auto& get) {
-        std::vector<double> v;
-        for (const auto& r : runs) {
-            v.push_back(get(r));
-        }
-        std::sort(v.begin(), v.end());
-        const double median =
-            v.size() % 2 == 1 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-        return std::tuple{v.front(), median, v.back()};
-    };
-    const auto eps = [](const nlohmann::json& r) { return r["elements_per_second"].get<double>(); };
-    // The representative run: the one whose throughput is closest to the median.
-    const auto [eps_min, eps_median, eps_max] = median_of(eps);
-    const auto closest =
-        std::min_element(runs.begin(), runs.end(), [&](const auto& a, const auto& b) {
-            return std::abs(eps(a) - eps_median) < std::abs(eps(b) - eps_median);
-        });
-    nlohmann::json out = *closest;
+    const auto [eps_min, eps_median, eps_max] = spread_of(runs, elements_per_second);
+    nlohmann::json out = runs[median_run(runs)];
     nlohmann::json repeat = {{"runs", runs.size()}};
     const auto record = [&](const std::string& name, double lo, double median, double hi) {
         repeat[name] = {{"min", lo},
@@ -314,8 +332,8 @@ nlohmann::json combine_runs(const std::vector<nlohmann::json>& runs) {
     record("elements_per_second", eps_min, eps_median, eps_max);
     out["elements_per_second"] = eps_median;
     for (const char* p : {"p50", "p90", "p99", "p999"}) {
-        const auto [lo, median, hi] =
-            median_of([&](const nlohmann::json& r) { return r["latency_ns"][p].get<double>(); });
+        const auto [lo, median, hi] = spread_of(
+            runs, [&](const nlohmann::json& r) { return r["latency_ns"][p].get<double>(); });
         record(std::string("latency_") + p + "_ns", lo, median, hi);
         out["latency_ns"][p] = median;
     }

@@ -104,6 +104,8 @@ std::string bench_html(const std::vector<FlowReport>& reports,
 // median, percent). A regression gate compares medians, and its threshold
 // should sit above the spread. `runs` holds bench_to_json objects of one flow.
 nlohmann::json combine_runs(const std::vector<nlohmann::json>& runs);
+// Which of `runs` combine_runs reports details of (the median throughput's).
+std::size_t median_run(const std::vector<nlohmann::json>& runs);
 
 struct BenchDelta {
     std::string flow;
