@@ -27,7 +27,7 @@ constexpr std::string_view kNodeKeys[] = {"component",     "role",        "confi
                                           "retry-backoff", "dead-letter", "max-buffer-memory",
                                           "call-timeout",  "max-memory",  "max-table-elements",
                                           "fuel",          "on-trap",     "max-restarts",
-                                          "ports",         "max-rate"};
+                                          "ports",         "max-rate",    "batch"};
 constexpr std::string_view kDirKeys[] = {"host", "guest", "mode"};
 constexpr std::string_view kDirModes[] = {"ro", "rw"};
 constexpr std::string_view kTrapPolicies[] = {"fail", "restart"};
@@ -360,6 +360,12 @@ public:
             node.on_error = static_cast<ErrorPolicy>(p);
         }
         node.retries = get_count(*t, "retries", what, node.retries);
+        node.batch = get_count(*t, "batch", what, node.batch);
+        if (t->get("batch") != nullptr && node.role != Role::processor) {
+            error(ErrorCode::manifest_schema, at(*t->get("batch")),
+                  fmt::format("'batch' is for processors; {} is a {}", what, role_name(node.role)),
+                  "remove it (batches for sinks and filters come with contract 0.2)");
+        }
         node.max_rate = get_count(*t, "max-rate", what, 0);
         if (node.max_rate != 0 && role_info(node.role).takes_input) {
             error(ErrorCode::manifest_schema, at(*t->get("max-rate")),

@@ -79,14 +79,8 @@ void source_pull(State& s, Node& n) {
     s.publish_progress(false);
 }
 
-void processor_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {
-    Produced out;
-    const CallResult r =
-        call_with_retries(s, n, CallKind::process, [&] { return n.stage->process(in, out); });
-    if (!r.ok()) {
-        on_failure(s, n, in, r, on_element(in));
-        return;
-    }
+// A processor's successful call on `in`: its output goes on, or it was dropped.
+void processed(State& s, Node& n, const ElementRef& in, const Produced& out) {
     if (!out.present) {
         filtered(s, n, in);
         return;
@@ -98,6 +92,56 @@ void processor_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {
             ElementRef{out.sequence != 0 ? out.sequence : in.sequence,
                        out.timestamp_ns != 0 ? out.timestamp_ns : in.timestamp_ns, out.payload,
                        in.born_ticks});
+}
+
+void processor_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {
+    Produced out;
+    const CallResult r =
+        call_with_retries(s, n, CallKind::process, [&] { return n.stage->process(in, out); });
+    if (!r.ok()) {
+        on_failure(s, n, in, r, on_element(in));
+        return;
+    }
+    processed(s, n, in, out);
+}
+
+// Several elements in one call (the scheduler room-checked them all). Each
+// element's own result decides its fate as in processor_step; a failed call
+// fails them all: the first follows the node's policy, the others are given
+// up with it, and whatever the call made is released.
+void processor_batch(State& s, Node& n, std::span<const ElementRef> in, std::uint32_t) {
+    std::vector<Produced> out(in.size());
+    std::vector<CallResult> each(in.size());
+    const CallResult r = call_with_retries(s, n, CallKind::process,
+                                           [&] { return n.stage->process_batch(in, out, each); });
+    if (!r.ok()) {
+        for (const Produced& o : out) {
+            if (o.present) {
+                s.buffers.release(o.payload);
+            }
+        }
+        on_failure(s, n, in.front(), r, on_element(in.front()));
+        for (std::size_t i = 1; i < in.size(); ++i) {
+            give_up(s, n, in[i]);
+        }
+        return;
+    }
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (!each[i].ok()) {
+            if (out[i].present) {
+                s.buffers.release(out[i].payload);
+            }
+            on_failure(s, n, in[i], each[i], on_element(in[i]));
+        } else if (n.stopped) {
+            // An earlier element's failure stopped the node: the rest go with it.
+            if (out[i].present) {
+                s.buffers.release(out[i].payload);
+            }
+            give_up(s, n, in[i]);
+        } else {
+            processed(s, n, in[i], out[i]);
+        }
+    }
 }
 
 void filter_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {
@@ -244,12 +288,12 @@ void just_done(State&, Node& n) {
 
 // Indexed by Role (core/role.hpp).
 const std::array<Driver, 6> kDrivers = {{
-    {no_start, source_pull, nullptr, just_done},              // source
-    {no_start, nullptr, processor_step, just_done},           // processor
-    {no_start, nullptr, sink_step, sink_finish},              // sink
-    {no_start, nullptr, filter_step, just_done},              // filter
-    {router_start, nullptr, router_step, just_done},          // router
-    {no_start, nullptr, aggregator_step, aggregator_finish},  // aggregator
+    {no_start, source_pull, nullptr, just_done},                      // source
+    {no_start, nullptr, processor_step, just_done, processor_batch},  // processor
+    {no_start, nullptr, sink_step, sink_finish},                      // sink
+    {no_start, nullptr, filter_step, just_done},                      // filter
+    {router_start, nullptr, router_step, just_done},                  // router
+    {no_start, nullptr, aggregator_step, aggregator_finish},          // aggregator
 }};
 
 }  // namespace

@@ -87,6 +87,21 @@ bool room_downstream(const State& s, const Node& n) {
            (n.dead_letter == kNoEdge || ok(n.dead_letter));
 }
 
+std::size_t room_for(const State& s, const Node& n) {
+    std::size_t room = SIZE_MAX;
+    const auto take = [&](std::uint32_t index) {
+        const Edge& e = s.edges[index];
+        if (e.report.overflow == OverflowPolicy::block) {
+            room = std::min(room, e.queue.capacity() - e.queue.size());
+        }
+    };
+    std::for_each(n.outputs.begin(), n.outputs.end(), take);
+    if (n.dead_letter != kNoEdge) {
+        take(n.dead_letter);
+    }
+    return room;
+}
+
 bool has_input(const State& s, const Node& n) {
     return std::any_of(n.inputs.begin(), n.inputs.end(),
                        [&](std::uint32_t e) { return !s.edges[e].queue.empty(); });

@@ -88,6 +88,8 @@ struct Node {
     std::uint64_t busy_ticks = 0;
     CopyCount copies_seen;          // for on_copied: the ledger's total at the last report
     Clock::time_point resume_at{};  // sinks: paused until
+    // The elements of the batch being handed to a batched stage.
+    std::vector<ElementRef> batch;
     // A source that answered "pending": asked again from this time on, or
     // when the flow's waker is woken.
     bool waiting = false;
@@ -175,6 +177,8 @@ void build_graph(State& s);
 void push(State& s, std::uint32_t edge, const ElementRef& el);
 ElementRef pop(State& s, std::uint32_t edge);
 [[nodiscard]] bool room_downstream(const State& s, const Node& n);
+// How many outputs every block edge `n` writes to can take now.
+[[nodiscard]] std::size_t room_for(const State& s, const Node& n);
 [[nodiscard]] bool has_input(const State& s, const Node& n);
 // Next element for `n`, round-robin over its non-empty inputs, and its edge.
 std::pair<ElementRef, std::uint32_t> take_input(State& s, Node& n);
@@ -216,6 +220,9 @@ struct Driver {
     void (*handle)(State& s, Node& n, const ElementRef& in, std::uint32_t from);
     // Upstream is done and the inputs are empty.
     void (*finish)(State& s, Node& n);
+    // Nodes whose stage takes batches: elements `in`, all from edge `from`.
+    void (*handle_batch)(State& s, Node& n, std::span<const ElementRef> in,
+                         std::uint32_t from) = nullptr;
 };
 const Driver& driver_for(Role role);
 // A new path starts (a source's or an aggregator's output).

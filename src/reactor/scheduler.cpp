@@ -128,6 +128,45 @@ bool run_source(State& s, Node& n, const Driver& d, Clock::time_point& earliest_
                        [&](std::uint32_t e) { return s.nodes[s.edges[e].from]->done; });
 }
 
+// Whether `n` takes its elements in batches: its stage says it can, its
+// driver has a batch form, and each batch comes from its one input. (Retries
+// are per element, so a node that retries takes them one at a time.)
+bool batched(const State& s, const Node& n, const Driver& d) {
+    return d.handle_batch != nullptr && n.stage->batch_limit() > 1 && n.spec.batch > 1 &&
+           n.inputs.size() == 1 && n.spec.on_error != ErrorPolicy::retry && !n.stopped &&
+           !s.stopping;
+}
+
+// Hands a batched node what is waiting, in batches of at most its limit
+// and what every queue downstream can take, up to kBatch elements a turn.
+bool run_batches(State& s, Node& n, const Driver& d) {
+    const std::uint32_t from = n.inputs.front();
+    Queue& queue = s.edges[from].queue;
+    const std::size_t limit = std::min<std::size_t>(n.stage->batch_limit(), n.spec.batch);
+    std::vector<ElementRef>& batch = n.batch;
+    bool progressed = false;
+    for (std::size_t taken = 0;
+         taken < static_cast<std::size_t>(kBatch) && !s.aborted && !n.stopped && !queue.empty();) {
+        const std::size_t k = std::min(
+            {limit, queue.size(), room_for(s, n), static_cast<std::size_t>(kBatch) - taken});
+        if (k == 0) {
+            break;
+        }
+        batch.clear();
+        for (std::size_t i = 0; i < k; ++i) {
+            batch.push_back(pop(s, from));
+        }
+        n.report.elements_in += k;
+        n.host.edge_ledger = &s.edges[from].report.copies;
+        d.handle_batch(s, n, batch, from);
+        taken += k;
+        progressed = true;
+    }
+    return progressed;
+}
+
+bool run_one_by_one(State& s, Node& n, const Driver& d);
+
 // Runs a node on up to kBatch input elements; finishes it when upstream is
 // done and its inputs are empty.
 bool run_consumer(State& s, Node& n, const Driver& d, Clock::time_point& earliest_resume) {
@@ -138,6 +177,26 @@ bool run_consumer(State& s, Node& n, const Driver& d, Clock::time_point& earlies
         earliest_resume = std::min(earliest_resume, n.resume_at);
         return false;
     }
+    bool progressed = false;
+    if (batched(s, n, d)) {
+        progressed = run_batches(s, n, d);
+    } else {
+        progressed = run_one_by_one(s, n, d);
+    }
+    if (!has_input(s, n) && upstream_done(s, n)) {
+        if (n.stopped || s.aborted) {
+            n.done = true;
+        } else {
+            d.finish(s, n);
+        }
+        progressed = true;
+    }
+    return progressed;
+}
+
+// Hands `n` up to kBatch elements, one call each (a stopped node gives them
+// up).
+bool run_one_by_one(State& s, Node& n, const Driver& d) {
     bool progressed = false;
     for (int i = 0;
          i < kBatch && has_input(s, n) && (n.stopped || room_downstream(s, n)) && !paused(n); ++i) {
@@ -150,14 +209,6 @@ bool run_consumer(State& s, Node& n, const Driver& d, Clock::time_point& earlies
         }
         n.host.edge_ledger = &s.edges[from].report.copies;
         d.handle(s, n, in, from);
-    }
-    if (!has_input(s, n) && upstream_done(s, n)) {
-        if (n.stopped || s.aborted) {
-            n.done = true;
-        } else {
-            d.finish(s, n);
-        }
-        progressed = true;
     }
     return progressed;
 }

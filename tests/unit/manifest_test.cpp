@@ -133,6 +133,14 @@ TEST(Manifest, MaxRateIsForSources) {
     EXPECT_TRUE(has_error(zero, ErrorCode::manifest_value, "Torvyn.toml:5:"));
 }
 
+TEST(Manifest, BatchIsForProcessors) {
+    const auto bad = parse(
+        "[flow.f]\n[flow.f.nodes.a]\ncomponent=\"a\"\nrole=\"source\"\n"
+        "[flow.f.nodes.b]\ncomponent=\"b\"\nrole=\"sink\"\nbatch = 8\n"
+        "[[flow.f.edges]]\nfrom=\"a\"\nto=\"b\"\n");
+    EXPECT_TRUE(has_error(bad, ErrorCode::manifest_schema, "Torvyn.toml:8:"));
+}
+
 TEST(Manifest, RejectsCycles) {
     const auto m = parse(R"(
 [flow.loop.nodes.s]

@@ -108,9 +108,19 @@ private:
 };
 
 // Passes every element on (sharing its buffer), or misbehaves on some.
+// With `batch` > 1 it takes batches (the default process_batch, which calls
+// process per element) and records their sizes.
 class PassThrough final : public Stage {
 public:
-    PassThrough(NodeHost& host, Misbehaviour m = {}) : host_(host), m_(std::move(m)) {}
+    PassThrough(NodeHost& host, Misbehaviour m = {}, std::size_t batch = 1)
+        : host_(host), m_(std::move(m)), batch_(batch) {}
+    [[nodiscard]] std::size_t batch_limit() const override { return batch_; }
+    CallResult process_batch(std::span<const ElementRef> in, std::span<Produced> out,
+                             std::span<CallResult> each) override {
+        batches.push_back(in.size());
+        return Stage::process_batch(in, out, each);
+    }
+    std::vector<std::size_t> batches;
     CallResult init(std::string_view) override { return {}; }
     CallResult teardown() override {
         ++teardowns;
@@ -146,6 +156,7 @@ public:
 private:
     NodeHost& host_;
     Misbehaviour m_;
+    std::size_t batch_;
     bool dead_ = false;
     std::map<std::uint64_t, std::uint32_t> attempts_;
 };

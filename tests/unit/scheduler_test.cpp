@@ -166,6 +166,74 @@ TEST(Scheduler, PendingSourceIsAskedAgainAfterItsDelay) {
     EXPECT_LE(src.pulls.load(), static_cast<std::uint64_t>(wall_ms) + 10u + 2u);
 }
 
+NativeFlows batching_chain(std::uint64_t count, Misbehaviour m = {},
+                           std::uint64_t pause_every = 0) {
+    NativeFlows f = chain_stages(count, {}, pause_every);
+    f.make["mid"] = [m](NodeHost& h) { return std::make_unique<PassThrough>(h, m, 64); };
+    return f;
+}
+
+TEST(Batches, TakeWhatIsWaitingUpToTheNodesBatch) {
+    NativeFlows f = batching_chain(100);
+    const FlowReport r = f.run(chain("source-batch = 32\n", "batch = 16\n"));
+    ASSERT_TRUE(r.ok()) << r.error->format();
+    EXPECT_EQ(r.delivered, 100u);
+    EXPECT_TRUE(r.accounting_balanced());
+    const auto& sink = f.stage<RecordingSink>("out");
+    EXPECT_TRUE(std::is_sorted(sink.sequences.begin(), sink.sequences.end()));
+    const auto& batches = f.stage<PassThrough>("mid").batches;
+    EXPECT_EQ(*std::max_element(batches.begin(), batches.end()), 16u);
+    EXPECT_LE(batches.size(), 100u / 16u + 4u);
+    EXPECT_EQ(r.nodes[1].calls, batches.size() + 2u);  // + init and teardown
+}
+
+TEST(Batches, AreOneElementWhenOneIsWaiting) {
+    // The source emits one element a turn: the processor never waits for more.
+    NativeFlows f = batching_chain(20);
+    const FlowReport r = f.run(chain("", "batch = 16\n"));
+    ASSERT_TRUE(r.ok()) << r.error->format();
+    EXPECT_EQ(r.delivered, 20u);
+    const auto& batches = f.stage<PassThrough>("mid").batches;
+    EXPECT_EQ(*std::max_element(batches.begin(), batches.end()), 1u);
+}
+
+TEST(Batches, FitWhatTheQueuesDownstreamCanTake) {
+    // A sink that pauses after every element keeps the queue to it full.
+    NativeFlows f = batching_chain(60, {}, 1);
+    const FlowReport r = f.run(chain("source-batch = 32\nqueue-capacity = 4\n", "batch = 16\n"));
+    ASSERT_TRUE(r.ok()) << r.error->format();
+    EXPECT_EQ(r.delivered, 60u);
+    for (const auto& e : r.edges) {
+        EXPECT_LE(e.peak, 4u) << e.from << " -> " << e.to;
+    }
+    const auto& batches = f.stage<PassThrough>("mid").batches;
+    EXPECT_LE(*std::max_element(batches.begin(), batches.end()), 4u);
+}
+
+TEST(Batches, AnElementsOwnErrorFailsOnlyIt) {
+    NativeFlows f = batching_chain(40, Misbehaviour{5, false, invalid_input()});
+    const FlowReport r = f.run(chain("source-batch = 32\n", "batch = 16\non-error = \"skip\"\n"));
+    ASSERT_TRUE(r.ok()) << r.error->format();
+    EXPECT_EQ(r.delivered, 39u);
+    EXPECT_EQ(r.failed, 1u);
+    EXPECT_TRUE(r.accounting_balanced());
+    EXPECT_EQ(r.buffers.live_buffers, 0u);
+}
+
+TEST(Batches, ATrapFailsTheWholeBatchAndStopsTheNode) {
+    NativeFlows f = batching_chain(40, Misbehaviour{5, false, trap()});
+    const FlowReport r = f.run(chain("source-batch = 32\n", "batch = 16\non-error = \"skip\"\n"));
+    ASSERT_TRUE(r.ok()) << r.error->format();
+    // The first batch (0..15) holds the trap: every element of it fails, and
+    // the stopped node gives up the rest.
+    EXPECT_EQ(r.delivered, 0u);
+    EXPECT_EQ(r.failed, 40u);
+    EXPECT_EQ(r.nodes[1].errors, 1u);
+    EXPECT_TRUE(r.nodes[1].stopped);
+    EXPECT_TRUE(r.accounting_balanced());
+    EXPECT_EQ(r.buffers.live_buffers, 0u);
+}
+
 TEST(Scheduler, BlockQueueHoldsAtMostItsCapacityAndPausesTheSource) {
     // A sink that pauses after every element: the source outruns it.
     NativeFlows f = chain_stages(40, {}, 1);

@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -99,6 +100,15 @@ public:
     virtual CallResult notify(bool /*pause*/) { return refused(CallKind::notify); }
     // processor; none: dropped
     virtual CallResult process(const ElementRef&, Produced&) { return refused(CallKind::process); }
+    // A processor that takes several elements per call says how many at most
+    // (1, the default: one at a time). process_batch then gets what is
+    // waiting, up to that and the node's `batch`: in[i] becomes out[i], with
+    // each[i] its own result; the returned result is the call's (a trap or
+    // a deadline fails every element of the batch). The default calls
+    // process once per element.
+    [[nodiscard]] virtual std::size_t batch_limit() const { return 1; }
+    virtual CallResult process_batch(std::span<const ElementRef> in, std::span<Produced> out,
+                                     std::span<CallResult> each);
     // sink
     virtual CallResult push(const ElementRef&, bool& /*pause*/) { return refused(CallKind::push); }
     virtual CallResult complete() { return refused(CallKind::complete); }
