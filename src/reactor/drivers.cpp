@@ -110,8 +110,10 @@ void processor_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {
 // fails them all: the first follows the node's policy, the others are given
 // up with it, and whatever the call made is released.
 void processor_batch(State& s, Node& n, std::span<const ElementRef> in, std::uint32_t) {
-    std::vector<Produced> out(in.size());
-    std::vector<CallResult> each(in.size());
+    std::vector<Produced>& out = n.batch_out;
+    std::vector<CallResult>& each = n.batch_results;
+    out.assign(in.size(), Produced{});
+    each.assign(in.size(), CallResult{});
     const CallResult r = call_with_retries(s, n, CallKind::process,
                                            [&] { return n.stage->process_batch(in, out, each); });
     if (!r.ok()) {

@@ -88,8 +88,11 @@ struct Node {
     std::uint64_t busy_ticks = 0;
     CopyCount copies_seen;          // for on_copied: the ledger's total at the last report
     Clock::time_point resume_at{};  // sinks: paused until
-    // The elements of the batch being handed to a batched stage.
+    // The batch being handed to a batched stage, what it made and how each
+    // element went (kept to reuse their memory).
     std::vector<ElementRef> batch;
+    std::vector<Produced> batch_out;
+    std::vector<CallResult> batch_results;
     // A source that answered "pending": asked again from this time on, or
     // when the flow's waker is woken.
     bool waiting = false;
