@@ -33,13 +33,14 @@ void filtered(State& s, Node& n, const ElementRef& in) {
     ++n.report.filtered;
     ++s.report.filtered;
     s.buffers.release(in.payload);
-    s.notify(kPathEvents,
-             [&](FlowObserver& o) { o.on_ended(PathEnd::filtered, n.host.id, in.sequence); });
+    s.listeners.notify(kPathEvents, [&](FlowObserver& o) {
+        o.on_ended(PathEnd::filtered, n.host.id, in.sequence);
+    });
 }
 
 void derive(State& s, Node& n, const Produced& out) {
     ++s.report.derived;
-    start_path(s, n, out, s.wants(kPathEvents) ? ticks() : 0);
+    start_path(s, n, out, s.listeners.wants(kPathEvents) ? ticks() : 0);
 }
 
 // --- the drivers -----------------------------------------------------------
@@ -51,7 +52,7 @@ void source_pull(State& s, Node& n) {
     n.host.edge_ledger = nullptr;
     // A path's latency starts before its source produces it, as in the
     // benchmarks Torvyn is compared with.
-    const std::uint64_t before = s.wants(kPathEvents) ? ticks() : 0;
+    const std::uint64_t before = s.listeners.wants(kPathEvents) ? ticks() : 0;
     const CallResult r =
         call_with_retries(s, n, CallKind::pull, [&] { return n.stage->pull(out); });
     if (!r.ok()) {
@@ -220,8 +221,9 @@ void aggregator_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {
     }
     s.buffers.release(in.payload);
     ++s.report.aggregated;
-    s.notify(kPathEvents,
-             [&](FlowObserver& o) { o.on_ended(PathEnd::aggregated, n.host.id, in.sequence); });
+    s.listeners.notify(kPathEvents, [&](FlowObserver& o) {
+        o.on_ended(PathEnd::aggregated, n.host.id, in.sequence);
+    });
     if (out.present) {
         derive(s, n, out);
     }
@@ -251,18 +253,18 @@ void sink_step(State& s, Node& n, const ElementRef& in, std::uint32_t from) {
     }
     if (s.edges[from].report.dead_letter) {
         ++s.report.dead_lettered;
-        s.notify(kPathEvents, [&](FlowObserver& o) {
+        s.listeners.notify(kPathEvents, [&](FlowObserver& o) {
             o.on_ended(PathEnd::dead_lettered, n.host.id, in.sequence);
         });
     } else {
         ++s.report.delivered;
-        if (s.wants(kPathEvents)) {
+        if (s.listeners.wants(kPathEvents)) {
             // The payload is still valid: the host releases it just below.
             std::uint64_t bytes = 0;
             s.buffers.size(in.payload, &bytes);
             const std::uint64_t now = ticks();
-            s.notify(kPathEvents,
-                     [&](FlowObserver& o) { o.on_delivered(n.host.id, in, bytes, now); });
+            s.listeners.notify(kPathEvents,
+                               [&](FlowObserver& o) { o.on_delivered(n.host.id, in, bytes, now); });
         }
     }
     s.buffers.release(in.payload);
@@ -311,7 +313,7 @@ void start_path(State& s, Node& n, const Produced& out, std::uint64_t born_ticks
     const ElementRef el{out.sequence != 0 ? out.sequence : n.report.elements_out - 1,
                         out.timestamp_ns != 0 ? out.timestamp_ns : wall_clock_ns(), out.payload,
                         born_ticks};
-    s.notify(kPathEvents, [&](FlowObserver& o) { o.on_emitted(n.host.id, el); });
+    s.listeners.notify(kPathEvents, [&](FlowObserver& o) { o.on_emitted(n.host.id, el); });
     forward(s, n.outputs, el);
 }
 

@@ -18,26 +18,21 @@ void note_depth(State& s, std::uint32_t index) {
         e.pressured = true;
         e.pressured_since = Clock::now();
         ++e.report.pressure_episodes;
-        s.notify(kPressureEvents, [&](FlowObserver& o) { o.on_pressure(index, true); });
+        s.listeners.notify(kPressureEvents, [&](FlowObserver& o) { o.on_pressure(index, true); });
     } else if (e.pressured && n <= e.low) {
         e.pressured = false;
         e.report.pressured += Clock::now() - e.pressured_since;
-        s.notify(kPressureEvents, [&](FlowObserver& o) { o.on_pressure(index, false); });
+        s.listeners.notify(kPressureEvents, [&](FlowObserver& o) { o.on_pressure(index, false); });
     }
-    s.notify(kQueueEvents, [&](FlowObserver& o) { o.on_queue(index, n); });
+    s.listeners.notify(kQueueEvents, [&](FlowObserver& o) { o.on_queue(index, n); });
 }
 
 void dropped(State& s, std::uint32_t index, const ElementRef& el) {
     s.buffers.release(el.payload);
     ++s.edges[index].report.dropped;
     ++s.report.dropped;
-    s.notify(kPathEvents,
-             [&](FlowObserver& o) { o.on_ended(PathEnd::dropped, index, el.sequence); });
-}
-
-bool room(const State& s, std::uint32_t index) {
-    const Edge& e = s.edges[index];
-    return e.report.overflow != OverflowPolicy::block || !e.queue.full();
+    s.listeners.notify(kPathEvents,
+                       [&](FlowObserver& o) { o.on_ended(PathEnd::dropped, index, el.sequence); });
 }
 
 }  // namespace
@@ -58,7 +53,7 @@ void push(State& s, std::uint32_t index, const ElementRef& el) {
                 // "fail" edge gets here.
                 s.buffers.release(el.payload);
                 ++s.report.failed;
-                s.notify(kPathEvents, [&](FlowObserver& o) {
+                s.listeners.notify(kPathEvents, [&](FlowObserver& o) {
                     o.on_ended(PathEnd::failed, e.from, el.sequence);
                 });
                 fail_flow(s, Error(ErrorCode::queue_overflow,
@@ -81,12 +76,6 @@ ElementRef pop(State& s, std::uint32_t index) {
     return el;
 }
 
-bool room_downstream(const State& s, const Node& n) {
-    const auto ok = [&](std::uint32_t e) { return room(s, e); };
-    return std::all_of(n.outputs.begin(), n.outputs.end(), ok) &&
-           (n.dead_letter == kNoEdge || ok(n.dead_letter));
-}
-
 std::size_t room_for(const State& s, const Node& n) {
     std::size_t room = SIZE_MAX;
     const auto take = [&](std::uint32_t index) {
@@ -100,6 +89,10 @@ std::size_t room_for(const State& s, const Node& n) {
         take(n.dead_letter);
     }
     return room;
+}
+
+bool room_downstream(const State& s, const Node& n) {
+    return room_for(s, n) > 0;
 }
 
 bool has_input(const State& s, const Node& n) {
@@ -135,8 +128,9 @@ void drain_queues(State& s) {
             const ElementRef el = e.queue.pop();
             s.buffers.release(el.payload);
             ++s.report.failed;
-            s.notify(kPathEvents,
-                     [&](FlowObserver& o) { o.on_ended(PathEnd::failed, e.to, el.sequence); });
+            s.listeners.notify(kPathEvents, [&](FlowObserver& o) {
+                o.on_ended(PathEnd::failed, e.to, el.sequence);
+            });
         }
     }
     for (std::uint32_t i = 0; i < s.nodes.size(); ++i) {
@@ -145,7 +139,7 @@ void drain_queues(State& s) {
             ++s.report.derived;
             ++s.report.failed;
             const ElementRef el{p.sequence, p.timestamp_ns, p.payload, 0};
-            s.notify(kPathEvents, [&](FlowObserver& o) {
+            s.listeners.notify(kPathEvents, [&](FlowObserver& o) {
                 o.on_emitted(i, el);
                 o.on_ended(PathEnd::failed, i, el.sequence);
             });

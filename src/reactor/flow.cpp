@@ -46,16 +46,6 @@ double FlowReport::elements_per_second() const {
     return secs > 0 ? static_cast<double>(emitted) / secs : 0.0;
 }
 
-void Flow::State::listen() {
-    listeners.clear();
-    listened = 0;
-    for (FlowObserver* o : options.observers) {
-        const std::uint32_t events = o->events();
-        listeners.emplace_back(o, events);
-        listened |= events;
-    }
-}
-
 void Flow::State::publish_progress(bool finished) {
     const Accounting& a = report;
     progress.publish({a.emitted, a.derived, a.branches, a.delivered, a.filtered, a.dropped,
@@ -124,6 +114,8 @@ Result<std::unique_ptr<Flow>> Flow::create(const FlowSpec& spec, const RunOption
             return std::move(stage).error();
         }
         n.stage = std::move(stage).value();
+        // Asked once: a stage's batch limit does not change while it runs.
+        n.batch_limit = std::min<std::size_t>(n.stage->batch_limit(), n.spec.batch);
     }
     s->report.startup = Clock::now() - s->created;
     s->source_batch = static_cast<int>(std::min<std::uint32_t>(spec.source_batch, 1024));
@@ -134,8 +126,8 @@ FlowReport Flow::run() {
     State& s = *s_;
     s.started = Clock::now();
     const TickScale tick_scale;
-    s.listen();
-    s.notify_all([&](FlowObserver& o) { o.on_start(s.topology); });
+    s.listeners.attach(s.options.observers);
+    s.listeners.notify_all([&](FlowObserver& o) { o.on_start(s.topology); });
 
     // init every node, upstream first; then each driver's start (routers
     // check their ports) before any element moves.
@@ -186,7 +178,7 @@ FlowReport Flow::run() {
     }
     s.report.buffers = s.buffers.stats();
     s.publish_progress(true);
-    s.notify_all([&](FlowObserver& o) { o.on_finish(s.report); });
+    s.listeners.notify_all([&](FlowObserver& o) { o.on_finish(s.report); });
     return s.report;
 }
 

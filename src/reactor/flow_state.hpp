@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "listeners.hpp"
 #include "torvyn/core/function_ref.hpp"
 #include "torvyn/core/published.hpp"
 #include "torvyn/core/ticks.hpp"
@@ -88,6 +89,9 @@ struct Node {
     std::uint64_t busy_ticks = 0;
     CopyCount copies_seen;          // for on_copied: the ledger's total at the last report
     Clock::time_point resume_at{};  // sinks: paused until
+    // Elements per call: the least of the stage's batch_limit() and the
+    // node's `batch` (1: one at a time).
+    std::size_t batch_limit = 1;
     // The batch being handed to a batched stage, what it made and how each
     // element went (kept to reuse their memory).
     std::vector<ElementRef> batch;
@@ -131,6 +135,8 @@ struct Flow::State {
     // The accounting as of the last sweep or emission, for other threads.
     PublishedCounters<10> progress;
     std::vector<std::unique_ptr<FlowObserver>> owned_observers;
+    // options.observers, with what each listens to (from the run's start).
+    detail::Listeners listeners;
 
     FlowWaker waker;
     // Set by a sweep that left a source pending until woken.
@@ -138,33 +144,6 @@ struct Flow::State {
 
     explicit State(BufferLimits limits) : buffers(limits) {}
 
-    // The observers and what each listens to, fixed when the run starts.
-    std::vector<std::pair<FlowObserver*, std::uint32_t>> listeners;
-    std::uint32_t listened = 0;  // the union of their events()
-    void listen();
-
-    // Whether an observer listens to any of `events` (ObserverEvents).
-    [[nodiscard]] bool wants(std::uint32_t events) const { return (listened & events) != 0; }
-    // Tells the observers that listen to `events`; with none, this is a test
-    // of a bit.
-    template <class F>
-    void notify(std::uint32_t events, F&& event) {
-        if (!wants(events)) {
-            return;
-        }
-        for (const auto& [o, listens] : listeners) {
-            if ((listens & events) != 0) {
-                event(*o);
-            }
-        }
-    }
-    // on_start and on_finish: every observer.
-    template <class F>
-    void notify_all(F&& event) {
-        for (FlowObserver* o : options.observers) {
-            event(*o);
-        }
-    }
     void publish_progress(bool finished);
 };
 

@@ -47,8 +47,8 @@ void note_containment(State& s, const Node& n, const CallResult& r, const Error&
     const bool contained = (r.instance_dead() && r.status != CallStatus::stopped) ||
                            e.code == ErrorCode::resource_budget || e.code == ErrorCode::guest_limit;
     if (contained) {
-        s.notify(kContainmentEvents,
-                 [&](FlowObserver& o) { o.on_contained(n.host.id, e, element); });
+        s.listeners.notify(kContainmentEvents,
+                           [&](FlowObserver& o) { o.on_contained(n.host.id, e, element); });
     }
 }
 
@@ -75,8 +75,8 @@ bool restart(State& s, Node& n) {
     ++n.report.restarts;
     n.dead = false;
     n.torn_down = false;
-    s.notify(kContainmentEvents,
-             [&](FlowObserver& o) { o.on_restarted(n.host.id, n.report.restarts); });
+    s.listeners.notify(kContainmentEvents,
+                       [&](FlowObserver& o) { o.on_restarted(n.host.id, n.report.restarts); });
     return true;
 }
 
@@ -114,16 +114,17 @@ CallResult call_once(State& s, Node& n, CallKind kind, FunctionRef<CallResult()>
     const std::uint64_t took = ticks() - t0;
     n.busy_ticks += took;
     ++n.report.calls;
-    if (s.wants(kCallEvents | kCopyEvents)) {
+    if (s.listeners.wants(kCallEvents | kCopyEvents)) {
         const std::uint32_t id = n.host.id;
-        s.notify(kCallEvents, [&](FlowObserver& o) { o.on_call(id, kind, took, r.status); });
+        s.listeners.notify(kCallEvents,
+                           [&](FlowObserver& o) { o.on_call(id, kind, took, r.status); });
         const CopyCount now = n.report.copies.total();
         if (now.copies != n.copies_seen.copies) {
             const CopyCount delta{now.copies - n.copies_seen.copies,
                                   now.bytes - n.copies_seen.bytes};
             n.copies_seen = now;
-            s.notify(kCopyEvents,
-                     [&](FlowObserver& o) { o.on_copied(id, delta.copies, delta.bytes); });
+            s.listeners.notify(
+                kCopyEvents, [&](FlowObserver& o) { o.on_copied(id, delta.copies, delta.bytes); });
         }
     }
     return r;
@@ -200,8 +201,8 @@ void give_up(State& s, Node& n, const ElementRef& el) {
     if (n.spec.on_error != ErrorPolicy::fail) {
         ++n.report.skipped;
     }
-    s.notify(kPathEvents,
-             [&](FlowObserver& o) { o.on_ended(PathEnd::failed, n.host.id, el.sequence); });
+    s.listeners.notify(
+        kPathEvents, [&](FlowObserver& o) { o.on_ended(PathEnd::failed, n.host.id, el.sequence); });
 }
 
 void on_failure(State& s, Node& n, const ElementRef& el, const CallResult& r,

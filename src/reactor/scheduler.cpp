@@ -132,9 +132,8 @@ bool run_source(State& s, Node& n, const Driver& d, Clock::time_point& earliest_
 // driver has a batch form, and each batch comes from its one input. (Retries
 // are per element, so a node that retries takes them one at a time.)
 bool batched(const State& s, const Node& n, const Driver& d) {
-    return d.handle_batch != nullptr && n.stage->batch_limit() > 1 && n.spec.batch > 1 &&
-           n.inputs.size() == 1 && n.spec.on_error != ErrorPolicy::retry && !n.stopped &&
-           !s.stopping;
+    return d.handle_batch != nullptr && n.batch_limit > 1 && n.inputs.size() == 1 &&
+           n.spec.on_error != ErrorPolicy::retry && !n.stopped && !s.stopping;
 }
 
 // Hands a batched node what is waiting, in batches of at most its limit
@@ -142,13 +141,12 @@ bool batched(const State& s, const Node& n, const Driver& d) {
 bool run_batches(State& s, Node& n, const Driver& d) {
     const std::uint32_t from = n.inputs.front();
     Queue& queue = s.edges[from].queue;
-    const std::size_t limit = std::min<std::size_t>(n.stage->batch_limit(), n.spec.batch);
     std::vector<ElementRef>& batch = n.batch;
     bool progressed = false;
     for (std::size_t taken = 0;
          taken < static_cast<std::size_t>(kBatch) && !s.aborted && !n.stopped && !queue.empty();) {
-        const std::size_t k = std::min(
-            {limit, queue.size(), room_for(s, n), static_cast<std::size_t>(kBatch) - taken});
+        const std::size_t k = std::min({n.batch_limit, queue.size(), room_for(s, n),
+                                        static_cast<std::size_t>(kBatch) - taken});
         if (k == 0) {
             break;
         }
