@@ -50,9 +50,6 @@ void no_start(State&, Node&) {}
 void source_pull(State& s, Node& n) {
     Produced out;
     n.host.edge_ledger = nullptr;
-    // A path's latency starts before its source produces it, as in the
-    // benchmarks Torvyn is compared with.
-    const std::uint64_t before = s.listeners.wants(kPathEvents) ? ticks() : 0;
     const CallResult r =
         call_with_retries(s, n, CallKind::pull, [&] { return n.stage->pull(out); });
     if (!r.ok()) {
@@ -74,7 +71,9 @@ void source_pull(State& s, Node& n) {
         return;
     }
     ++s.report.emitted;
-    start_path(s, n, out, before);
+    // A path's latency starts when the source's call began (before it
+    // produced the element), as in the benchmarks Torvyn is compared with.
+    start_path(s, n, out, s.listeners.wants(kPathEvents) ? n.call_started : 0);
     // Published now too, so that an element stuck in a call downstream
     // still shows as in flight to a reader on another thread.
     s.publish_progress(false);

@@ -87,8 +87,9 @@ struct Node {
     bool torn_down = false;
     bool paused_by_pressure = false;  // sources: told to pause
     std::uint64_t busy_ticks = 0;
-    CopyCount copies_seen;          // for on_copied: the ledger's total at the last report
-    Clock::time_point resume_at{};  // sinks: paused until
+    std::uint64_t call_started = 0;  // ticks() when its last call began
+    CopyCount copies_seen;           // for on_copied: the ledger's total at the last report
+    Clock::time_point resume_at{};   // sinks: paused until
     // Elements per call: the least of the stage's batch_limit() and the
     // node's `batch` (1: one at a time).
     std::size_t batch_limit = 1;

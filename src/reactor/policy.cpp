@@ -110,6 +110,7 @@ void apply_policy(State& s, Node& n, const CallResult& r, std::string_view durin
 CallResult call_once(State& s, Node& n, CallKind kind, FunctionRef<CallResult()> call) {
     // Times every call with the cheap tick clock; converted at the end.
     const std::uint64_t t0 = ticks();
+    n.call_started = t0;
     CallResult r = call();
     const std::uint64_t took = ticks() - t0;
     n.busy_ticks += took;
