@@ -76,28 +76,7 @@ echo "bench: real-work stage" >&2
 # Parse a JSON event, keep clicks, re-serialise (bench/components/json_work.hpp):
 # the same code natively and as the json_stage component.
 for ((r = 0; r < rounds; r++)); do "$build/bench/json_native" 100000 >>"$out/json_native.jsonl"; done
-cat >"$out/json.toml" <<EOF
-[flow.json]
-[flow.json.nodes.src]
-component = "json_events.wasm"
-role = "source"
-config = "count=100000"
-[flow.json.nodes.work]
-component = "json_stage.wasm"
-role = "processor"
-[flow.json.nodes.sink]
-component = "slow_sink.wasm"
-role = "sink"
-config = "work=1"
-capabilities = ["stdout"]
-[[flow.json.edges]]
-from = "src"
-to = "work"
-[[flow.json.edges]]
-from = "work"
-to = "sink"
-EOF
-"$torvyn" bench "$out/json.toml" "${L[@]}" --warmup 10000 --repeat "$rounds" --out "$out/torvyn_json.json" >/dev/null 2>&1
+"$torvyn" bench "$root/bench/json.toml" "${L[@]}" --warmup 10000 --repeat "$rounds" --out "$out/torvyn_json.json" >/dev/null 2>&1
 
 echo "bench: paced path latency" >&2
 # One element every 200 µs (5,000/s) through each system: the path's own

@@ -112,6 +112,16 @@ public:
         return static_cast<std::uint32_t>(i->get());
     }
 
+    // A key only some roles may have (`allowed`): otherwise an error at it.
+    void only_for(const toml::table& t, std::string_view key, bool allowed, std::string_view roles,
+                  std::string_view what, Role role, std::string hint) {
+        if (const toml::node* n = t.get(key); n != nullptr && !allowed) {
+            error(ErrorCode::manifest_schema, at(*n),
+                  fmt::format("'{}' is for {}; {} is a {}", key, roles, what, role_name(role)),
+                  std::move(hint));
+        }
+    }
+
     // A duration key: "250ms", "5s", "2m". Leaves `out` unchanged when absent.
     void get_duration(const toml::table& t, std::string_view key, std::string_view what,
                       std::chrono::milliseconds& out) {
@@ -361,18 +371,12 @@ public:
         }
         node.retries = get_count(*t, "retries", what, node.retries);
         node.batch = get_count(*t, "batch", what, node.batch);
-        if (t->get("batch") != nullptr && node.role != Role::processor) {
-            error(ErrorCode::manifest_schema, at(*t->get("batch")),
-                  fmt::format("'batch' is for processors; {} is a {}", what, role_name(node.role)),
-                  "remove it (batches for sinks and filters come with contract 0.2)");
-        }
+        only_for(*t, "batch", node.role == Role::processor, "processors", what, node.role,
+                 "remove it (batches for sinks and filters come with contract 0.2)");
         node.max_rate = get_count(*t, "max-rate", what, 0);
-        if (node.max_rate != 0 && role_info(node.role).takes_input) {
-            error(ErrorCode::manifest_schema, at(*t->get("max-rate")),
-                  fmt::format("'max-rate' is for sources; {} is a {}", what, role_name(node.role)),
-                  "pace the flow at its source, or bound this node's input with its edge's "
-                  "capacity");
-        }
+        only_for(*t, "max-rate", !role_info(node.role).takes_input, "sources", what, node.role,
+                 "pace the flow at its source, or bound this node's input with its edge's "
+                 "capacity");
         get_duration(*t, "retry-backoff", what, node.retry_backoff);
         node.dead_letter = get_string(*t, "dead-letter", what, false, node.where);
         get_size(*t, "max-buffer-memory", what, node.max_buffer_memory);

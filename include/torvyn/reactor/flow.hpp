@@ -18,6 +18,7 @@
 #include "torvyn/core/error.hpp"
 #include "torvyn/reactor/observer.hpp"
 #include "torvyn/reactor/stage.hpp"
+#include "torvyn/reactor/waker.hpp"
 #include "torvyn/resources/buffer_store.hpp"
 #include "torvyn/resources/copy_ledger.hpp"
 #include "torvyn/resources/node_host.hpp"
