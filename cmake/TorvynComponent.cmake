@@ -1,5 +1,5 @@
 # torvyn_add_component(<name> ROLE <role> SOURCES <files>... [OUTPUT_DIR <dir>]
-#                      [INCLUDES <dirs>...])
+#                      [INCLUDES <dirs>...] [CONTRACT <version>])
 #
 # Builds a WebAssembly component for one Torvyn role from C and/or C++
 # sources, with Debian's clang for wasm32-wasi, the SDK and bindings that
@@ -11,10 +11,18 @@
 # imports a WASI interface only when its code calls an SDK function that needs
 # one (torvyn_stdout_write → wasi:cli/stdout), so a component that does pure
 # computation links against nothing else.
+#
+# CONTRACT picks the torvyn:streaming version: the current one (wit/) by
+# default, or a frozen one kept for compatibility (wit/v<version>/, C only).
+# A component with C++ sources uses the C++ SDK, which provides the batch
+# form of its role: it builds for world data-<role>-batched when the
+# contract has one.
 
 include_guard(GLOBAL)
 
 set(TORVYN_WIT_DIR "${CMAKE_CURRENT_LIST_DIR}/../wit" CACHE INTERNAL "")
+file(STRINGS "${TORVYN_WIT_DIR}/types.wit" _torvyn_package REGEX "^package torvyn:streaming@")
+string(REGEX REPLACE "^package torvyn:streaming@([0-9.]+).*$" "\\1" TORVYN_CONTRACT "${_torvyn_package}")
 set(TORVYN_SDK_DIR "${CMAKE_CURRENT_LIST_DIR}/../sdk" CACHE INTERNAL "")
 
 set(_torvyn_tool_hints "$ENV{TORVYN_TOOLS_DIR}/bin" "$ENV{HOME}/.cache/torvyn/tools/bin")
@@ -34,7 +42,16 @@ set(TORVYN_WASM_CFLAGS ${TORVYN_WASM_COMMON_FLAGS} -std=gnu11)
 # Debian's wasm libc++ has no exception support.
 set(TORVYN_WASM_CXXFLAGS ${TORVYN_WASM_COMMON_FLAGS} -std=c++20 -fno-exceptions -fno-rtti)
 
-file(GLOB _torvyn_wit_files CONFIGURE_DEPENDS "${TORVYN_WIT_DIR}/*.wit")
+# The WIT directory of contract `version`: wit/ for the current one.
+function(_torvyn_contract_dir version out)
+  if(version STREQUAL TORVYN_CONTRACT)
+    set(${out} "${TORVYN_WIT_DIR}" PARENT_SCOPE)
+  elseif(EXISTS "${TORVYN_WIT_DIR}/v${version}/worlds.wit")
+    set(${out} "${TORVYN_WIT_DIR}/v${version}" PARENT_SCOPE)
+  else()
+    set(${out} "" PARENT_SCOPE)
+  endif()
+endfunction()
 
 # Compiles one source for wasm32-wasi; appends the object to <out_var>.
 function(_torvyn_wasm_compile src obj out_var)
@@ -68,33 +85,43 @@ function(_torvyn_wasm_compile src obj out_var)
   set(${out_var} ${${out_var}} "${obj}" PARENT_SCOPE)
 endfunction()
 
-# The body of world data-<role> in wit/worlds.wit; empty when there is none.
-function(_torvyn_world_text role out)
-  file(READ "${TORVYN_WIT_DIR}/worlds.wit" worlds)
-  if(worlds MATCHES "world data-${role} {([^}]*)}")
+# The body of world <world> in <wit_dir>/worlds.wit; empty when there is none.
+function(_torvyn_world_text wit_dir world out)
+  file(READ "${wit_dir}/worlds.wit" worlds)
+  if(worlds MATCHES "world ${world} {([^}]*)}")
     set(${out} "${CMAKE_MATCH_1}" PARENT_SCOPE)
   else()
     set(${out} "" PARENT_SCOPE)
   endif()
 endfunction()
 
-# Bindings and SDK objects for one world, generated once per build tree.
-function(_torvyn_world_objects role out_objs out_includes)
-  set(world "data-${role}")
+# Bindings and SDK objects for one world of one contract, generated once per
+# build tree.
+function(_torvyn_world_objects contract role world out_objs out_includes)
+  _torvyn_contract_dir(${contract} wit_dir)
   string(REPLACE "-" "_" wname "${world}")
-  set(gen "${CMAKE_BINARY_DIR}/torvyn-sdk/${world}")
+  set(gen "${CMAKE_BINARY_DIR}/torvyn-sdk/${contract}/${world}")
   set(includes "${gen}" "${TORVYN_SDK_DIR}/c/include" "${TORVYN_SDK_DIR}/cpp/include"
       "${CMAKE_BINARY_DIR}/torvyn-sdk/console-io")
   set(defines)
   # The world says what the role may import: read it, not a list of roles.
-  _torvyn_world_text(${role} world_text)
+  _torvyn_world_text("${wit_dir}" "data-${role}" world_text)
   if(world_text MATCHES "import buffer-allocator;")
     list(APPEND defines TORVYN_HAS_ALLOCATOR=1)
   endif()
+  if(NOT world STREQUAL "data-${role}")
+    list(APPEND defines TORVYN_BATCHED=1)
+  endif()
+  if(NOT contract STREQUAL TORVYN_CONTRACT)
+    string(REPLACE "." "_" tag "${contract}")
+    list(APPEND defines "TORVYN_CONTRACT_${tag}=1")
+  endif()
+  file(GLOB wit_files CONFIGURE_DEPENDS "${wit_dir}/*.wit")
 
-  get_property(done GLOBAL PROPERTY "_torvyn_world_${world}")
+  set(key "_torvyn_world_${contract}_${world}")
+  get_property(done GLOBAL PROPERTY "${key}")
   if(NOT done)
-    set_property(GLOBAL PROPERTY "_torvyn_world_${world}" TRUE)
+    set_property(GLOBAL PROPERTY "${key}" TRUE)
     # A stable header name for the SDK, whatever the world.
     set(shim "${gen}/torvyn_bindings.h")
     file(MAKE_DIRECTORY "${gen}")
@@ -109,11 +136,13 @@ typedef @wname@_list_u8_t torvyn_list_u8_t;
 #define torvyn_string_dup_n @wname@_string_dup_n
 #define torvyn_string_free @wname@_string_free
 #define torvyn_list_u8_free @wname@_list_u8_free
+#define torvyn_list_string_t @wname@_list_string_t
+#define torvyn_list_string_free @wname@_list_string_free
 " @ONLY)
     add_custom_command(
       OUTPUT "${gen}/${wname}.c" "${gen}/${wname}.h" "${gen}/${wname}_component_type.o"
-      COMMAND ${TORVYN_WIT_BINDGEN} c --world "torvyn:streaming/${world}" --out-dir "${gen}" "${TORVYN_WIT_DIR}"
-      DEPENDS ${_torvyn_wit_files}
+      COMMAND ${TORVYN_WIT_BINDGEN} c --world "torvyn:streaming/${world}" --out-dir "${gen}" "${wit_dir}"
+      DEPENDS ${wit_files}
       COMMENT "wit-bindgen c ${world}"
       VERBATIM)
     set(objs "${gen}/${wname}_component_type.o")
@@ -121,9 +150,9 @@ typedef @wname@_list_u8_t torvyn_list_u8_t;
       INCLUDES ${includes} DEFINES ${defines} DEPENDS "${gen}/${wname}.h")
     _torvyn_wasm_compile("${TORVYN_SDK_DIR}/c/src/guest.c" "${gen}/guest.o" objs
       INCLUDES ${includes} DEFINES ${defines} DEPENDS "${gen}/${wname}.h")
-    set_property(GLOBAL PROPERTY "_torvyn_world_${world}_objs" ${objs})
+    set_property(GLOBAL PROPERTY "${key}_objs" ${objs})
   endif()
-  get_property(objs GLOBAL PROPERTY "_torvyn_world_${world}_objs")
+  get_property(objs GLOBAL PROPERTY "${key}_objs")
   set(${out_objs} ${objs} PARENT_SCOPE)
   set(${out_includes} ${includes} PARENT_SCOPE)
   set(_torvyn_defines ${defines} PARENT_SCOPE)
@@ -169,11 +198,18 @@ endfunction()
 # headers; for header-only libraries point at a directory holding only them,
 # never at the host's /usr/include).
 function(torvyn_add_component name)
-  cmake_parse_arguments(ARG "" "ROLE;OUTPUT_DIR;WIT;WORLD" "SOURCES;INCLUDES" ${ARGN})
+  cmake_parse_arguments(ARG "" "ROLE;OUTPUT_DIR;WIT;WORLD;CONTRACT" "SOURCES;INCLUDES" ${ARGN})
+  if(NOT ARG_CONTRACT)
+    set(ARG_CONTRACT "${TORVYN_CONTRACT}")
+  endif()
+  _torvyn_contract_dir("${ARG_CONTRACT}" contract_dir)
+  if(contract_dir STREQUAL "")
+    message(FATAL_ERROR "torvyn_add_component(${name}): unknown CONTRACT '${ARG_CONTRACT}': neither wit/ (${TORVYN_CONTRACT}) nor wit/v${ARG_CONTRACT}/")
+  endif()
   if(NOT ARG_ROLE)
     message(FATAL_ERROR "torvyn_add_component(${name}): ROLE is required (a world data-ROLE of wit/worlds.wit: source, processor, sink ...)")
   endif()
-  _torvyn_world_text("${ARG_ROLE}" world_text)
+  _torvyn_world_text("${contract_dir}" "data-${ARG_ROLE}" world_text)
   if(NOT ARG_ROLE MATCHES "^[a-z][a-z-]*$" OR world_text STREQUAL "")
     message(FATAL_ERROR "torvyn_add_component(${name}): unknown ROLE '${ARG_ROLE}': wit/worlds.wit has no world data-${ARG_ROLE}")
   endif()
@@ -183,8 +219,18 @@ function(torvyn_add_component name)
   if(NOT ARG_OUTPUT_DIR)
     set(ARG_OUTPUT_DIR "${CMAKE_BINARY_DIR}/components")
   endif()
+  set(world "data-${ARG_ROLE}")
+  foreach(src IN LISTS ARG_SOURCES)
+    get_filename_component(ext "${src}" LAST_EXT)
+    if(NOT ext STREQUAL ".c")
+      _torvyn_world_text("${contract_dir}" "data-${ARG_ROLE}-batched" batched_text)
+      if(NOT batched_text STREQUAL "")
+        set(world "data-${ARG_ROLE}-batched")
+      endif()
+    endif()
+  endforeach()
 
-  _torvyn_world_objects(${ARG_ROLE} world_objs includes)
+  _torvyn_world_objects(${ARG_CONTRACT} ${ARG_ROLE} ${world} world_objs includes)
   _torvyn_console_objects(console_objs)
 
   set(objdir "${CMAKE_CURRENT_BINARY_DIR}/${name}.wasm-objs")

@@ -1,12 +1,16 @@
-//! Host side of `torvyn:streaming/types` and `buffer-allocator`: each WIT
-//! function is a short thunk into the C++ callback table.
+//! Host side of `torvyn:streaming/types` and `buffer-allocator`, for every
+//! contract version the bridge speaks: each WIT function is a short thunk
+//! into the C++ callback table. The versions share the thunks and the
+//! resource types (a buffer is a buffer), and differ only where the contract
+//! did: 0.1.0 lends a `flow-context` resource, 0.2.0 has `current-context`.
 
 use std::ffi::c_void;
 
 use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, Resource, ResourceType, WasmList, WasmStr};
 
-use crate::bindings::torvyn::streaming::types::BufferError;
+use crate::bindings::torvyn::streaming0_1_0::types::BufferError;
+use crate::bindings::torvyn::streaming0_2_0::types::FlowContext;
 use crate::error::HostRefused;
 use crate::node::{NodeData, tvb_buffer_error_kind, tvb_context_field};
 
@@ -16,12 +20,8 @@ pub enum BufferRep {}
 pub enum MutableBufferRep {}
 pub enum FlowContextRep {}
 
-pub const TYPES_INTERFACE: &str =
-    concat!("torvyn:streaming/types@", env!("TORVYN_CONTRACT_VERSION"));
-pub const ALLOCATOR_INTERFACE: &str = concat!(
-    "torvyn:streaming/buffer-allocator@",
-    env!("TORVYN_CONTRACT_VERSION")
-);
+/// The contract versions linked, oldest first (wit/bridge.wit).
+const VERSIONS: [&str; 2] = ["0.1.0", "0.2.0"];
 
 /// A non-zero callback status: the host refused the guest's request, and
 /// the guest traps. The host keeps its own record of why.
@@ -131,9 +131,22 @@ fn u64_getter(
     Ok((out,))
 }
 
-/// Registers every function of the torvyn host interfaces in `linker`.
+fn context_field(store: &Ctx<'_>, field: tvb_context_field) -> wasmtime::Result<String> {
+    let handle = store.data().context;
+    Ok(context_string(store, handle, field)?.0.to_string())
+}
+
+/// Registers every function of the torvyn host interfaces, at every
+/// contract version, in `linker`.
 pub fn add_torvyn_to_linker(linker: &mut Linker<NodeData>) -> wasmtime::Result<()> {
-    let mut types = linker.instance(TYPES_INTERFACE)?;
+    for version in VERSIONS {
+        add_version(linker, version)?;
+    }
+    Ok(())
+}
+
+fn add_version(linker: &mut Linker<NodeData>, version: &str) -> wasmtime::Result<()> {
+    let mut types = linker.instance(&format!("torvyn:streaming/types@{version}"))?;
 
     types.resource("buffer", ResourceType::host::<BufferRep>(), |store, rep| {
         let d = store.data();
@@ -152,12 +165,6 @@ pub fn add_torvyn_to_linker(linker: &mut Linker<NodeData>) -> wasmtime::Result<(
                 "mutable-buffer drop",
             )
         },
-    )?;
-    // Contexts are only ever lent, so a guest can never drop one it owns.
-    types.resource(
-        "flow-context",
-        ResourceType::host::<FlowContextRep>(),
-        |_, _| Ok(()),
     )?;
 
     types.func_wrap(
@@ -248,40 +255,34 @@ pub fn add_torvyn_to_linker(linker: &mut Linker<NodeData>) -> wasmtime::Result<(
         },
     )?;
 
-    types.func_wrap(
-        "[method]flow-context.flow-id",
-        |store: Ctx<'_>, (c,): (Resource<FlowContextRep>,)| {
-            context_string(&store, c.rep(), tvb_context_field::TVB_CTX_FLOW_ID)
-        },
-    )?;
-    types.func_wrap(
-        "[method]flow-context.trace-id",
-        |store: Ctx<'_>, (c,): (Resource<FlowContextRep>,)| {
-            context_string(&store, c.rep(), tvb_context_field::TVB_CTX_TRACE_ID)
-        },
-    )?;
-    types.func_wrap(
-        "[method]flow-context.span-id",
-        |store: Ctx<'_>, (c,): (Resource<FlowContextRep>,)| {
-            context_string(&store, c.rep(), tvb_context_field::TVB_CTX_SPAN_ID)
-        },
-    )?;
-    types.func_wrap(
-        "[method]flow-context.remaining-deadline-ns",
-        |store: Ctx<'_>, (c,): (Resource<FlowContextRep>,)| {
+    if version == "0.1.0" {
+        add_lent_context(&mut types)?;
+    } else {
+        types.func_wrap("current-context", |store: Ctx<'_>, (): ()| {
+            use tvb_context_field::*;
             let d = store.data();
             let (mut present, mut ns) = (0u8, 0u64);
             check(
                 unsafe {
-                    (d.callbacks.context_remaining_deadline)(d.node, c.rep(), &mut present, &mut ns)
+                    (d.callbacks.context_remaining_deadline)(
+                        d.node,
+                        d.context,
+                        &mut present,
+                        &mut ns,
+                    )
                 },
-                "flow-context.remaining-deadline-ns",
+                "current-context",
             )?;
-            Ok((if present != 0 { Some(ns) } else { None },))
-        },
-    )?;
+            Ok((FlowContext {
+                flow_id: context_field(&store, TVB_CTX_FLOW_ID)?,
+                trace_id: context_field(&store, TVB_CTX_TRACE_ID)?,
+                span_id: context_field(&store, TVB_CTX_SPAN_ID)?,
+                remaining_deadline_ns: if present != 0 { Some(ns) } else { None },
+            },))
+        })?;
+    }
 
-    let mut alloc = linker.instance(ALLOCATOR_INTERFACE)?;
+    let mut alloc = linker.instance(&format!("torvyn:streaming/buffer-allocator@{version}"))?;
     alloc.func_wrap("allocate", |store: Ctx<'_>, (hint,): (u64,)| {
         let d = store.data();
         let (mut handle, mut kind, mut value) =
@@ -323,5 +324,51 @@ pub fn add_torvyn_to_linker(linker: &mut Linker<NodeData>) -> wasmtime::Result<(
             Ok((Ok(Resource::<BufferRep>::new_own(handle)),))
         },
     )?;
+    Ok(())
+}
+
+/// 0.1.0's flow context: a resource lent with every call.
+fn add_lent_context(
+    types: &mut wasmtime::component::LinkerInstance<'_, NodeData>,
+) -> wasmtime::Result<()> {
+    // Contexts are only ever lent, so a guest can never drop one it owns.
+    types.resource(
+        "flow-context",
+        ResourceType::host::<FlowContextRep>(),
+        |_, _| Ok(()),
+    )?;
+    types.func_wrap(
+        "[method]flow-context.flow-id",
+        |store: Ctx<'_>, (c,): (Resource<FlowContextRep>,)| {
+            context_string(&store, c.rep(), tvb_context_field::TVB_CTX_FLOW_ID)
+        },
+    )?;
+    types.func_wrap(
+        "[method]flow-context.trace-id",
+        |store: Ctx<'_>, (c,): (Resource<FlowContextRep>,)| {
+            context_string(&store, c.rep(), tvb_context_field::TVB_CTX_TRACE_ID)
+        },
+    )?;
+    types.func_wrap(
+        "[method]flow-context.span-id",
+        |store: Ctx<'_>, (c,): (Resource<FlowContextRep>,)| {
+            context_string(&store, c.rep(), tvb_context_field::TVB_CTX_SPAN_ID)
+        },
+    )?;
+    types.func_wrap(
+        "[method]flow-context.remaining-deadline-ns",
+        |store: Ctx<'_>, (c,): (Resource<FlowContextRep>,)| {
+            let d = store.data();
+            let (mut present, mut ns) = (0u8, 0u64);
+            check(
+                unsafe {
+                    (d.callbacks.context_remaining_deadline)(d.node, c.rep(), &mut present, &mut ns)
+                },
+                "flow-context.remaining-deadline-ns",
+            )?;
+            Ok((if present != 0 { Some(ns) } else { None },))
+        },
+    )?;
+
     Ok(())
 }

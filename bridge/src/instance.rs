@@ -1,6 +1,6 @@
 //! Linking a component for a role and its grants, instances (one store
 //! each, with the node's limits and clock), and the typed calls of every
-//! role. Each entry point returns a `tvb_error*`.
+//! role, at every contract version. Each entry point returns a `tvb_error*`.
 
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::component::{Instance, InstancePre, Linker, Resource};
 use wasmtime::{Store, UpdateDeadline};
 
-use crate::bindings::exports::torvyn::streaming as ex;
-use crate::bindings::torvyn::streaming::types::{
-    BackpressureSignal, ElementMeta, OutputElement, ProcessError, StreamElement,
-};
+use crate::bindings::exports::torvyn::streaming0_1_0 as v1;
+use crate::bindings::exports::torvyn::streaming0_2_0 as v2;
+use crate::bindings::torvyn::streaming0_1_0::types as t1;
+use crate::bindings::torvyn::streaming0_2_0::types as t2;
 use crate::engine::{tvb_component, tvb_engine};
 use crate::error::{
     Failure, call_failure, fail, guard, guest_failure, guest_text, tvb_error,
@@ -35,33 +35,112 @@ pub enum tvb_role {
 }
 
 // One row per role: its enum value and the module bindgen generated for its
-// exported interface. To add a role: a row here and its tvb_call_* below.
+// exported interface, at 0.1.0 and at 0.2.0. A component's role export is
+// looked up at the current version first. To add a role: a row here and its
+// tvb_call_* below.
 macro_rules! roles {
-    ($($role:ident => $variant:ident($module:ident)),* $(,)?) => {
-        enum RoleIndices { $($variant(ex::$module::GuestIndices)),* }
-        enum RoleGuest { $($variant(ex::$module::Guest)),* }
+    ($($role:ident => $old:ident, $new:ident ($module:ident)),* $(,)?) => {
+        enum RoleIndices {
+            $($old(v1::$module::GuestIndices), $new(v2::$module::GuestIndices)),*
+        }
+        enum RoleGuest { $($old(v1::$module::Guest), $new(v2::$module::Guest)),* }
         impl RoleIndices {
             fn new(role: tvb_role, pre: &InstancePre<NodeData>) -> wasmtime::Result<Self> {
                 Ok(match role {
-                    $(tvb_role::$role => RoleIndices::$variant(ex::$module::GuestIndices::new(pre)?)),*
+                    $(tvb_role::$role => match v2::$module::GuestIndices::new(pre) {
+                        Ok(x) => RoleIndices::$new(x),
+                        Err(current) => RoleIndices::$old(
+                            v1::$module::GuestIndices::new(pre).map_err(|_| current)?,
+                        ),
+                    }),*
                 })
             }
             fn load(&self, store: &mut Store<NodeData>, i: &Instance) -> wasmtime::Result<RoleGuest> {
                 Ok(match self {
-                    $(RoleIndices::$variant(x) => RoleGuest::$variant(x.load(&mut *store, i)?)),*
+                    $(RoleIndices::$old(x) => RoleGuest::$old(x.load(&mut *store, i)?),
+                      RoleIndices::$new(x) => RoleGuest::$new(x.load(&mut *store, i)?)),*
                 })
+            }
+            /// The contract's minor version the component was built for.
+            fn minor(&self) -> u32 {
+                match self {
+                    $(RoleIndices::$old(_) => 1, RoleIndices::$new(_) => 2),*
+                }
             }
         }
     };
 }
 
 roles! {
-    TVB_ROLE_SOURCE => Source(source),
-    TVB_ROLE_PROCESSOR => Processor(processor),
-    TVB_ROLE_SINK => Sink(sink),
-    TVB_ROLE_FILTER => Filter(filter),
-    TVB_ROLE_ROUTER => Router(router),
-    TVB_ROLE_AGGREGATOR => Aggregator(aggregator),
+    TVB_ROLE_SOURCE => Source1, Source2(source),
+    TVB_ROLE_PROCESSOR => Processor1, Processor2(processor),
+    TVB_ROLE_SINK => Sink1, Sink2(sink),
+    TVB_ROLE_FILTER => Filter1, Filter2(filter),
+    TVB_ROLE_ROUTER => Router1, Router2(router),
+    TVB_ROLE_AGGREGATOR => Aggregator1, Aggregator2(aggregator),
+}
+
+// The optional batch forms (0.2.0): found beside the role's interface.
+enum BatchIndices {
+    Processor(v2::batch_processor::GuestIndices),
+    Sink(v2::batch_sink::GuestIndices),
+    Filter(v2::batch_filter::GuestIndices),
+}
+enum BatchGuest {
+    Processor(v2::batch_processor::Guest),
+    Sink(v2::batch_sink::Guest),
+    Filter(v2::batch_filter::Guest),
+}
+impl BatchIndices {
+    fn find(role: &RoleIndices, pre: &InstancePre<NodeData>) -> Option<Self> {
+        match role {
+            RoleIndices::Processor2(_) => v2::batch_processor::GuestIndices::new(pre)
+                .ok()
+                .map(BatchIndices::Processor),
+            RoleIndices::Sink2(_) => v2::batch_sink::GuestIndices::new(pre)
+                .ok()
+                .map(BatchIndices::Sink),
+            RoleIndices::Filter2(_) => v2::batch_filter::GuestIndices::new(pre)
+                .ok()
+                .map(BatchIndices::Filter),
+            _ => None,
+        }
+    }
+    fn load(&self, store: &mut Store<NodeData>, i: &Instance) -> wasmtime::Result<BatchGuest> {
+        Ok(match self {
+            BatchIndices::Processor(x) => BatchGuest::Processor(x.load(store, i)?),
+            BatchIndices::Sink(x) => BatchGuest::Sink(x.load(store, i)?),
+            BatchIndices::Filter(x) => BatchGuest::Filter(x.load(store, i)?),
+        })
+    }
+}
+
+enum LifecycleIndices {
+    V1(v1::lifecycle::GuestIndices),
+    V2(v2::lifecycle::GuestIndices),
+}
+enum Lifecycle {
+    V1(v1::lifecycle::Guest),
+    V2(v2::lifecycle::Guest),
+}
+impl LifecycleIndices {
+    fn find(role: &RoleIndices, pre: &InstancePre<NodeData>) -> Option<Self> {
+        if role.minor() == 2 {
+            v2::lifecycle::GuestIndices::new(pre)
+                .ok()
+                .map(LifecycleIndices::V2)
+        } else {
+            v1::lifecycle::GuestIndices::new(pre)
+                .ok()
+                .map(LifecycleIndices::V1)
+        }
+    }
+    fn load(&self, store: &mut Store<NodeData>, i: &Instance) -> wasmtime::Result<Lifecycle> {
+        Ok(match self {
+            LifecycleIndices::V1(x) => Lifecycle::V1(x.load(store, i)?),
+            LifecycleIndices::V2(x) => Lifecycle::V2(x.load(store, i)?),
+        })
+    }
 }
 
 /// A component linked for one node's role and grants; nothing runs yet.
@@ -69,7 +148,8 @@ roles! {
 pub struct tvb_prepared {
     pre: InstancePre<NodeData>,
     role: RoleIndices,
-    lifecycle: Option<ex::lifecycle::GuestIndices>,
+    batch: Option<BatchIndices>,
+    lifecycle: Option<LifecycleIndices>,
     grants: Grants,
     callbacks: tvb_host_callbacks,
     engine_max_memory: u64,
@@ -83,9 +163,11 @@ pub struct tvb_prepared {
 pub struct tvb_instance {
     store: Store<NodeData>,
     guest: RoleGuest,
-    lifecycle: Option<ex::lifecycle::Guest>,
+    batch: Option<BatchGuest>,
+    lifecycle: Option<Lifecycle>,
     limits: tvb_guest_limits,
     fuel: Option<u64>, // per call, when the engine meters fuel
+    scratch: BatchScratch,
 }
 
 /// Per-instance limits, applied to the store when it is created.
@@ -108,7 +190,8 @@ pub struct tvb_element {
     pub timestamp_ns: u64,
     /// Buffer handle, lent as borrow<buffer>.
     pub payload: u32,
-    /// Flow-context handle, lent as borrow<flow-context>.
+    /// Flow-context handle: lent as borrow<flow-context> (0.1.0), or what
+    /// `current-context` reads during the call (0.2.0).
     pub context: u32,
 }
 
@@ -117,9 +200,100 @@ pub struct tvb_element {
 pub struct tvb_output {
     /// 0: none (an exhausted source, a dropped element ...).
     pub present: u8,
+    /// Sources (0.2.0): 1 when nothing is ready yet (present is 0); ask
+    /// again after `retry_after_ns` (0: when the host sees fit).
+    pub pending: u8,
+    pub retry_after_ns: u64,
     pub sequence: u64,
     pub timestamp_ns: u64,
     pub payload: u32,
+}
+
+/// Bytes (or UTF-8 text) the other side keeps alive for as long as stated.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct tvb_bytes {
+    pub data: *const u8,
+    pub len: usize,
+}
+
+/// One element of a batch lent to a guest (0.2.0 batch forms).
+#[repr(C)]
+pub struct tvb_batch_element {
+    pub sequence: u64,
+    pub timestamp_ns: u64,
+    /// 1: the payload travels by value, bytes `offset .. offset + len` of
+    /// the batch's bytes; 0: buffer `payload` is lent.
+    pub by_value: u8,
+    pub payload: u32,
+    pub offset: u32,
+    pub len: u32,
+    /// Index into the batch's content types.
+    pub content_type: u32,
+}
+
+/// A batch lent to a guest: the C++ host keeps everything alive for the call.
+#[repr(C)]
+pub struct tvb_batch {
+    pub elements: *const tvb_batch_element,
+    pub count: usize,
+    pub bytes: tvb_bytes,
+    pub content_types: *const tvb_bytes,
+    pub content_type_count: usize,
+    /// The flow-context handle `current-context` reads during the call.
+    pub context: u32,
+}
+
+/// What a guest did with one element of a batch.
+#[repr(C)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum tvb_batch_outcome {
+    /// Processor: emitted `output`; sink: delivered; filter: kept.
+    TVB_BATCH_DONE = 0,
+    /// Processor: dropped; filter: discarded.
+    TVB_BATCH_DISCARDED = 1,
+    /// Failed with `error_kind` and `message`.
+    TVB_BATCH_FAILED = 2,
+}
+
+/// One element's result of a batch call. Byte ranges and content-type
+/// indices are as the guest returned them (the C++ host checks them); the
+/// texts point into the instance and stay valid until its next call.
+#[repr(C)]
+pub struct tvb_batch_result {
+    pub outcome: tvb_batch_outcome,
+    pub sequence: u64,
+    pub timestamp_ns: u64,
+    /// 1: the output's payload is bytes `offset .. offset + len` of the
+    /// result's bytes; 0: `payload` is a buffer handle, now the host's.
+    pub by_value: u8,
+    pub payload: u32,
+    pub offset: u32,
+    pub len: u32,
+    pub content_type: u32,
+    pub error_kind: tvb_process_error_kind,
+    pub message: tvb_bytes,
+}
+
+/// What a processor's batch call returned besides its per-element results;
+/// valid until the instance's next call.
+#[repr(C)]
+pub struct tvb_batch_output {
+    pub bytes: tvb_bytes,
+    pub content_types: *const tvb_bytes,
+    pub content_type_count: usize,
+}
+
+/// What a batch call keeps between calls, so a batch allocates nothing once
+/// warm: the elements and content types it lends, and what the guest
+/// returned that the C++ host reads after the call.
+#[derive(Default)]
+struct BatchScratch {
+    types_in: Vec<String>,
+    bytes_out: Vec<u8>,
+    types_out: Vec<String>,
+    type_views: Vec<tvb_bytes>,
+    messages: Vec<String>,
 }
 
 /// Links the torvyn host interfaces and the WASI interfaces `grants` name,
@@ -147,11 +321,13 @@ pub extern "C" fn tvb_prepare(
             .map_err(|err| fail(TVB_LINK_ERROR, format!("{err:#}")))?;
         let indices = RoleIndices::new(role, &pre)
             .map_err(|err| fail(TVB_MISSING_EXPORT, format!("{err:#}")))?;
-        let lifecycle = ex::lifecycle::GuestIndices::new(&pre).ok();
+        let batch = BatchIndices::find(&indices, &pre);
+        let lifecycle = LifecycleIndices::find(&indices, &pre);
         unsafe {
             *out = Box::into_raw(Box::new(tvb_prepared {
                 pre,
                 role: indices,
+                batch,
                 lifecycle,
                 grants,
                 callbacks: e.callbacks,
@@ -163,6 +339,22 @@ pub extern "C" fn tvb_prepare(
         };
         Ok(())
     })
+}
+
+/// The minor version of the contract the component was built for (1 for
+/// 0.1.x, 2 for 0.2.x), and whether it exports its role's batch form.
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_prepared_contract(
+    prepared: *const tvb_prepared,
+    minor: *mut u32,
+    batched: *mut i32,
+) {
+    if let Some(p) = unsafe { prepared.as_ref() } {
+        unsafe {
+            *minor = p.role.minor();
+            *batched = i32::from(p.batch.is_some());
+        }
+    }
 }
 
 #[unsafe(no_mangle)]
@@ -242,6 +434,7 @@ pub extern "C" fn tvb_instance_new(
                 check_ticks: p.limits.stop_check_ms.max(1),
             },
             wasi,
+            context: 0,
         };
         let mut store = Store::new(p.pre.engine(), data);
         store.limiter(|d| &mut d.limiter);
@@ -278,20 +471,24 @@ pub extern "C" fn tvb_instance_new(
             .role
             .load(&mut store, &instance)
             .map_err(|err| fail(TVB_MISSING_EXPORT, format!("{err:#}")))?;
+        let missing = |err: wasmtime::Error| fail(TVB_MISSING_EXPORT, format!("{err:#}"));
         let lifecycle = match &p.lifecycle {
-            Some(i) => Some(
-                i.load(&mut store, &instance)
-                    .map_err(|err| fail(TVB_MISSING_EXPORT, format!("{err:#}")))?,
-            ),
+            Some(i) => Some(i.load(&mut store, &instance).map_err(missing)?),
+            None => None,
+        };
+        let batch = match &p.batch {
+            Some(i) => Some(i.load(&mut store, &instance).map_err(missing)?),
             None => None,
         };
         unsafe {
             *out = Box::into_raw(Box::new(tvb_instance {
                 store,
                 guest,
+                batch,
                 lifecycle,
                 limits: p.limits,
                 fuel,
+                scratch: BatchScratch::default(),
             }))
         };
         Ok(())
@@ -313,57 +510,108 @@ pub extern "C" fn tvb_instance_has_lifecycle(instance: *const tvb_instance) -> i
 
 // --- calls --------------------------------------------------------------------
 
-fn element(e: &tvb_element) -> StreamElement {
-    StreamElement {
-        meta: ElementMeta {
-            sequence: e.sequence,
-            timestamp_ns: e.timestamp_ns,
-        },
+fn meta1(e: &tvb_element) -> t1::ElementMeta {
+    t1::ElementMeta {
+        sequence: e.sequence,
+        timestamp_ns: e.timestamp_ns,
+    }
+}
+
+fn meta2(e: &tvb_element) -> t2::ElementMeta {
+    t2::ElementMeta {
+        sequence: e.sequence,
+        timestamp_ns: e.timestamp_ns,
+    }
+}
+
+/// An element as 0.1.0 lends it: payload and context.
+fn element1(e: &tvb_element) -> t1::StreamElement {
+    t1::StreamElement {
+        meta: meta1(e),
         payload: Resource::<BufferRep>::new_borrow(e.payload),
         context: Resource::<FlowContextRep>::new_borrow(e.context),
     }
 }
 
-fn output(o: Option<OutputElement>) -> tvb_output {
-    match o {
-        Some(o) => tvb_output {
-            present: 1,
-            sequence: o.meta.sequence,
-            timestamp_ns: o.meta.timestamp_ns,
-            payload: o.payload.rep(),
-        },
-        None => tvb_output {
-            present: 0,
-            sequence: 0,
-            timestamp_ns: 0,
-            payload: 0,
-        },
+/// An element as 0.2.0 lends it: the payload only; the context is what
+/// `current-context` reads during the call.
+fn element2(store: &mut Store<NodeData>, e: &tvb_element) -> t2::StreamElement {
+    store.data_mut().context = e.context;
+    t2::StreamElement {
+        meta: meta2(e),
+        payload: Resource::<BufferRep>::new_borrow(e.payload),
     }
 }
 
-/// A process-error the guest returned, its text kept within the limits.
-fn process_error(e: ProcessError, limits: &tvb_guest_limits) -> Failure {
-    use tvb_process_error_kind::*;
-    let (kind, message) = match e {
-        ProcessError::InvalidInput(m) => (TVB_ERR_INVALID_INPUT, m),
-        ProcessError::Unavailable(m) => (TVB_ERR_UNAVAILABLE, m),
-        ProcessError::Internal(m) => (TVB_ERR_INTERNAL, m),
-        ProcessError::DeadlineExceeded => (TVB_ERR_DEADLINE_EXCEEDED, String::new()),
-        ProcessError::Fatal(m) => (TVB_ERR_FATAL, m),
+const NO_OUTPUT: tvb_output = tvb_output {
+    present: 0,
+    pending: 0,
+    retry_after_ns: 0,
+    sequence: 0,
+    timestamp_ns: 0,
+    payload: 0,
+};
+
+// An output element of either version, as the C++ host reads it.
+macro_rules! output {
+    ($o:expr) => {
+        match $o {
+            Some(o) => tvb_output {
+                present: 1,
+                sequence: o.meta.sequence,
+                timestamp_ns: o.meta.timestamp_ns,
+                payload: o.payload.rep(),
+                ..NO_OUTPUT
+            },
+            None => NO_OUTPUT,
+        }
     };
-    guest_failure(kind, guest_text(&message, limits.text_bytes))
+}
+
+// A process-error of either version: its kind and text (kept within the limits).
+macro_rules! error_parts {
+    ($e:expr, $m:ident, $limits:expr) => {{
+        use tvb_process_error_kind::*;
+        let (kind, message) = match $e {
+            $m::ProcessError::InvalidInput(m) => (TVB_ERR_INVALID_INPUT, m),
+            $m::ProcessError::Unavailable(m) => (TVB_ERR_UNAVAILABLE, m),
+            $m::ProcessError::Internal(m) => (TVB_ERR_INTERNAL, m),
+            $m::ProcessError::DeadlineExceeded => (TVB_ERR_DEADLINE_EXCEEDED, String::new()),
+            $m::ProcessError::Fatal(m) => (TVB_ERR_FATAL, m),
+        };
+        (kind, guest_text(&message, $limits.text_bytes))
+    }};
+}
+
+/// A process-error the guest returned.
+fn process_error1(e: t1::ProcessError, limits: &tvb_guest_limits) -> Failure {
+    let (kind, text) = error_parts!(e, t1, limits);
+    guest_failure(kind, text)
+}
+
+fn process_error2(e: t2::ProcessError, limits: &tvb_guest_limits) -> Failure {
+    let (kind, text) = error_parts!(e, t2, limits);
+    guest_failure(kind, text)
 }
 
 /// What a call returns: nothing (ok), or a failure.
 type Call = Result<(), Failure>;
 
 /// A guest's answer: its value to `take`, or its process-error for the host.
-fn answer<T>(
-    r: Result<T, ProcessError>,
+fn answer1<T>(
+    r: Result<T, t1::ProcessError>,
     limits: &tvb_guest_limits,
     take: impl FnOnce(T) -> Call,
 ) -> Call {
-    r.map_err(|e| process_error(e, limits)).and_then(take)
+    r.map_err(|e| process_error1(e, limits)).and_then(take)
+}
+
+fn answer2<T>(
+    r: Result<T, t2::ProcessError>,
+    limits: &tvb_guest_limits,
+    take: impl FnOnce(T) -> Call,
+) -> Call {
+    r.map_err(|e| process_error2(e, limits)).and_then(take)
 }
 
 /// Common shape of every guest call: check the instance, start the call's
@@ -423,6 +671,16 @@ fn check_names(what: &str, names: &[String], limits: &tvb_guest_limits) -> Call 
     Ok(())
 }
 
+fn report_names(
+    names: &[String],
+    user: *mut c_void,
+    port: extern "C" fn(user: *mut c_void, name: *const u8, len: usize),
+) {
+    for p in names {
+        port(user, p.as_ptr(), p.len());
+    }
+}
+
 #[unsafe(no_mangle)]
 pub extern "C" fn tvb_call_init(
     instance: *mut tvb_instance,
@@ -430,25 +688,27 @@ pub extern "C" fn tvb_call_init(
     len: usize,
 ) -> *mut tvb_error {
     with_instance(instance, |i| {
-        let Some(l) = &i.lifecycle else {
-            return Ok(Ok(()));
-        };
         let bytes = if config.is_null() || len == 0 {
             &[][..]
         } else {
             unsafe { std::slice::from_raw_parts(config as *const u8, len) }
         };
         let text = String::from_utf8_lossy(bytes);
-        let r = l.call_init(&mut i.store, &text)?;
-        Ok(answer(r, &i.limits, Ok))
+        Ok(match &i.lifecycle {
+            None => Ok(()),
+            Some(Lifecycle::V1(l)) => answer1(l.call_init(&mut i.store, &text)?, &i.limits, Ok),
+            Some(Lifecycle::V2(l)) => answer2(l.call_init(&mut i.store, &text)?, &i.limits, Ok),
+        })
     })
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn tvb_call_teardown(instance: *mut tvb_instance) -> *mut tvb_error {
     with_instance(instance, |i| {
-        if let Some(l) = &i.lifecycle {
-            l.call_teardown(&mut i.store)?;
+        match &i.lifecycle {
+            None => {}
+            Some(Lifecycle::V1(l)) => l.call_teardown(&mut i.store)?,
+            Some(Lifecycle::V2(l)) => l.call_teardown(&mut i.store)?,
         }
         Ok(Ok(()))
     })
@@ -460,16 +720,34 @@ pub extern "C" fn tvb_call_pull(
     context: u32,
     out: *mut tvb_output,
 ) -> *mut tvb_error {
-    with_instance(instance, |i| {
-        let RoleGuest::Source(g) = &i.guest else {
-            return wrong_role();
-        };
-        let ctx = Resource::<FlowContextRep>::new_borrow(context);
-        let r = g.call_pull(&mut i.store, ctx)?;
-        Ok(answer(r, &i.limits, |o| {
-            unsafe { *out = output(o) };
-            Ok(())
-        }))
+    with_instance(instance, |i| match &i.guest {
+        RoleGuest::Source1(g) => {
+            let ctx = Resource::<FlowContextRep>::new_borrow(context);
+            let r = g.call_pull(&mut i.store, ctx)?;
+            Ok(answer1(r, &i.limits, |o| {
+                unsafe { *out = output!(o) };
+                Ok(())
+            }))
+        }
+        RoleGuest::Source2(g) => {
+            i.store.data_mut().context = context;
+            let r = g.call_pull(&mut i.store)?;
+            Ok(answer2(r, &i.limits, |pulled| {
+                use v2::source::Pulled;
+                let o = match pulled {
+                    Pulled::Element(o) => output!(Some(o)),
+                    Pulled::Pending(ns) => tvb_output {
+                        pending: 1,
+                        retry_after_ns: ns,
+                        ..NO_OUTPUT
+                    },
+                    Pulled::Exhausted => NO_OUTPUT,
+                };
+                unsafe { *out = o };
+                Ok(())
+            }))
+        }
+        _ => wrong_role(),
     })
 }
 
@@ -477,15 +755,17 @@ pub extern "C" fn tvb_call_pull(
 #[unsafe(no_mangle)]
 pub extern "C" fn tvb_call_notify(instance: *mut tvb_instance, pause: i32) -> *mut tvb_error {
     with_instance(instance, |i| {
-        let RoleGuest::Source(g) = &i.guest else {
-            return wrong_role();
-        };
-        let signal = if pause != 0 {
-            BackpressureSignal::Pause
-        } else {
-            BackpressureSignal::Ready
-        };
-        g.call_notify(&mut i.store, signal)?;
+        match &i.guest {
+            RoleGuest::Source1(g) => {
+                use t1::BackpressureSignal::*;
+                g.call_notify(&mut i.store, if pause != 0 { Pause } else { Ready })?
+            }
+            RoleGuest::Source2(g) => {
+                use t2::BackpressureSignal::*;
+                g.call_notify(&mut i.store, if pause != 0 { Pause } else { Ready })?
+            }
+            _ => return wrong_role(),
+        }
         Ok(Ok(()))
     })
 }
@@ -497,20 +777,34 @@ pub extern "C" fn tvb_call_process(
     input: *const tvb_element,
     out: *mut tvb_output,
 ) -> *mut tvb_error {
-    with_instance(instance, |i| {
-        let RoleGuest::Processor(g) = &i.guest else {
-            return wrong_role();
-        };
-        let e = element(unsafe { &*input });
-        let r = g.call_process(&mut i.store, e)?;
-        Ok(answer(r, &i.limits, |result| {
-            let emitted = match result {
-                ex::processor::ProcessResult::Emit(o) => Some(o),
-                ex::processor::ProcessResult::Drop => None,
-            };
-            unsafe { *out = output(emitted) };
-            Ok(())
-        }))
+    let input = unsafe { &*input };
+    with_instance(instance, |i| match &i.guest {
+        RoleGuest::Processor1(g) => {
+            let r = g.call_process(&mut i.store, element1(input))?;
+            Ok(answer1(r, &i.limits, |result| {
+                use v1::processor::ProcessResult::*;
+                let emitted = match result {
+                    Emit(o) => Some(o),
+                    Drop => None,
+                };
+                unsafe { *out = output!(emitted) };
+                Ok(())
+            }))
+        }
+        RoleGuest::Processor2(g) => {
+            let e = element2(&mut i.store, input);
+            let r = g.call_process(&mut i.store, e)?;
+            Ok(answer2(r, &i.limits, |result| {
+                use v2::processor::ProcessResult::*;
+                let emitted = match result {
+                    Emit(o) => Some(o),
+                    Drop => None,
+                };
+                unsafe { *out = output!(emitted) };
+                Ok(())
+            }))
+        }
+        _ => wrong_role(),
     })
 }
 
@@ -521,27 +815,33 @@ pub extern "C" fn tvb_call_push(
     input: *const tvb_element,
     pause: *mut i32,
 ) -> *mut tvb_error {
-    with_instance(instance, |i| {
-        let RoleGuest::Sink(g) = &i.guest else {
-            return wrong_role();
-        };
-        let e = element(unsafe { &*input });
-        let r = g.call_push(&mut i.store, e)?;
-        Ok(answer(r, &i.limits, |signal| {
-            unsafe { *pause = i32::from(signal == BackpressureSignal::Pause) };
-            Ok(())
-        }))
+    let input = unsafe { &*input };
+    with_instance(instance, |i| match &i.guest {
+        RoleGuest::Sink1(g) => {
+            let r = g.call_push(&mut i.store, element1(input))?;
+            Ok(answer1(r, &i.limits, |signal| {
+                unsafe { *pause = i32::from(signal == t1::BackpressureSignal::Pause) };
+                Ok(())
+            }))
+        }
+        RoleGuest::Sink2(g) => {
+            let e = element2(&mut i.store, input);
+            let r = g.call_push(&mut i.store, e)?;
+            Ok(answer2(r, &i.limits, |signal| {
+                unsafe { *pause = i32::from(signal == t2::BackpressureSignal::Pause) };
+                Ok(())
+            }))
+        }
+        _ => wrong_role(),
     })
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn tvb_call_complete(instance: *mut tvb_instance) -> *mut tvb_error {
-    with_instance(instance, |i| {
-        let RoleGuest::Sink(g) = &i.guest else {
-            return wrong_role();
-        };
-        let r = g.call_complete(&mut i.store)?;
-        Ok(answer(r, &i.limits, Ok))
+    with_instance(instance, |i| match &i.guest {
+        RoleGuest::Sink1(g) => Ok(answer1(g.call_complete(&mut i.store)?, &i.limits, Ok)),
+        RoleGuest::Sink2(g) => Ok(answer2(g.call_complete(&mut i.store)?, &i.limits, Ok)),
+        _ => wrong_role(),
     })
 }
 
@@ -552,16 +852,22 @@ pub extern "C" fn tvb_call_accept(
     input: *const tvb_element,
     accepted: *mut i32,
 ) -> *mut tvb_error {
-    with_instance(instance, |i| {
-        let RoleGuest::Filter(g) = &i.guest else {
-            return wrong_role();
-        };
-        let e = element(unsafe { &*input });
-        let r = g.call_accept(&mut i.store, e)?;
-        Ok(answer(r, &i.limits, |yes| {
-            unsafe { *accepted = i32::from(yes) };
-            Ok(())
-        }))
+    let input = unsafe { &*input };
+    let keep = |yes: bool| {
+        unsafe { *accepted = i32::from(yes) };
+        Ok(())
+    };
+    with_instance(instance, |i| match &i.guest {
+        RoleGuest::Filter1(g) => {
+            let r = g.call_accept(&mut i.store, element1(input))?;
+            Ok(answer1(r, &i.limits, keep))
+        }
+        RoleGuest::Filter2(g) => {
+            let e = element2(&mut i.store, input);
+            let r = g.call_accept(&mut i.store, e)?;
+            Ok(answer2(r, &i.limits, keep))
+        }
+        _ => wrong_role(),
     })
 }
 
@@ -573,19 +879,26 @@ pub extern "C" fn tvb_call_route(
     user: *mut c_void,
     port: extern "C" fn(user: *mut c_void, name: *const u8, len: usize),
 ) -> *mut tvb_error {
+    let input = unsafe { &*input };
     with_instance(instance, |i| {
-        let RoleGuest::Router(g) = &i.guest else {
-            return wrong_role();
-        };
-        let e = element(unsafe { &*input });
-        let r = g.call_route(&mut i.store, e)?;
-        Ok(answer(r, &i.limits, |ports| {
-            check_names("route", &ports, &i.limits)?;
-            for p in &ports {
-                port(user, p.as_ptr(), p.len());
-            }
+        let limits = i.limits;
+        let chosen = |ports: Vec<String>| {
+            check_names("route", &ports, &limits)?;
+            report_names(&ports, user, port);
             Ok(())
-        }))
+        };
+        match &i.guest {
+            RoleGuest::Router1(g) => {
+                let r = g.call_route(&mut i.store, element1(input))?;
+                Ok(answer1(r, &limits, chosen))
+            }
+            RoleGuest::Router2(g) => {
+                let e = element2(&mut i.store, input);
+                let r = g.call_route(&mut i.store, e)?;
+                Ok(answer2(r, &limits, chosen))
+            }
+            _ => wrong_role(),
+        }
     })
 }
 
@@ -597,15 +910,12 @@ pub extern "C" fn tvb_call_ports(
     port: extern "C" fn(user: *mut c_void, name: *const u8, len: usize),
 ) -> *mut tvb_error {
     with_instance(instance, |i| {
-        let RoleGuest::Router(g) = &i.guest else {
-            return wrong_role();
+        let ports = match &i.guest {
+            RoleGuest::Router1(g) => g.call_ports(&mut i.store)?,
+            RoleGuest::Router2(g) => g.call_ports(&mut i.store)?,
+            _ => return wrong_role(),
         };
-        let ports = g.call_ports(&mut i.store)?;
-        Ok(check_names("ports", &ports, &i.limits).map(|()| {
-            for p in &ports {
-                port(user, p.as_ptr(), p.len());
-            }
-        }))
+        Ok(check_names("ports", &ports, &i.limits).map(|()| report_names(&ports, user, port)))
     })
 }
 
@@ -615,16 +925,24 @@ pub extern "C" fn tvb_call_ingest(
     input: *const tvb_element,
     out: *mut tvb_output,
 ) -> *mut tvb_error {
-    with_instance(instance, |i| {
-        let RoleGuest::Aggregator(g) = &i.guest else {
-            return wrong_role();
-        };
-        let e = element(unsafe { &*input });
-        let r = g.call_ingest(&mut i.store, e)?;
-        Ok(answer(r, &i.limits, |o| {
-            unsafe { *out = output(o) };
-            Ok(())
-        }))
+    let input = unsafe { &*input };
+    with_instance(instance, |i| match &i.guest {
+        RoleGuest::Aggregator1(g) => {
+            let r = g.call_ingest(&mut i.store, element1(input))?;
+            Ok(answer1(r, &i.limits, |o| {
+                unsafe { *out = output!(o) };
+                Ok(())
+            }))
+        }
+        RoleGuest::Aggregator2(g) => {
+            let e = element2(&mut i.store, input);
+            let r = g.call_ingest(&mut i.store, e)?;
+            Ok(answer2(r, &i.limits, |o| {
+                unsafe { *out = output!(o) };
+                Ok(())
+            }))
+        }
+        _ => wrong_role(),
     })
 }
 
@@ -638,19 +956,267 @@ pub extern "C" fn tvb_call_flush(
     each: extern "C" fn(user: *mut c_void, out: *const tvb_output),
 ) -> *mut tvb_error {
     with_instance(instance, |i| {
-        let RoleGuest::Aggregator(g) = &i.guest else {
+        let limits = i.limits;
+        macro_rules! flushed {
+            () => {
+                |list: Vec<_>| {
+                    if list.len() as u64 > limits.list_items {
+                        return Err(list_too_long("flush", list.len(), &limits));
+                    }
+                    for o in list {
+                        each(user, &output!(Some(o)));
+                    }
+                    Ok(())
+                }
+            };
+        }
+        match &i.guest {
+            RoleGuest::Aggregator1(g) => {
+                Ok(answer1(g.call_flush(&mut i.store)?, &limits, flushed!()))
+            }
+            RoleGuest::Aggregator2(g) => {
+                Ok(answer2(g.call_flush(&mut i.store)?, &limits, flushed!()))
+            }
+            _ => wrong_role(),
+        }
+    })
+}
+
+// --- batch calls (0.2.0) -------------------------------------------------------
+
+/// The batch C++ lent, as the guest's typed call takes it: the elements
+/// (lent payloads as borrows), the bytes of those carried by value, the
+/// content types (kept in `scratch` between calls).
+unsafe fn lend_batch<'a>(
+    store: &mut Store<NodeData>,
+    batch: &'a tvb_batch,
+    types: &mut Vec<String>,
+) -> (Vec<t2::BatchElement>, &'a [u8]) {
+    store.data_mut().context = batch.context;
+    let raw = unsafe { slice(batch.elements, batch.count) };
+    let elements = raw
+        .iter()
+        .map(|e| t2::BatchElement {
+            meta: t2::ElementMeta {
+                sequence: e.sequence,
+                timestamp_ns: e.timestamp_ns,
+            },
+            payload: if e.by_value != 0 {
+                t2::BatchPayload::Inline(t2::ByteRange {
+                    offset: e.offset,
+                    len: e.len,
+                })
+            } else {
+                t2::BatchPayload::Lent(Resource::<BufferRep>::new_borrow(e.payload))
+            },
+            content_type: e.content_type,
+        })
+        .collect();
+    let names = unsafe { slice(batch.content_types, batch.content_type_count) };
+    types.truncate(names.len());
+    for (k, n) in names.iter().enumerate() {
+        let text = String::from_utf8_lossy(unsafe { slice(n.data, n.len) });
+        match types.get_mut(k) {
+            Some(t) if *t == text => {}
+            Some(t) => *t = text.into_owned(),
+            None => types.push(text.into_owned()),
+        }
+    }
+    (elements, unsafe {
+        slice(batch.bytes.data, batch.bytes.len)
+    })
+}
+
+unsafe fn slice<'a, T>(data: *const T, len: usize) -> &'a [T] {
+    if len == 0 || data.is_null() {
+        &[]
+    } else {
+        unsafe { std::slice::from_raw_parts(data, len) }
+    }
+}
+
+fn view(bytes: &[u8]) -> tvb_bytes {
+    tvb_bytes {
+        data: bytes.as_ptr(),
+        len: bytes.len(),
+    }
+}
+
+/// One result per element, or the guest broke the batch contract.
+fn check_count(what: &str, got: usize, want: usize) -> Call {
+    if got == want {
+        Ok(())
+    } else {
+        Err(guest_failure(
+            tvb_process_error_kind::TVB_ERR_INTERNAL,
+            format!("{what} returned {got} results for a batch of {want} elements"),
+        ))
+    }
+}
+
+const EMPTY_RESULT: tvb_batch_result = tvb_batch_result {
+    outcome: tvb_batch_outcome::TVB_BATCH_DONE,
+    sequence: 0,
+    timestamp_ns: 0,
+    by_value: 0,
+    payload: 0,
+    offset: 0,
+    len: 0,
+    content_type: 0,
+    error_kind: tvb_process_error_kind::TVB_ERR_INTERNAL,
+    message: tvb_bytes {
+        data: std::ptr::null(),
+        len: 0,
+    },
+};
+
+/// A failed element's result; its text is kept in `messages` until the
+/// instance's next call.
+fn failed(
+    e: t2::ProcessError,
+    limits: &tvb_guest_limits,
+    messages: &mut Vec<String>,
+) -> tvb_batch_result {
+    let (kind, text) = error_parts!(e, t2, limits);
+    messages.push(text);
+    tvb_batch_result {
+        outcome: tvb_batch_outcome::TVB_BATCH_FAILED,
+        error_kind: kind,
+        message: view(messages.last().map_or(&[][..], |m| m.as_bytes())),
+        ..EMPTY_RESULT
+    }
+}
+
+/// A processor's batch: `results` has room for one result per element;
+/// `out` tells where the outputs' bytes and content types are.
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_call_process_batch(
+    instance: *mut tvb_instance,
+    batch: *const tvb_batch,
+    results: *mut tvb_batch_result,
+    out: *mut tvb_batch_output,
+) -> *mut tvb_error {
+    let batch = unsafe { &*batch };
+    with_instance(instance, |i| {
+        let Some(BatchGuest::Processor(g)) = &i.batch else {
             return wrong_role();
         };
-        let r = g.call_flush(&mut i.store)?;
-        Ok(answer(r, &i.limits, |list| {
-            if list.len() as u64 > i.limits.list_items {
-                return Err(list_too_long("flush", list.len(), &i.limits));
+        let sc = &mut i.scratch;
+        let (elements, bytes) = unsafe { lend_batch(&mut i.store, batch, &mut sc.types_in) };
+        let r = g.call_process_batch(&mut i.store, &elements, bytes, &sc.types_in)?;
+        if let Err(e) = check_count("process-batch", r.results.len(), batch.count) {
+            return Ok(Err(e));
+        }
+        sc.messages.clear();
+        let results = unsafe { std::slice::from_raw_parts_mut(results, batch.count) };
+        for (slot, result) in results.iter_mut().zip(r.results) {
+            use v2::batch_processor::BatchResult;
+            *slot = match result {
+                BatchResult::Emit(o) => {
+                    let (by_value, payload, offset, len) = match o.payload {
+                        t2::OutputPayload::Inline(range) => (1, 0, range.offset, range.len),
+                        t2::OutputPayload::Owned(b) => (0, b.rep(), 0, 0),
+                    };
+                    tvb_batch_result {
+                        sequence: o.meta.sequence,
+                        timestamp_ns: o.meta.timestamp_ns,
+                        by_value,
+                        payload,
+                        offset,
+                        len,
+                        content_type: o.content_type,
+                        ..EMPTY_RESULT
+                    }
+                }
+                BatchResult::Drop => tvb_batch_result {
+                    outcome: tvb_batch_outcome::TVB_BATCH_DISCARDED,
+                    ..EMPTY_RESULT
+                },
+                BatchResult::Failed(e) => failed(e, &i.limits, &mut sc.messages),
+            };
+        }
+        sc.bytes_out = r.bytes;
+        sc.types_out = r.content_types;
+        sc.type_views.clear();
+        sc.type_views
+            .extend(sc.types_out.iter().map(|t| view(t.as_bytes())));
+        unsafe {
+            *out = tvb_batch_output {
+                bytes: view(&sc.bytes_out),
+                content_types: sc.type_views.as_ptr(),
+                content_type_count: sc.type_views.len(),
             }
-            for o in list {
-                each(user, &output(Some(o)));
-            }
-            Ok(())
-        }))
+        };
+        Ok(Ok(()))
+    })
+}
+
+/// A sink's batch: one result per element (DONE or FAILED); `*pause` = 1
+/// when the sink asked to pause.
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_call_push_batch(
+    instance: *mut tvb_instance,
+    batch: *const tvb_batch,
+    results: *mut tvb_batch_result,
+    pause: *mut i32,
+) -> *mut tvb_error {
+    let batch = unsafe { &*batch };
+    with_instance(instance, |i| {
+        let Some(BatchGuest::Sink(g)) = &i.batch else {
+            return wrong_role();
+        };
+        let sc = &mut i.scratch;
+        let (elements, bytes) = unsafe { lend_batch(&mut i.store, batch, &mut sc.types_in) };
+        let r = g.call_push_batch(&mut i.store, &elements, bytes, &sc.types_in)?;
+        if let Err(e) = check_count("push-batch", r.results.len(), batch.count) {
+            return Ok(Err(e));
+        }
+        sc.messages.clear();
+        let results = unsafe { std::slice::from_raw_parts_mut(results, batch.count) };
+        for (slot, result) in results.iter_mut().zip(r.results) {
+            *slot = match result {
+                Ok(()) => EMPTY_RESULT,
+                Err(e) => failed(e, &i.limits, &mut sc.messages),
+            };
+        }
+        unsafe { *pause = i32::from(r.signal == t2::BackpressureSignal::Pause) };
+        Ok(Ok(()))
+    })
+}
+
+/// A filter's batch: one result per element (DONE keeps it, DISCARDED
+/// drops it, or FAILED).
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_call_accept_batch(
+    instance: *mut tvb_instance,
+    batch: *const tvb_batch,
+    results: *mut tvb_batch_result,
+) -> *mut tvb_error {
+    let batch = unsafe { &*batch };
+    with_instance(instance, |i| {
+        let Some(BatchGuest::Filter(g)) = &i.batch else {
+            return wrong_role();
+        };
+        let sc = &mut i.scratch;
+        let (elements, bytes) = unsafe { lend_batch(&mut i.store, batch, &mut sc.types_in) };
+        let r = g.call_accept_batch(&mut i.store, &elements, bytes, &sc.types_in)?;
+        if let Err(e) = check_count("accept-batch", r.len(), batch.count) {
+            return Ok(Err(e));
+        }
+        sc.messages.clear();
+        let results = unsafe { std::slice::from_raw_parts_mut(results, batch.count) };
+        for (slot, verdict) in results.iter_mut().zip(r) {
+            use v2::batch_filter::Verdict;
+            *slot = match verdict {
+                Verdict::Keep => EMPTY_RESULT,
+                Verdict::Discard => tvb_batch_result {
+                    outcome: tvb_batch_outcome::TVB_BATCH_DISCARDED,
+                    ..EMPTY_RESULT
+                },
+                Verdict::Failed(e) => failed(e, &i.limits, &mut sc.messages),
+            };
+        }
+        Ok(Ok(()))
     })
 }
 
@@ -683,7 +1249,7 @@ mod tests {
 
     #[test]
     fn process_errors_keep_their_kind_and_bounded_text() {
-        let e = process_error(ProcessError::Fatal("x".repeat(100)), &limits());
+        let e = process_error2(t2::ProcessError::Fatal("x".repeat(100)), &limits());
         assert_eq!(crate::error::tvb_error_status(&*e), TVB_GUEST_ERROR);
         assert_eq!(
             crate::error::tvb_error_guest_kind(&*e),

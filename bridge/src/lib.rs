@@ -43,16 +43,19 @@ pub use instance::*;
 pub use node::*;
 pub use wasi::*;
 
-/// Typed bindings for every Torvyn role interface. The host resources map
-/// to marker types whose reps are the C++ host's handles.
+/// Typed bindings for every Torvyn role interface of both contract versions
+/// (modules `streaming0_1_0` and `streaming0_2_0`). The host resources of
+/// both map to the same marker types, whose reps are the C++ host's handles.
 mod bindings {
     wasmtime::component::bindgen!({
         path: "wit",
         world: "torvyn:bridge/host-view",
         with: {
-            "torvyn:streaming/types.buffer": crate::host::BufferRep,
-            "torvyn:streaming/types.mutable-buffer": crate::host::MutableBufferRep,
-            "torvyn:streaming/types.flow-context": crate::host::FlowContextRep,
+            "torvyn:streaming/types@0.2.0.buffer": crate::host::BufferRep,
+            "torvyn:streaming/types@0.2.0.mutable-buffer": crate::host::MutableBufferRep,
+            "torvyn:streaming/types@0.1.0.buffer": crate::host::BufferRep,
+            "torvyn:streaming/types@0.1.0.mutable-buffer": crate::host::MutableBufferRep,
+            "torvyn:streaming/types@0.1.0.flow-context": crate::host::FlowContextRep,
         },
     });
 }

@@ -312,6 +312,9 @@ pub struct NodeData {
     pub limiter: Limiter,
     pub clock: CallClock,
     pub wasi: Option<Box<WasiState>>,
+    /// The flow-context handle of the call in progress: what a 0.2.0
+    /// component's `current-context` reads (0.1.0 ones are lent it).
+    pub context: u32,
 }
 
 // The C++ node pointer is only dereferenced by C++ on the thread that is

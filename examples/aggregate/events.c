@@ -15,17 +15,12 @@ bool exports_torvyn_streaming_lifecycle_init(torvyn_string_t* config, torvyn_err
     return true;
 }
 
-bool exports_torvyn_streaming_source_pull(
-    torvyn_borrow_context_t context, exports_torvyn_streaming_source_option_output_element_t* ret,
-    torvyn_error_t* err) {
-    torvyn_streaming_types_flow_context_drop_borrow(context);
+bool exports_torvyn_streaming_source_pull(torvyn_pulled_t* ret, torvyn_error_t* err) {
     if (next == count) {
-        ret->is_some = false;
-        return true;
+        return torvyn_pulled_exhausted(ret);
     }
     const char* level = next % 7 == 6 ? "level=error" : next % 3 == 2 ? "level=warn" : "level=info";
-    ret->is_some = true;
-    return torvyn_make_output(level, strlen(level), "text/plain", next++, &ret->val, err);
+    return torvyn_pulled_element(level, strlen(level), "text/plain", next++, ret, err);
 }
 
 void exports_torvyn_streaming_source_notify(

@@ -20,13 +20,9 @@ bool exports_torvyn_streaming_lifecycle_init(torvyn_string_t* config, torvyn_err
     return true;
 }
 
-bool exports_torvyn_streaming_source_pull(
-    torvyn_borrow_context_t context, exports_torvyn_streaming_source_option_output_element_t* ret,
-    torvyn_error_t* err) {
-    torvyn_streaming_types_flow_context_drop_borrow(context);
+bool exports_torvyn_streaming_source_pull(torvyn_pulled_t* ret, torvyn_error_t* err) {
     if (count != 0 && next == count) {
-        ret->is_some = false;
-        return true;
+        return torvyn_pulled_exhausted(ret);
     }
     /* fill=0 sends the same bytes every time: a pure copy benchmark. */
     if (fill != 0) {
@@ -34,8 +30,7 @@ bool exports_torvyn_streaming_source_pull(
             scratch[i] = (uint8_t)(next + i);
         }
     }
-    ret->is_some = true;
-    return torvyn_make_output(scratch, size, "application/octet-stream", next++, &ret->val, err);
+    return torvyn_pulled_element(scratch, size, "application/octet-stream", next++, ret, err);
 }
 
 void exports_torvyn_streaming_source_notify(

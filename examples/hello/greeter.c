@@ -16,20 +16,15 @@ bool exports_torvyn_streaming_lifecycle_init(torvyn_string_t* config, torvyn_err
     return true;
 }
 
-bool exports_torvyn_streaming_source_pull(
-    torvyn_borrow_context_t context, exports_torvyn_streaming_source_option_output_element_t* ret,
-    torvyn_error_t* err) {
-    torvyn_streaming_types_flow_context_drop_borrow(context);
+bool exports_torvyn_streaming_source_pull(torvyn_pulled_t* ret, torvyn_error_t* err) {
     if (next == count) {
-        ret->is_some = false;  // exhausted: the host completes the flow
-        return true;
+        return torvyn_pulled_exhausted(ret);  // exhausted: the host completes the flow
     }
     static const char greeting[] = "hello, world #";
     char text[sizeof greeting + 20];
     memcpy(text, greeting, sizeof greeting - 1);
     size_t n = sizeof greeting - 1 + torvyn_format_u64(next + 1, text + sizeof greeting - 1);
-    ret->is_some = true;
-    return torvyn_make_output(text, n, "text/plain", next++, &ret->val, err);
+    return torvyn_pulled_element(text, n, "text/plain", next++, ret, err);
 }
 
 void exports_torvyn_streaming_source_notify(

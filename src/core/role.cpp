@@ -47,15 +47,27 @@ bool exports_role(std::string_view export_name, Role role) {
         export_name[name.size()] != '@') {
         return false;
     }
-    // Semver: 0.x versions are compatible within one minor version.
+    // Semver: 0.x versions are compatible within one minor version, and the
+    // host speaks every minor from the oldest it kept to the current one.
     const auto theirs = parse_version(export_name.substr(name.size() + 1));
-    const auto ours = parse_version(kContractVersion);
-    return theirs && ours && theirs->major == ours->major && theirs->minor == ours->minor;
+    const auto newest = parse_version(kContractVersion);
+    const auto oldest = parse_version(kOldestContractVersion);
+    return theirs && newest && oldest && theirs->major == newest->major &&
+           theirs->minor >= oldest->minor && theirs->minor <= newest->minor;
 }
 
 std::string compatible_versions() {
-    const auto v = parse_version(kContractVersion);
-    return v ? fmt::format("{}.{}.x", v->major, v->minor) : std::string(kContractVersion);
+    const auto newest = parse_version(kContractVersion);
+    const auto oldest = parse_version(kOldestContractVersion);
+    if (!newest || !oldest) {
+        return std::string(kContractVersion);
+    }
+    std::string out;
+    for (unsigned minor = oldest->minor; minor <= newest->minor; ++minor) {
+        out += fmt::format("{}{}.{}.x", out.empty() ? "" : (minor == newest->minor ? " or " : ", "),
+                           newest->major, minor);
+    }
+    return out;
 }
 
 std::string wrong_world_hint(Role role) {

@@ -44,9 +44,27 @@ struct PreparedComponent::Raw {
     std::unique_ptr<std::function<void(std::string_view)>> on_denied;
     Owned<tvb_prepared> handle;
 };
+// How a batch carries payloads to a component. By value saves a handle and
+// a host call per element, but copies payloads a component may never read
+// (a filter or router on metadata): the first batch is lent, and the
+// component's reads of it decide.
+enum class PayloadMode : std::uint8_t { probe, by_value, lent };
+
+// What a batch call lends and gets back, kept to reuse the memory.
+struct BatchScratch {
+    PayloadMode mode = PayloadMode::probe;
+    std::uint64_t reads_before = 0;  // NodeHost::payload_reads when a probe began
+    tvb_batch batch{};
+    std::vector<tvb_batch_element> elements;
+    std::vector<std::byte> bytes;         // payloads carried by value
+    std::vector<std::string_view> types;  // distinct content types (the buffers' own)
+    std::vector<tvb_bytes> type_views;
+    std::vector<tvb_batch_result> results;
+};
 struct Instance::Raw {
     std::shared_ptr<const PreparedComponent> prepared;
     Owned<tvb_instance> handle;
+    BatchScratch scratch;
 };
 // A bridge call's outcome: null on success.
 struct Instance::Failure {
@@ -390,10 +408,14 @@ Result<std::shared_ptr<const PreparedComponent>> Runtime::prepare(
                 return Error(ErrorCode::engine, message_of(error.get()));
         }
     }
-    return std::make_shared<const PreparedComponent>(
+    auto prepared = std::make_shared<PreparedComponent>(
         std::make_unique<PreparedComponent::Raw>(
             PreparedComponent::Raw{component, std::move(on_denied), Owned<tvb_prepared>(p)}),
         role);
+    int32_t batched = 0;
+    tvb_prepared_contract(p, &prepared->contract_minor_, &batched);
+    prepared->batched_ = batched != 0;
+    return std::shared_ptr<const PreparedComponent>(std::move(prepared));
 }
 
 Result<std::unique_ptr<Instance>> Runtime::instantiate(
@@ -431,7 +453,7 @@ Result<std::unique_ptr<Instance>> Runtime::instantiate(
         return Error(code, "cannot instantiate component: " + message_of(error.get()));
     }
     return std::make_unique<Instance>(
-        std::make_unique<Instance::Raw>(Instance::Raw{prepared, Owned<tvb_instance>(i)}),
+        std::make_unique<Instance::Raw>(Instance::Raw{prepared, Owned<tvb_instance>(i), {}}),
         prepared->role(), host);
 }
 
@@ -513,6 +535,8 @@ tvb_element lend(const ElementRef& in, const NodeHost& host) {
 Produced produced(const tvb_output& o) {
     Produced out;
     out.present = o.present != 0;
+    out.pending = o.pending != 0;
+    out.retry_after = std::chrono::nanoseconds(o.retry_after_ns);
     out.sequence = o.sequence;
     out.timestamp_ns = o.timestamp_ns;
     out.payload = o.payload;
@@ -646,6 +670,178 @@ CallResult Instance::flush(std::vector<Produced>& out) {
     for (auto& p : out) {
         if (CallResult a = adopt(p); !a.ok()) {
             return a;
+        }
+    }
+    return r;
+}
+
+// --- batches (contract 0.2) ----------------------------------------------------
+
+namespace {
+
+// Gathers a batch: small payloads copied (and counted, as a read would be)
+// into one byte list, larger ones lent by handle; each content type once.
+const tvb_batch& lend(BatchScratch& b, NodeHost& node, std::span<const ElementRef> in) {
+    b.reads_before = node.payload_reads;
+    b.elements.clear();
+    b.bytes.clear();
+    b.types.clear();
+    b.type_views.clear();
+    for (const ElementRef& e : in) {
+        std::uint64_t size = 0;
+        std::string_view type;
+        node.buffers->size(e.payload, &size);
+        node.buffers->content_type(e.payload, &type);
+        auto t = std::find(b.types.begin(), b.types.end(), type);
+        if (t == b.types.end()) {
+            t = b.types.insert(b.types.end(), type);
+        }
+        tvb_batch_element el{.sequence = e.sequence,
+                             .timestamp_ns = e.timestamp_ns,
+                             .by_value = 0,
+                             .payload = e.payload,
+                             .offset = 0,
+                             .len = 0,
+                             .content_type = static_cast<uint32_t>(t - b.types.begin())};
+        std::span<const std::byte> bytes;
+        if (b.mode == PayloadMode::by_value && size <= limits::kBatchInlineBytes &&
+            b.bytes.size() + size <= limits::kBatchInlineTotalBytes &&
+            node.buffers->bytes(e.payload, 0, size, &bytes) == BufferOp::ok) {
+            el.by_value = 1;
+            el.offset = static_cast<uint32_t>(b.bytes.size());
+            el.len = static_cast<uint32_t>(bytes.size());
+            b.bytes.insert(b.bytes.end(), bytes.begin(), bytes.end());
+            node.ledger->record(CopyReason::host_to_guest, bytes.size());
+            if (node.edge_ledger != nullptr) {
+                node.edge_ledger->record(CopyReason::host_to_guest, bytes.size());
+            }
+        }
+        b.elements.push_back(el);
+    }
+    for (const std::string_view t : b.types) {
+        b.type_views.push_back(tvb_bytes{reinterpret_cast<const uint8_t*>(t.data()), t.size()});
+    }
+    b.results.assign(in.size(), tvb_batch_result{});
+    b.batch = tvb_batch{.elements = b.elements.data(),
+                        .count = b.elements.size(),
+                        .bytes = {reinterpret_cast<const uint8_t*>(b.bytes.data()), b.bytes.size()},
+                        .content_types = b.type_views.data(),
+                        .content_type_count = b.type_views.size(),
+                        .context = node.context_handle};
+    return b.batch;
+}
+
+// After a probing batch: by value from now on if the component read
+// everything it was lent.
+void learn(BatchScratch& b, const NodeHost& node) {
+    if (b.mode == PayloadMode::probe && !b.elements.empty()) {
+        b.mode = node.payload_reads - b.reads_before >= b.elements.size() ? PayloadMode::by_value
+                                                                          : PayloadMode::lent;
+    }
+}
+
+// Element i's own result, from the guest's batch result.
+CallResult element_result(const tvb_batch_result& r) {
+    if (r.outcome != TVB_BATCH_FAILED) {
+        return {};
+    }
+    // Guest text (the bridge cut it to limits::kMaxGuestTextBytes).
+    return CallResult::guest(guest_kind(r.error_kind),
+                             escape_guest_text(text(r.message.data, r.message.len)));
+}
+
+}  // namespace
+
+CallResult Instance::process_batch(std::span<const ElementRef> in, std::span<Produced> out,
+                                   std::span<CallResult> each) {
+    BatchScratch& b = raw_->scratch;
+    const tvb_batch& batch = lend(b, host_, in);
+    tvb_batch_output made{};
+    CallResult r = finish(
+        {ErrorPtr(tvb_call_process_batch(raw_->handle.get(), &batch, b.results.data(), &made))});
+    learn(b, host_);
+    if (!r.ok()) {
+        return r;
+    }
+    const auto* bytes = reinterpret_cast<const std::byte*>(made.bytes.data);
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const tvb_batch_result& res = b.results[i];
+        each[i] = element_result(res);
+        out[i] = Produced{};
+        if (res.outcome != TVB_BATCH_DONE) {
+            continue;  // dropped, or failed
+        }
+        out[i].present = true;
+        out[i].sequence = res.sequence;
+        out[i].timestamp_ns = res.timestamp_ns;
+        if (res.by_value == 0) {
+            out[i].payload = res.payload;
+            each[i] = adopt(out[i]);
+            if (!each[i].ok()) {
+                out[i] = Produced{};
+            }
+            continue;
+        }
+        // Checked here, not trusted: a range and a type index the guest chose.
+        const bool in_range = std::uint64_t{res.offset} + res.len <= made.bytes.len;
+        const bool typed = res.content_type < made.content_type_count;
+        if (!in_range || !typed) {
+            out[i] = Produced{};
+            each[i] = CallResult::guest(
+                GuestErrorKind::internal,
+                in_range
+                    ? fmt::format("process-batch: content type {} of {} does not exist",
+                                  res.content_type, made.content_type_count)
+                    : fmt::format("process-batch: bytes {}..{} lie outside its {} bytes",
+                                  res.offset, std::uint64_t{res.offset} + res.len, made.bytes.len));
+            continue;
+        }
+        const tvb_bytes type = made.content_types[res.content_type];
+        BufferOp why = BufferOp::ok;
+        out[i].payload = detail::make_guest_buffer(
+            host_, std::span<const std::byte>(bytes + res.offset, res.len),
+            text(type.data, type.len), &why);
+        if (out[i].payload == 0) {
+            out[i] = Produced{};
+            each[i] = CallResult::guest(GuestErrorKind::unavailable,
+                                        host_.refusal_message.empty()
+                                            ? fmt::format("output refused: {}", buffer_op_name(why))
+                                            : host_.refusal_message);
+            continue;
+        }
+        each[i] = adopt(out[i]);
+    }
+    return r;
+}
+
+CallResult Instance::push_batch(std::span<const ElementRef> in, std::span<CallResult> each,
+                                bool& pause) {
+    BatchScratch& b = raw_->scratch;
+    const tvb_batch& batch = lend(b, host_, in);
+    int32_t p = 0;
+    CallResult r =
+        finish({ErrorPtr(tvb_call_push_batch(raw_->handle.get(), &batch, b.results.data(), &p))});
+    learn(b, host_);
+    pause = p != 0;
+    if (r.ok()) {
+        for (std::size_t i = 0; i < in.size(); ++i) {
+            each[i] = element_result(b.results[i]);
+        }
+    }
+    return r;
+}
+
+CallResult Instance::accept_batch(std::span<const ElementRef> in, std::span<std::uint8_t> kept,
+                                  std::span<CallResult> each) {
+    BatchScratch& b = raw_->scratch;
+    const tvb_batch& batch = lend(b, host_, in);
+    CallResult r =
+        finish({ErrorPtr(tvb_call_accept_batch(raw_->handle.get(), &batch, b.results.data()))});
+    learn(b, host_);
+    if (r.ok()) {
+        for (std::size_t i = 0; i < in.size(); ++i) {
+            each[i] = element_result(b.results[i]);
+            kept[i] = b.results[i].outcome == TVB_BATCH_DONE ? 1 : 0;
         }
     }
     return r;

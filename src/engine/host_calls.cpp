@@ -115,6 +115,7 @@ int32_t buffer_content_type(void* node, uint32_t b, const uint8_t** data, size_t
 int32_t buffer_read(void* node, uint32_t b, uint64_t offset, uint64_t len, const uint8_t** data,
                     size_t* out_len) {
     auto& h = host(node);
+    ++h.payload_reads;
     std::span<const std::byte> bytes;
     const BufferOp op = h.buffers->bytes(b, offset, len, &bytes);
     if (op != BufferOp::ok) {
@@ -260,30 +261,16 @@ int32_t buffer_make(void* node, const uint8_t* data, size_t len, const uint8_t* 
         return content_type_too_long(h, what, type_len);
     }
     BufferOp why = BufferOp::ok;
-    const BufferHandle m = h.buffers->allocate(h.id, len, &why);
-    if (m == 0) {
-        note_refused_allocation(h, "make", len, why);
+    *out = make_guest_buffer(
+        h, std::span<const std::byte>(reinterpret_cast<const std::byte*>(data), len),
+        std::string_view(reinterpret_cast<const char*>(type), type_len), &why);
+    if (*out != 0) {
+        return kOk;
+    }
+    if (why == BufferOp::capacity_exceeded || why == BufferOp::too_many) {
         return buffer_error(why, kind, value, h.buffers->limits().max_buffer_bytes);
     }
-    BufferOp op = h.buffers->write(
-        h.id, m, BufferStore::kAppend,
-        std::span<const std::byte>(reinterpret_cast<const std::byte*>(data), len), *h.ledger);
-    if (op == BufferOp::ok && type_len != 0) {
-        op = h.buffers->set_content_type(
-            h.id, m, std::string_view(reinterpret_cast<const char*>(type), type_len));
-    }
-    if (op == BufferOp::ok) {
-        op = h.buffers->freeze(h.id, m, out);
-    }
-    if (op != BufferOp::ok) {
-        h.buffers->drop_owned(h.id, m);
-        if (op == BufferOp::capacity_exceeded) {
-            note_budget(h, "make", len + type_len);
-            return buffer_error(op, kind, value, h.buffers->limits().max_buffer_bytes);
-        }
-        return refuse(h, what, op);
-    }
-    return kOk;
+    return refuse(h, what, why);
 }
 
 // Asked by the engine's deadline check, not by the guest: not counted.
@@ -376,6 +363,34 @@ const tvb_host_callbacks& host_callbacks() {
         .guest_output = guest_output,
     };
     return callbacks;
+}
+
+BufferHandle make_guest_buffer(NodeHost& h, std::span<const std::byte> bytes, std::string_view type,
+                               BufferOp* why) {
+    BufferOp op = BufferOp::ok;
+    const BufferHandle m = h.buffers->allocate(h.id, bytes.size(), &op);
+    if (m == 0) {
+        note_refused_allocation(h, "make", bytes.size(), op);
+        *why = op;
+        return 0;
+    }
+    op = h.buffers->write(h.id, m, BufferStore::kAppend, bytes, *h.ledger);
+    if (op == BufferOp::ok && !type.empty()) {
+        op = h.buffers->set_content_type(h.id, m, type);
+    }
+    BufferHandle frozen = 0;
+    if (op == BufferOp::ok) {
+        op = h.buffers->freeze(h.id, m, &frozen);
+    }
+    if (op != BufferOp::ok) {
+        h.buffers->drop_owned(h.id, m);
+        if (op == BufferOp::capacity_exceeded) {
+            note_budget(h, "make", bytes.size() + type.size());
+        }
+        *why = op;
+        return 0;
+    }
+    return frozen;
 }
 
 }  // namespace torvyn::detail

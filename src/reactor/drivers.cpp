@@ -105,10 +105,36 @@ void processor_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {
     processed(s, n, in, out);
 }
 
+// A batch call that failed as a whole (trap, deadline, limit) fails every
+// element of it: the first follows the node's policy, the others are given
+// up with it.
+void batch_failed(State& s, Node& n, std::span<const ElementRef> in, const CallResult& r) {
+    on_failure(s, n, in.front(), r, on_element(in.front()));
+    for (std::size_t i = 1; i < in.size(); ++i) {
+        give_up(s, n, in[i]);
+    }
+}
+
+// Runs `each_element(i)` for the elements of a batch whose call succeeded:
+// an element's own failure follows the node's policy; after one stopped the
+// node, the rest go with it.
+template <class Each>
+void batch_results(State& s, Node& n, std::span<const ElementRef> in,
+                   std::span<const CallResult> each, Each each_element) {
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (!each[i].ok()) {
+            on_failure(s, n, in[i], each[i], on_element(in[i]));
+        } else if (n.stopped) {
+            give_up(s, n, in[i]);
+        } else {
+            each_element(i);
+        }
+    }
+}
+
 // Several elements in one call (the scheduler room-checked them all). Each
-// element's own result decides its fate as in processor_step; a failed call
-// fails them all: the first follows the node's policy, the others are given
-// up with it, and whatever the call made is released.
+// element's own result decides its fate as in processor_step; whatever a
+// failed element or a failed call made is released.
 void processor_batch(State& s, Node& n, std::span<const ElementRef> in, std::uint32_t) {
     std::vector<Produced>& out = n.batch_out;
     std::vector<CallResult>& each = n.batch_results;
@@ -116,29 +142,25 @@ void processor_batch(State& s, Node& n, std::span<const ElementRef> in, std::uin
     each.assign(in.size(), CallResult{});
     const CallResult r = call_with_retries(s, n, CallKind::process,
                                            [&] { return n.stage->process_batch(in, out, each); });
+    const auto release_output = [&](std::size_t i) {
+        if (out[i].present) {
+            s.buffers.release(out[i].payload);
+        }
+    };
     if (!r.ok()) {
-        for (const Produced& o : out) {
-            if (o.present) {
-                s.buffers.release(o.payload);
-            }
+        for (std::size_t i = 0; i < in.size(); ++i) {
+            release_output(i);
         }
-        on_failure(s, n, in.front(), r, on_element(in.front()));
-        for (std::size_t i = 1; i < in.size(); ++i) {
-            give_up(s, n, in[i]);
-        }
+        batch_failed(s, n, in, r);
         return;
     }
     for (std::size_t i = 0; i < in.size(); ++i) {
+        if (!each[i].ok() || n.stopped) {
+            release_output(i);
+        }
         if (!each[i].ok()) {
-            if (out[i].present) {
-                s.buffers.release(out[i].payload);
-            }
             on_failure(s, n, in[i], each[i], on_element(in[i]));
         } else if (n.stopped) {
-            // An earlier element's failure stopped the node: the rest go with it.
-            if (out[i].present) {
-                s.buffers.release(out[i].payload);
-            }
             give_up(s, n, in[i]);
         } else {
             processed(s, n, in[i], out[i]);
@@ -158,6 +180,27 @@ void filter_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {
     } else {
         filtered(s, n, in);
     }
+}
+
+void filter_batch(State& s, Node& n, std::span<const ElementRef> in, std::uint32_t) {
+    std::vector<CallResult>& each = n.batch_results;
+    std::vector<std::uint8_t>& kept = n.batch_kept;
+    each.assign(in.size(), CallResult{});
+    kept.assign(in.size(), 0);
+    const CallResult r = call_with_retries(s, n, CallKind::accept,
+                                           [&] { return n.stage->accept_batch(in, kept, each); });
+    if (!r.ok()) {
+        batch_failed(s, n, in, r);
+        return;
+    }
+    batch_results(s, n, in, each, [&](std::size_t i) {
+        if (kept[i] != 0) {
+            ++n.report.elements_out;
+            forward(s, n.outputs, in[i]);  // same buffer, no copy
+        } else {
+            filtered(s, n, in[i]);
+        }
+    });
 }
 
 // Routers declare their ports once, after init; they must match the edges.
@@ -242,14 +285,9 @@ void aggregator_finish(State& s, Node& n) {
     emit_pending(s, n);
 }
 
-void sink_step(State& s, Node& n, const ElementRef& in, std::uint32_t from) {
-    bool pause = false;
-    const CallResult r =
-        call_with_retries(s, n, CallKind::push, [&] { return n.stage->push(in, pause); });
-    if (!r.ok()) {
-        on_failure(s, n, in, r, on_element(in));
-        return;
-    }
+// A sink took `in`: delivered (or dead-lettered, when it arrived on a
+// dead-letter edge), and its payload released.
+void sink_took(State& s, Node& n, const ElementRef& in, std::uint32_t from) {
     if (s.edges[from].report.dead_letter) {
         ++s.report.dead_lettered;
         s.listeners.notify(kPathEvents, [&](FlowObserver& o) {
@@ -267,6 +305,10 @@ void sink_step(State& s, Node& n, const ElementRef& in, std::uint32_t from) {
         }
     }
     s.buffers.release(in.payload);
+}
+
+// A sink that asked to pause is left alone, longer while it keeps asking.
+void sink_paced(Node& n, bool pause) {
     if (pause) {
         ++n.report.pauses;
         n.pause_backoff =
@@ -275,6 +317,32 @@ void sink_step(State& s, Node& n, const ElementRef& in, std::uint32_t from) {
     } else {
         n.pause_backoff = std::chrono::microseconds{0};
     }
+}
+
+void sink_step(State& s, Node& n, const ElementRef& in, std::uint32_t from) {
+    bool pause = false;
+    const CallResult r =
+        call_with_retries(s, n, CallKind::push, [&] { return n.stage->push(in, pause); });
+    if (!r.ok()) {
+        on_failure(s, n, in, r, on_element(in));
+        return;
+    }
+    sink_took(s, n, in, from);
+    sink_paced(n, pause);
+}
+
+void sink_batch(State& s, Node& n, std::span<const ElementRef> in, std::uint32_t from) {
+    std::vector<CallResult>& each = n.batch_results;
+    each.assign(in.size(), CallResult{});
+    bool pause = false;
+    const CallResult r = call_with_retries(s, n, CallKind::push,
+                                           [&] { return n.stage->push_batch(in, each, pause); });
+    if (!r.ok()) {
+        batch_failed(s, n, in, r);
+        return;
+    }
+    batch_results(s, n, in, each, [&](std::size_t i) { sink_took(s, n, in[i], from); });
+    sink_paced(n, pause);
 }
 
 void sink_finish(State& s, Node& n) {
@@ -293,8 +361,8 @@ void just_done(State&, Node& n) {
 const std::array<Driver, 6> kDrivers = {{
     {no_start, source_pull, nullptr, just_done},                      // source
     {no_start, nullptr, processor_step, just_done, processor_batch},  // processor
-    {no_start, nullptr, sink_step, sink_finish},                      // sink
-    {no_start, nullptr, filter_step, just_done},                      // filter
+    {no_start, nullptr, sink_step, sink_finish, sink_batch},          // sink
+    {no_start, nullptr, filter_step, just_done, filter_batch},        // filter
     {router_start, nullptr, router_step, just_done},                  // router
     {no_start, nullptr, aggregator_step, aggregator_finish},          // aggregator
 }};

@@ -98,6 +98,7 @@ struct Node {
     std::vector<ElementRef> batch;
     std::vector<Produced> batch_out;
     std::vector<CallResult> batch_results;
+    std::vector<std::uint8_t> batch_kept;  // filters
     // A source that answered "pending": asked again from this time on, or
     // when the flow's waker is woken.
     bool waiting = false;

@@ -4,6 +4,7 @@
 // audit log as an observer of containments and restarts.
 #include <fmt/format.h>
 
+#include "torvyn/core/limits.hpp"
 #include "torvyn/engine/engine.hpp"
 #include "torvyn/reactor/flow.hpp"
 #include "torvyn/reactor/link.hpp"
@@ -44,6 +45,24 @@ public:
         return instance_->ingest(in, out);
     }
     CallResult flush(std::vector<Produced>& out) override { return instance_->flush(out); }
+
+    // A component that exports its role's batch form (contract 0.2) takes
+    // batches; the node's `batch` bounds them.
+    [[nodiscard]] std::size_t batch_limit() const override {
+        return prepared_->batched() ? limits::kMaxBatch : 1;
+    }
+    CallResult process_batch(std::span<const ElementRef> in, std::span<Produced> out,
+                             std::span<CallResult> each) override {
+        return instance_->process_batch(in, out, each);
+    }
+    CallResult push_batch(std::span<const ElementRef> in, std::span<CallResult> each,
+                          bool& pause) override {
+        return instance_->push_batch(in, each, pause);
+    }
+    CallResult accept_batch(std::span<const ElementRef> in, std::span<std::uint8_t> kept,
+                            std::span<CallResult> each) override {
+        return instance_->accept_batch(in, kept, each);
+    }
 
     // A fresh instance in a new store. What the old one held goes back to the
     // pool before the new one can make anything.

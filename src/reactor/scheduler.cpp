@@ -143,8 +143,8 @@ bool run_batches(State& s, Node& n, const Driver& d) {
     Queue& queue = s.edges[from].queue;
     std::vector<ElementRef>& batch = n.batch;
     bool progressed = false;
-    for (std::size_t taken = 0;
-         taken < static_cast<std::size_t>(kBatch) && !s.aborted && !n.stopped && !queue.empty();) {
+    for (std::size_t taken = 0; taken < static_cast<std::size_t>(kBatch) && !s.aborted &&
+                                !n.stopped && !queue.empty() && !paused(n);) {
         const std::size_t k = std::min({n.batch_limit, queue.size(), room_for(s, n),
                                         static_cast<std::size_t>(kBatch) - taken});
         if (k == 0) {

@@ -20,6 +20,33 @@ CallResult Stage::process_batch(std::span<const ElementRef> in, std::span<Produc
     return {};
 }
 
+CallResult Stage::push_batch(std::span<const ElementRef> in, std::span<CallResult> each,
+                             bool& pause) {
+    pause = false;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        bool p = false;
+        each[i] = push(in[i], p);
+        pause = pause || p;
+        if (each[i].instance_dead()) {
+            return each[i];
+        }
+    }
+    return {};
+}
+
+CallResult Stage::accept_batch(std::span<const ElementRef> in, std::span<std::uint8_t> kept,
+                               std::span<CallResult> each) {
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        bool keep = false;
+        each[i] = accept(in[i], keep);
+        kept[i] = keep ? 1 : 0;
+        if (each[i].instance_dead()) {
+            return each[i];
+        }
+    }
+    return {};
+}
+
 CallResult Stage::restart(std::string_view) {
     return CallResult::failure(CallStatus::internal, "this stage cannot restart");
 }

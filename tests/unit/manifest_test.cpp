@@ -133,12 +133,18 @@ TEST(Manifest, MaxRateIsForSources) {
     EXPECT_TRUE(has_error(zero, ErrorCode::manifest_value, "Torvyn.toml:5:"));
 }
 
-TEST(Manifest, BatchIsForProcessors) {
+TEST(Manifest, BatchIsForRolesWithABatchForm) {
     const auto bad = parse(
+        "[flow.f]\n[flow.f.nodes.a]\ncomponent=\"a\"\nrole=\"source\"\nbatch = 8\n"
+        "[flow.f.nodes.b]\ncomponent=\"b\"\nrole=\"sink\"\n"
+        "[[flow.f.edges]]\nfrom=\"a\"\nto=\"b\"\n");
+    EXPECT_TRUE(has_error(bad, ErrorCode::manifest_schema, "Torvyn.toml:5:"));
+    const auto good = parse(
         "[flow.f]\n[flow.f.nodes.a]\ncomponent=\"a\"\nrole=\"source\"\n"
         "[flow.f.nodes.b]\ncomponent=\"b\"\nrole=\"sink\"\nbatch = 8\n"
         "[[flow.f.edges]]\nfrom=\"a\"\nto=\"b\"\n");
-    EXPECT_TRUE(has_error(bad, ErrorCode::manifest_schema, "Torvyn.toml:8:"));
+    ASSERT_TRUE(good.errors.empty()) << good.errors.front().format();
+    EXPECT_EQ(good.manifest.flows[0].find("b")->batch, 8u);
 }
 
 TEST(Manifest, RejectsCycles) {

@@ -66,6 +66,17 @@ inline constexpr std::size_t kMaxFlushOutputs = kMaxBuffersPerNode;
 // a few hundred for indirect calls. Matches the pooling allocator's default.
 inline constexpr std::uint64_t kDefaultMaxTableElements = 20'000;
 
+// A payload up to this size travels by value in a batch (contract 0.2): one
+// counted copy into the guest with the batch, no handle, no host call to
+// read it. Larger ones are lent as handles, read as the guest needs (a copy
+// by value would cost the host a second copy when gathering the batch).
+inline constexpr std::size_t kBatchInlineBytes = 16u << 10;
+// Bytes by value per batch call, so that a batch grows the guest's memory
+// by at most this much; the elements after that are lent.
+inline constexpr std::size_t kBatchInlineTotalBytes = 256u << 10;
+// Elements per batch call at most, whatever the manifest's `batch` says.
+inline constexpr std::size_t kMaxBatch = 1'024;
+
 // --- what guests can make the host do ---------------------------------------
 
 // Bytes a guest may write to stdout or stderr per call (WASI's check-write

@@ -14,6 +14,10 @@
 
 namespace torvyn {
 
+// The oldest contract this host still runs (frozen in wit/v0.1.0/); the
+// newest is kContractVersion, the package of wit/.
+inline constexpr std::string_view kOldestContractVersion = "0.1.0";
+
 enum class Role : std::uint8_t { source, processor, sink, filter, router, aggregator };
 
 struct RoleInfo {
@@ -24,20 +28,21 @@ struct RoleInfo {
     bool takes_input;            // has edges coming in (all but sources)
     bool gives_output;           // has edges going out (all but sinks)
     bool names_ports;            // its outgoing edges name ports (routers)
+    bool takes_batches;          // has a batch form (contract 0.2: processor, sink, filter)
 };
 
 // Every role, in the order of the enum. To add a role: a value above and a
 // row here; its calls go through each layer once (docs/architecture.md,
 // "How to add a role").
 inline constexpr std::array<RoleInfo, 6> kRoles = {{
-    {Role::source, "source", "torvyn:streaming/source", "data-source", false, true, false},
+    {Role::source, "source", "torvyn:streaming/source", "data-source", false, true, false, false},
     {Role::processor, "processor", "torvyn:streaming/processor", "data-processor", true, true,
-     false},
-    {Role::sink, "sink", "torvyn:streaming/sink", "data-sink", true, false, false},
-    {Role::filter, "filter", "torvyn:streaming/filter", "data-filter", true, true, false},
-    {Role::router, "router", "torvyn:streaming/router", "data-router", true, true, true},
+     false, true},
+    {Role::sink, "sink", "torvyn:streaming/sink", "data-sink", true, false, false, true},
+    {Role::filter, "filter", "torvyn:streaming/filter", "data-filter", true, true, false, true},
+    {Role::router, "router", "torvyn:streaming/router", "data-router", true, true, true, false},
     {Role::aggregator, "aggregator", "torvyn:streaming/aggregator", "data-aggregator", true, true,
-     false},
+     false, false},
 }};
 
 static_assert(
@@ -71,9 +76,10 @@ inline std::string_view role_world(Role role) {
 }
 
 // Whether `export_name` ("torvyn:streaming/processor@0.1.3") is `role`'s
-// interface at a version compatible with the table's (0.x: same minor).
+// interface at a version this host speaks (0.x: a minor from the oldest's to
+// the current's).
 bool exports_role(std::string_view export_name, Role role);
-// The contract versions this host speaks: "0.1.x".
+// The contract versions this host speaks: "0.1.x or 0.2.x".
 std::string compatible_versions();
 // What to do when a component does not export its node's role: the one hint
 // for the link check and the engine.

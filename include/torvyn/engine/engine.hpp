@@ -122,6 +122,10 @@ public:
     PreparedComponent(const PreparedComponent&) = delete;
     PreparedComponent& operator=(const PreparedComponent&) = delete;
     [[nodiscard]] Role role() const { return role_; }
+    // The contract's minor version the component was built for (1: 0.1.x,
+    // 2: 0.2.x), and whether it exports its role's batch form.
+    [[nodiscard]] std::uint32_t contract_minor() const { return contract_minor_; }
+    [[nodiscard]] bool batched() const { return batched_; }
 
     struct Raw;
     PreparedComponent(std::unique_ptr<Raw> raw, Role role);
@@ -130,6 +134,8 @@ private:
     friend class Runtime;
     std::unique_ptr<Raw> raw_;
     Role role_;
+    std::uint32_t contract_minor_ = 0;
+    bool batched_ = false;
 };
 
 // Prints what is left of a guest's last stderr line (host_calls.cpp).
@@ -160,6 +166,13 @@ public:
     CallResult route(const ElementRef& in, std::vector<std::string>& ports);
     CallResult ingest(const ElementRef& in, Produced& out);
     CallResult flush(std::vector<Produced>& out);
+    // The batch forms (PreparedComponent::batched): each[i] is element
+    // in[i]'s result; a failure returned fails the whole call.
+    CallResult process_batch(std::span<const ElementRef> in, std::span<Produced> out,
+                             std::span<CallResult> each);
+    CallResult push_batch(std::span<const ElementRef> in, std::span<CallResult> each, bool& pause);
+    CallResult accept_batch(std::span<const ElementRef> in, std::span<std::uint8_t> kept,
+                            std::span<CallResult> each);
 
     struct Raw;
     Instance(std::unique_ptr<Raw> raw, Role role, NodeHost& host);

@@ -63,20 +63,27 @@ public:
     virtual CallResult notify(bool /*pause*/) { return refused(CallKind::notify); }
     // processor; none: dropped
     virtual CallResult process(const ElementRef&, Produced&) { return refused(CallKind::process); }
-    // A processor that takes several elements per call says how many at most
-    // (1, the default: one at a time). process_batch then gets what is
-    // waiting, up to that and the node's `batch`: in[i] becomes out[i], with
-    // each[i] its own result; the returned result is the call's (a trap or
-    // a deadline fails every element of the batch). The default calls
-    // process once per element.
+    // A processor, sink or filter that takes several elements per call says
+    // how many at most (1, the default: one at a time). Its *_batch call then
+    // gets what is waiting, up to that and the node's `batch`: each[i] is
+    // element in[i]'s own result; the returned result is the call's (a trap
+    // or a deadline fails every element of the batch). The defaults call the
+    // per-element form once per element.
     [[nodiscard]] virtual std::size_t batch_limit() const { return 1; }
+    // in[i] becomes out[i].
     virtual CallResult process_batch(std::span<const ElementRef> in, std::span<Produced> out,
                                      std::span<CallResult> each);
     // sink
     virtual CallResult push(const ElementRef&, bool& /*pause*/) { return refused(CallKind::push); }
+    // `pause`: the sink asked to be left alone for a while, after this batch.
+    virtual CallResult push_batch(std::span<const ElementRef> in, std::span<CallResult> each,
+                                  bool& pause);
     virtual CallResult complete() { return refused(CallKind::complete); }
     // filter
     virtual CallResult accept(const ElementRef&, bool&) { return refused(CallKind::accept); }
+    // kept[i]: 1 when in[i] passes.
+    virtual CallResult accept_batch(std::span<const ElementRef> in, std::span<std::uint8_t> kept,
+                                    std::span<CallResult> each);
     // router
     virtual CallResult ports(std::vector<std::string>&) { return refused(CallKind::ports); }
     virtual CallResult route(const ElementRef&, std::vector<std::string>& /*ports*/) {

@@ -58,6 +58,9 @@ struct NodeHost {
     std::string stderr_line;
     // Calls the guest made into the host (torvyn interfaces, granted output).
     std::uint64_t host_calls = 0;
+    // Of those, reads of a payload (buffer.read, buffer.read-all): whether a
+    // component reads what it is lent decides how batches carry payloads.
+    std::uint64_t payload_reads = 0;
 };
 
 }  // namespace torvyn

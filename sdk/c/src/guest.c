@@ -30,7 +30,9 @@ bool torvyn_fail(torvyn_error_t* err, uint8_t kind, const char* message) {
 
 void torvyn_element_done(torvyn_element_t* element) {
     torvyn_streaming_types_buffer_drop_borrow(element->payload);
+#ifdef TORVYN_CONTRACT_0_1_0
     torvyn_streaming_types_flow_context_drop_borrow(element->context);
+#endif
 }
 
 torvyn_list_u8_t torvyn_read_all(torvyn_borrow_buffer_t payload) {
@@ -161,6 +163,14 @@ bool torvyn_make_output(const void* data, size_t len, const char* content_type, 
     out->meta.timestamp_ns = 0; /* the host stamps it */
     return torvyn_make_buffer(data, len, content_type, &out->payload, err);
 }
+
+#if !defined(TORVYN_CONTRACT_0_1_0) && defined(EXPORTS_TORVYN_STREAMING_SOURCE_PULLED_ELEMENT)
+bool torvyn_pulled_element(const void* data, size_t len, const char* content_type,
+                           uint64_t sequence, torvyn_pulled_t* ret, torvyn_error_t* err) {
+    ret->tag = EXPORTS_TORVYN_STREAMING_SOURCE_PULLED_ELEMENT;
+    return torvyn_make_output(data, len, content_type, sequence, &ret->val.element, err);
+}
+#endif
 #endif
 
 /* Default lifecycle: components that need no set-up need not write one. */

@@ -7,6 +7,13 @@
  * world and provides default lifecycle functions, so init/teardown are
  * optional.
  *
+ * It builds against the current contract (torvyn:streaming@0.2.0) or, with
+ * torvyn_add_component(... CONTRACT 0.1.0), the frozen 0.1.0 one; the
+ * build defines TORVYN_CONTRACT_0_1_0 then. The differences a C author sees:
+ * in 0.1.0 an element also lends a flow-context handle and a source's pull
+ * takes one; in 0.2.0 a source's pull returns a `pulled` variant (element,
+ * pending or exhausted; see torvyn_pulled_*).
+ *
  * Ownership rules the helpers follow (and the contract demands):
  * - Handles inside a torvyn_element_t are borrowed for the current call.
  *   Call torvyn_element_done() before returning from the export.
@@ -33,7 +40,9 @@ typedef torvyn_streaming_types_output_element_t torvyn_output_t;
 typedef torvyn_streaming_types_process_error_t torvyn_error_t;
 typedef torvyn_streaming_types_own_buffer_t torvyn_own_buffer_t;
 typedef torvyn_streaming_types_borrow_buffer_t torvyn_borrow_buffer_t;
+#ifdef TORVYN_CONTRACT_0_1_0
 typedef torvyn_streaming_types_borrow_flow_context_t torvyn_borrow_context_t;
+#endif
 
 enum {
     TORVYN_ERROR_INVALID_INPUT = TORVYN_STREAMING_TYPES_PROCESS_ERROR_INVALID_INPUT,
@@ -49,6 +58,22 @@ bool torvyn_fail(torvyn_error_t* err, uint8_t kind, const char* message);
 
 /* Releases the borrowed handles of an element lent to this call. */
 void torvyn_element_done(torvyn_element_t* element);
+
+#if !defined(TORVYN_CONTRACT_0_1_0) && defined(EXPORTS_TORVYN_STREAMING_SOURCE_PULLED_ELEMENT)
+typedef exports_torvyn_streaming_source_pulled_t torvyn_pulled_t;
+/* A source's answers: the source has no more elements; it has nothing yet
+ * and the host should ask again in about `retry_after_ns` (0: the host
+ * decides). Each returns true, for `return torvyn_pulled_exhausted(ret);`. */
+static inline bool torvyn_pulled_exhausted(torvyn_pulled_t* ret) {
+    ret->tag = EXPORTS_TORVYN_STREAMING_SOURCE_PULLED_EXHAUSTED;
+    return true;
+}
+static inline bool torvyn_pulled_pending(torvyn_pulled_t* ret, uint64_t retry_after_ns) {
+    ret->tag = EXPORTS_TORVYN_STREAMING_SOURCE_PULLED_PENDING;
+    ret->val.pending = retry_after_ns;
+    return true;
+}
+#endif
 
 /* Copies the whole payload into component memory. Free with torvyn_list_u8_free. */
 torvyn_list_u8_t torvyn_read_all(torvyn_borrow_buffer_t payload);
@@ -74,6 +99,11 @@ bool torvyn_make_buffer(const void* data, size_t len, const char* content_type,
 /* Fills *out with an element carrying a new buffer of `data` and `sequence`. */
 bool torvyn_make_output(const void* data, size_t len, const char* content_type, uint64_t sequence,
                         torvyn_output_t* out, torvyn_error_t* err);
+#if !defined(TORVYN_CONTRACT_0_1_0) && defined(EXPORTS_TORVYN_STREAMING_SOURCE_PULLED_ELEMENT)
+/* A source's answer carrying a new element (as torvyn_make_output). */
+bool torvyn_pulled_element(const void* data, size_t len, const char* content_type,
+                           uint64_t sequence, torvyn_pulled_t* ret, torvyn_error_t* err);
+#endif
 #endif
 
 /* Capability "stdout": writes all of `data` to the host's standard output.

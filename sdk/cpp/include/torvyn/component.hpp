@@ -11,18 +11,29 @@
 //   };
 //   TORVYN_PROCESSOR(Upper)
 //
-// Handles follow the contract: an Element's views are borrowed for the call
-// (the macro releases them when the call returns); a Buffer or MutableBuffer
+// Handles follow the contract: an Element's payload is lent for the call
+// (the macro releases it when the call returns); a Buffer or MutableBuffer
 // is owned and released by its destructor unless handed to the host in an
 // Output. An optional `Result<Ok> init(const Config&)` and `void teardown()`
 // on the class are called by the host when present.
+//
+// Batches (torvyn:streaming@0.2.0): for a processor, sink or filter the
+// macro also exports the role's batch form, calling the per-element method
+// once per element of the batch. Small payloads then arrive by value (an
+// Element's payload reads them without a host call) and an Output made with
+// make_output goes back by value; nothing changes for the author.
 #pragma once
 
 #include <torvyn/guest.h>
 
+#ifdef TORVYN_CONTRACT_0_1_0
+#error "the C++ SDK builds for the current contract; write 0.1.0 components in C"
+#endif
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -70,19 +81,26 @@ private:
     std::variant<T, Error> v_;
 };
 
-// Bytes copied into this component; freed when destroyed.
+// Bytes copied into this component (freed when destroyed), or a view of
+// bytes the current call carried in by value (valid for the call).
 class Bytes {
 public:
-    explicit Bytes(torvyn_list_u8_t list) : list_(list) {}
-    Bytes(Bytes&& o) noexcept : list_(std::exchange(o.list_, torvyn_list_u8_t{nullptr, 0})) {}
+    explicit Bytes(torvyn_list_u8_t list) : list_(list), owned_(true) {}
+    Bytes(const std::byte* data, std::size_t size)
+        : list_{reinterpret_cast<std::uint8_t*>(const_cast<std::byte*>(data)), size},
+          owned_(false) {}
+    Bytes(Bytes&& o) noexcept
+        : list_(std::exchange(o.list_, torvyn_list_u8_t{nullptr, 0})),
+          owned_(std::exchange(o.owned_, false)) {}
     Bytes& operator=(Bytes&& o) noexcept {
         std::swap(list_, o.list_);
+        std::swap(owned_, o.owned_);
         return *this;
     }
     Bytes(const Bytes&) = delete;
     Bytes& operator=(const Bytes&) = delete;
     ~Bytes() {
-        if (list_.ptr != nullptr) {
+        if (owned_ && list_.ptr != nullptr) {
             torvyn_list_u8_free(&list_);
         }
     }
@@ -96,6 +114,7 @@ public:
 
 private:
     torvyn_list_u8_t list_;
+    bool owned_;
 };
 
 namespace detail {
@@ -106,20 +125,36 @@ inline std::string take_string(torvyn_string_t s) {
 }
 }  // namespace detail
 
-// A host buffer lent for the current call. Reading copies into the component.
+// An element's payload for the current call: a host buffer lent by handle
+// (reading copies into the component), or bytes the call carried in by
+// value (reading is free).
 class BufferView {
 public:
-    explicit BufferView(torvyn_borrow_buffer_t h) : h_(h) {}
+    explicit BufferView(torvyn_borrow_buffer_t h) : h_(h), lent_(true) {}
+    BufferView(std::span<const std::byte> bytes, std::string_view content_type)
+        : h_{}, lent_(false), bytes_(bytes), type_(content_type) {}
     [[nodiscard]] std::uint64_t size() const {
-        return torvyn_streaming_types_method_buffer_size(h_);
+        return lent_ ? torvyn_streaming_types_method_buffer_size(h_) : bytes_.size();
     }
     [[nodiscard]] std::string content_type() const {
+        if (!lent_) {
+            return std::string(type_);
+        }
         torvyn_string_t s;
         torvyn_streaming_types_method_buffer_content_type(h_, &s);
         return detail::take_string(s);
     }
-    [[nodiscard]] Bytes read_all() const { return Bytes(torvyn_read_all(h_)); }
+    [[nodiscard]] Bytes read_all() const {
+        return lent_ ? Bytes(torvyn_read_all(h_)) : Bytes(bytes_.data(), bytes_.size());
+    }
     [[nodiscard]] Bytes read(std::uint64_t offset, std::uint64_t len) const {
+        if (!lent_) {
+            const std::size_t at =
+                offset < bytes_.size() ? static_cast<std::size_t>(offset) : bytes_.size();
+            const std::size_t n =
+                static_cast<std::size_t>(len < bytes_.size() - at ? len : bytes_.size() - at);
+            return Bytes(bytes_.data() + at, n);
+        }
         torvyn_list_u8_t list;
         torvyn_streaming_types_method_buffer_read(h_, offset, len, &list);
         return Bytes(list);
@@ -127,37 +162,41 @@ public:
 
 private:
     torvyn_borrow_buffer_t h_;
+    bool lent_;
+    std::span<const std::byte> bytes_;
+    std::string_view type_;
 };
 
-// What the host tells a component about the flow, lent for the current call.
+// What the host tells a component about the flow of the current call.
+struct Context {
+    std::string flow_id;
+    std::string trace_id;  // W3C trace-context, 32 hex digits
+    std::string span_id;   // 16 hex digits
+    std::optional<std::uint64_t> remaining_deadline_ns;
+};
+
+// One host call; ask only when needed (0.2.0 lends no context per element).
+inline Context current_context() {
+    torvyn_streaming_types_flow_context_t c;
+    torvyn_streaming_types_current_context(&c);
+    Context out{detail::take_string(c.flow_id), detail::take_string(c.trace_id),
+                detail::take_string(c.span_id), std::nullopt};
+    if (c.remaining_deadline_ns.is_some) {
+        out.remaining_deadline_ns = c.remaining_deadline_ns.val;
+    }
+    return out;
+}
+
+// The flow context of the current call, read on demand (each accessor is one
+// host call; current_context() gets all of it at once).
 class ContextView {
 public:
-    explicit ContextView(torvyn_borrow_context_t h) : h_(h) {}
-    [[nodiscard]] std::string flow_id() const {
-        return get(torvyn_streaming_types_method_flow_context_flow_id);
-    }
-    [[nodiscard]] std::string trace_id() const {
-        return get(torvyn_streaming_types_method_flow_context_trace_id);
-    }
-    [[nodiscard]] std::string span_id() const {
-        return get(torvyn_streaming_types_method_flow_context_span_id);
-    }
+    [[nodiscard]] std::string flow_id() const { return current_context().flow_id; }
+    [[nodiscard]] std::string trace_id() const { return current_context().trace_id; }
+    [[nodiscard]] std::string span_id() const { return current_context().span_id; }
     [[nodiscard]] std::optional<std::uint64_t> remaining_deadline_ns() const {
-        std::uint64_t ns = 0;
-        if (torvyn_streaming_types_method_flow_context_remaining_deadline_ns(h_, &ns)) {
-            return ns;
-        }
-        return std::nullopt;
+        return current_context().remaining_deadline_ns;
     }
-
-private:
-    template <class F>
-    std::string get(F f) const {
-        torvyn_string_t s;
-        f(h_, &s);
-        return detail::take_string(s);
-    }
-    torvyn_borrow_context_t h_;
 };
 
 // An element lent to the current call.
@@ -196,11 +235,54 @@ private:
     bool owned_;
 };
 
+// A payload handed to the host: a buffer this component made, or bytes the
+// host copies into a new buffer (by value in a batch, through
+// buffer-allocator.make otherwise).
+class Payload {
+public:
+    Payload(Buffer buffer) : buffer_(std::move(buffer)) {}  // NOLINT(google-explicit-constructor)
+    Payload(std::string bytes, std::string content_type)
+        : bytes_(std::move(bytes)), type_(std::move(content_type)) {}
+    [[nodiscard]] bool is_buffer() const { return buffer_.has_value(); }
+    [[nodiscard]] std::string_view bytes() const { return bytes_; }
+    [[nodiscard]] std::string_view content_type() const { return type_; }
+    Buffer& buffer() { return *buffer_; }
+
+private:
+    std::optional<Buffer> buffer_;
+    std::string bytes_;
+    std::string type_;
+};
+
 // An element handed to the host; the host stamps sequence and time when 0.
 struct Output {
-    Buffer payload;
+    Payload payload;
     std::uint64_t sequence = 0;
     std::uint64_t timestamp_ns = 0;
+};
+
+// What a source's pull answers: an element, nothing yet (the host asks again
+// after `retry_after`, 0: when it sees fit, and does not spin meanwhile), or
+// the end. A std::optional<Output> converts: nullopt is the end.
+class Pulled {
+public:
+    Pulled(std::optional<Output> element)  // NOLINT(google-explicit-constructor)
+        : element_(std::move(element)) {}
+    static Pulled pending(std::uint64_t retry_after_ns = 0) {
+        Pulled p(std::nullopt);
+        p.pending_ = true;
+        p.retry_after_ns_ = retry_after_ns;
+        return p;
+    }
+    static Pulled exhausted() { return Pulled(std::nullopt); }
+    [[nodiscard]] bool is_pending() const { return pending_; }
+    [[nodiscard]] std::uint64_t retry_after_ns() const { return retry_after_ns_; }
+    std::optional<Output>& element() { return element_; }
+
+private:
+    std::optional<Output> element_;
+    bool pending_ = false;
+    std::uint64_t retry_after_ns_ = 0;
 };
 
 #ifdef TORVYN_HAS_ALLOCATOR
@@ -296,14 +378,11 @@ inline Result<Buffer> make_buffer(std::string_view bytes, std::string_view conte
     return Buffer(h);
 }
 
-// An output element holding a copy of `bytes`.
+// An output element holding a copy of `bytes`. The host makes its buffer
+// when the element is handed over (by value in a batch: no host call).
 inline Result<std::optional<Output>> make_output(std::string_view bytes,
                                                  std::string_view content_type = {}) {
-    auto buf = make_buffer(bytes, content_type);
-    if (!buf) {
-        return buf.error();
-    }
-    return std::optional<Output>(Output{std::move(buf.value())});
+    return std::optional<Output>(Output{Payload(std::string(bytes), std::string(content_type))});
 }
 #endif
 
@@ -375,21 +454,148 @@ public:
     Lent& operator=(const Lent&) = delete;
     ~Lent() { torvyn_element_done(e_); }
     [[nodiscard]] Element element() const {
-        return Element{e_->meta.sequence, e_->meta.timestamp_ns, BufferView(e_->payload),
-                       ContextView(e_->context)};
+        return Element{e_->meta.sequence, e_->meta.timestamp_ns, BufferView(e_->payload), {}};
     }
 
 private:
     torvyn_element_t* e_;
 };
 
-inline torvyn_output_t lower(Output&& o) {
-    torvyn_output_t out;
-    out.meta.sequence = o.sequence;
-    out.meta.timestamp_ns = o.timestamp_ns;
-    out.payload = o.payload.release();
-    return out;
+#ifdef TORVYN_HAS_ALLOCATOR
+// An output as the per-element exports return it: bytes become a host
+// buffer here (one host call). False, with *err filled, when refused.
+inline bool lower(Output&& o, torvyn_output_t* out, torvyn_error_t* err) {
+    out->meta.sequence = o.sequence;
+    out->meta.timestamp_ns = o.timestamp_ns;
+    if (o.payload.is_buffer()) {
+        out->payload = o.payload.buffer().release();
+        return true;
+    }
+    auto made = make_buffer(o.payload.bytes(), o.payload.content_type());
+    if (!made) {
+        return fail(err, made.error());
+    }
+    out->payload = made.value().release();
+    return true;
 }
+#endif
+
+#ifdef TORVYN_BATCHED
+// Memory the canonical ABI frees after the host read a batch's result.
+template <class T>
+T* result_array(std::size_t n) {
+    return static_cast<T*>(std::malloc(sizeof(T) * (n == 0 ? 1 : n)));
+}
+
+// A batch as the per-element methods see it; frees what the host passed in
+// when the export returns, lent handles included.
+class LentBatch {
+public:
+    LentBatch(torvyn_streaming_types_batch_element_t* elements, std::size_t count,
+              torvyn_list_u8_t* bytes, torvyn_list_string_t* types)
+        : elements_(elements), count_(count), bytes_(bytes), types_(types) {}
+    LentBatch(const LentBatch&) = delete;
+    LentBatch& operator=(const LentBatch&) = delete;
+    ~LentBatch() {
+        for (std::size_t i = 0; i < count_; ++i) {
+            if (elements_[i].payload.tag == TORVYN_STREAMING_TYPES_BATCH_PAYLOAD_LENT) {
+                torvyn_streaming_types_buffer_drop_borrow(elements_[i].payload.val.lent);
+            }
+        }
+        std::free(elements_);
+        torvyn_list_u8_free(bytes_);
+        torvyn_list_string_free(types_);
+    }
+    [[nodiscard]] std::size_t size() const { return count_; }
+    [[nodiscard]] Element element(std::size_t i) const {
+        const auto& e = elements_[i];
+        if (e.payload.tag == TORVYN_STREAMING_TYPES_BATCH_PAYLOAD_LENT) {
+            return Element{
+                e.meta.sequence, e.meta.timestamp_ns, BufferView(e.payload.val.lent), {}};
+        }
+        // The host checked the ranges; clamp anyway rather than read past the list.
+        const auto& r = e.payload.val.inline_;
+        const std::size_t at = r.offset < bytes_->len ? r.offset : bytes_->len;
+        const std::size_t n = r.len < bytes_->len - at ? r.len : bytes_->len - at;
+        std::string_view type;
+        if (e.content_type < types_->len) {
+            const auto& t = types_->ptr[e.content_type];
+            type = std::string_view(reinterpret_cast<const char*>(t.ptr), t.len);
+        }
+        return Element{e.meta.sequence,
+                       e.meta.timestamp_ns,
+                       BufferView(std::span<const std::byte>(
+                                      reinterpret_cast<const std::byte*>(bytes_->ptr) + at, n),
+                                  type),
+                       {}};
+    }
+
+private:
+    torvyn_streaming_types_batch_element_t* elements_;
+    std::size_t count_;
+    torvyn_list_u8_t* bytes_;
+    torvyn_list_string_t* types_;
+};
+
+#ifdef TORVYN_HAS_ALLOCATOR
+// The outputs of a processor's batch: payload bytes in one list, each
+// content type once.
+class BatchOutputs {
+public:
+    void lower(Output&& o, torvyn_streaming_types_batch_output_t* out) {
+        out->meta.sequence = o.sequence;
+        out->meta.timestamp_ns = o.timestamp_ns;
+        out->content_type = 0;  // unused for owned buffers: they carry their own
+        if (o.payload.is_buffer()) {
+            out->payload.tag = TORVYN_STREAMING_TYPES_OUTPUT_PAYLOAD_OWNED;
+            out->payload.val.owned = o.payload.buffer().release();
+            return;
+        }
+        const std::string_view bytes = o.payload.bytes();
+        out->payload.tag = TORVYN_STREAMING_TYPES_OUTPUT_PAYLOAD_INLINE;
+        out->payload.val.inline_.offset = static_cast<std::uint32_t>(len_);
+        out->payload.val.inline_.len = static_cast<std::uint32_t>(bytes.size());
+        append(bytes);
+        out->content_type = type_index(o.payload.content_type());
+    }
+    // Hands the bytes and content types to the result (the ABI frees them).
+    void finish(torvyn_list_u8_t* bytes, torvyn_list_string_t* types) {
+        bytes->ptr = data_;
+        bytes->len = len_;
+        types->len = types_.size();
+        types->ptr = result_array<torvyn_string_t>(types_.size());
+        for (std::size_t i = 0; i < types_.size(); ++i) {
+            torvyn_string_dup_n(&types->ptr[i], types_[i].data(), types_[i].size());
+        }
+    }
+
+private:
+    void append(std::string_view bytes) {
+        if (len_ + bytes.size() > cap_) {
+            cap_ = (len_ + bytes.size()) * 2;
+            data_ = static_cast<std::uint8_t*>(std::realloc(data_, cap_));
+        }
+        if (!bytes.empty()) {
+            std::memcpy(data_ + len_, bytes.data(), bytes.size());
+        }
+        len_ += bytes.size();
+    }
+    std::uint32_t type_index(std::string_view type) {
+        for (std::size_t i = 0; i < types_.size(); ++i) {
+            if (types_[i] == type) {
+                return static_cast<std::uint32_t>(i);
+            }
+        }
+        types_.emplace_back(type);
+        return static_cast<std::uint32_t>(types_.size() - 1);
+    }
+    std::uint8_t* data_ = nullptr;
+    std::size_t len_ = 0;
+    std::size_t cap_ = 0;
+    std::vector<std::string> types_;
+};
+#endif
+#endif
 
 template <class T>
 bool init(T& component, torvyn_string_t* config, torvyn_error_t* err) {
@@ -429,6 +635,104 @@ bool complete(T& component, torvyn_error_t* err) {
     return true;
 }
 
+// A source's pull, taking the context or not.
+template <class T>
+auto call_pull(T& component) {
+    if constexpr (requires { component.pull(); }) {
+        return component.pull();
+    } else {
+        return component.pull(ContextView{});
+    }
+}
+
+#if defined(TORVYN_HAS_ALLOCATOR) && defined(EXPORTS_TORVYN_STREAMING_SOURCE_PULLED_ELEMENT)
+template <class T>
+bool pull(T& component, torvyn_pulled_t* ret, torvyn_error_t* err) {
+    auto r = call_pull(component);
+    if (!r) {
+        return fail(err, r.error());
+    }
+    Pulled pulled(std::move(r.value()));
+    if (pulled.is_pending()) {
+        return torvyn_pulled_pending(ret, pulled.retry_after_ns());
+    }
+    if (!pulled.element()) {
+        return torvyn_pulled_exhausted(ret);
+    }
+    ret->tag = EXPORTS_TORVYN_STREAMING_SOURCE_PULLED_ELEMENT;
+    return lower(std::move(*pulled.element()), &ret->val.element, err);
+}
+#endif
+
+#if defined(TORVYN_BATCHED) && defined(EXPORTS_TORVYN_STREAMING_BATCH_PROCESSOR_BATCH_RESULT_EMIT)
+template <class T>
+void process_batch(T& component, exports_torvyn_streaming_batch_processor_list_batch_element_t* in,
+                   torvyn_list_u8_t* bytes, torvyn_list_string_t* types,
+                   exports_torvyn_streaming_batch_processor_processed_t* ret) {
+    const LentBatch batch(in->ptr, in->len, bytes, types);
+    ret->results.len = batch.size();
+    ret->results.ptr =
+        result_array<exports_torvyn_streaming_batch_processor_batch_result_t>(batch.size());
+    BatchOutputs outputs;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        auto& slot = ret->results.ptr[i];
+        auto r = component.process(batch.element(i));
+        if (!r) {
+            slot.tag = EXPORTS_TORVYN_STREAMING_BATCH_PROCESSOR_BATCH_RESULT_FAILED;
+            fail(&slot.val.failed, r.error());
+        } else if (!r.value()) {
+            slot.tag = EXPORTS_TORVYN_STREAMING_BATCH_PROCESSOR_BATCH_RESULT_DROP;
+        } else {
+            slot.tag = EXPORTS_TORVYN_STREAMING_BATCH_PROCESSOR_BATCH_RESULT_EMIT;
+            outputs.lower(std::move(*r.value()), &slot.val.emit);
+        }
+    }
+    outputs.finish(&ret->bytes, &ret->content_types);
+}
+#endif
+
+#ifdef TORVYN_BATCHED
+template <class T, class List, class Pushed>
+void push_batch(T& component, List* in, torvyn_list_u8_t* bytes, torvyn_list_string_t* types,
+                Pushed* ret) {
+    const LentBatch batch(in->ptr, in->len, bytes, types);
+    ret->results.len = batch.size();
+    ret->results.ptr =
+        result_array<std::remove_pointer_t<decltype(ret->results.ptr)>>(batch.size());
+    bool pause = false;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        auto& slot = ret->results.ptr[i];
+        auto r = component.push(batch.element(i));
+        slot.is_err = !r;
+        if (!r) {
+            fail(&slot.val.err, r.error());
+        } else {
+            pause = pause || r.value();
+        }
+    }
+    ret->signal = pause ? TORVYN_STREAMING_TYPES_BACKPRESSURE_SIGNAL_PAUSE
+                        : TORVYN_STREAMING_TYPES_BACKPRESSURE_SIGNAL_READY;
+}
+
+template <class T, class List, class Verdicts>
+void accept_batch(T& component, List* in, torvyn_list_u8_t* bytes, torvyn_list_string_t* types,
+                  Verdicts* ret, std::uint8_t keep, std::uint8_t discard, std::uint8_t failed) {
+    const LentBatch batch(in->ptr, in->len, bytes, types);
+    ret->len = batch.size();
+    ret->ptr = result_array<std::remove_pointer_t<decltype(ret->ptr)>>(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        auto& slot = ret->ptr[i];
+        auto r = component.accept(batch.element(i));
+        if (!r) {
+            slot.tag = failed;
+            fail(&slot.val.failed, r.error());
+        } else {
+            slot.tag = r.value() ? keep : discard;
+        }
+    }
+}
+#endif
+
 template <class T>
 T& instance() {
     static T component;
@@ -447,23 +751,14 @@ T& instance() {
         ::torvyn::detail::teardown(::torvyn::detail::instance<Type>());                 \
     }
 
-// Source: `Result<std::optional<Output>> pull(const ContextView&)`; nullopt
-// ends the stream. Optional `void notify(bool pause)`.
+// Source: `Result<Pulled> pull()` (or `Result<std::optional<Output>>`;
+// nullopt ends the stream; either may take a `const ContextView&`).
+// Optional `void notify(bool pause)`.
 #define TORVYN_SOURCE(Type)                                                                   \
     TORVYN_DETAIL_LIFECYCLE(Type)                                                             \
-    extern "C" bool exports_torvyn_streaming_source_pull(                                     \
-        torvyn_borrow_context_t context,                                                      \
-        exports_torvyn_streaming_source_option_output_element_t* ret, torvyn_error_t* err) {  \
-        auto r = ::torvyn::detail::instance<Type>().pull(::torvyn::ContextView(context));     \
-        torvyn_streaming_types_flow_context_drop_borrow(context);                             \
-        if (!r) {                                                                             \
-            return ::torvyn::detail::fail(err, r.error());                                    \
-        }                                                                                     \
-        ret->is_some = r.value().has_value();                                                 \
-        if (ret->is_some) {                                                                   \
-            ret->val = ::torvyn::detail::lower(std::move(*r.value()));                        \
-        }                                                                                     \
-        return true;                                                                          \
+    extern "C" bool exports_torvyn_streaming_source_pull(torvyn_pulled_t* ret,                \
+                                                         torvyn_error_t* err) {               \
+        return ::torvyn::detail::pull(::torvyn::detail::instance<Type>(), ret, err);          \
     }                                                                                         \
     extern "C" void exports_torvyn_streaming_source_notify(                                   \
         exports_torvyn_streaming_source_backpressure_signal_t signal) {                       \
@@ -472,7 +767,7 @@ T& instance() {
     }
 
 // Processor: `Result<std::optional<Output>> process(const Element&)`;
-// nullopt drops the element.
+// nullopt drops the element. Also exports process-batch.
 #define TORVYN_PROCESSOR(Type)                                                               \
     TORVYN_DETAIL_LIFECYCLE(Type)                                                            \
     extern "C" bool exports_torvyn_streaming_processor_process(                              \
@@ -483,47 +778,69 @@ T& instance() {
         if (!r) {                                                                            \
             return ::torvyn::detail::fail(err, r.error());                                   \
         }                                                                                    \
-        if (r.value().has_value()) {                                                         \
-            ret->tag = EXPORTS_TORVYN_STREAMING_PROCESSOR_PROCESS_RESULT_EMIT;               \
-            ret->val.emit = ::torvyn::detail::lower(std::move(*r.value()));                  \
-        } else {                                                                             \
+        if (!r.value().has_value()) {                                                        \
             ret->tag = EXPORTS_TORVYN_STREAMING_PROCESSOR_PROCESS_RESULT_DROP;               \
+            return true;                                                                     \
         }                                                                                    \
-        return true;                                                                         \
+        ret->tag = EXPORTS_TORVYN_STREAMING_PROCESSOR_PROCESS_RESULT_EMIT;                   \
+        return ::torvyn::detail::lower(std::move(*r.value()), &ret->val.emit, err);          \
+    }                                                                                        \
+    extern "C" void exports_torvyn_streaming_batch_processor_process_batch(                  \
+        exports_torvyn_streaming_batch_processor_list_batch_element_t* elements,             \
+        torvyn_list_u8_t* bytes, torvyn_list_string_t* types,                                \
+        exports_torvyn_streaming_batch_processor_processed_t* ret) {                         \
+        ::torvyn::detail::process_batch(::torvyn::detail::instance<Type>(), elements, bytes, \
+                                        types, ret);                                         \
     }
 
 // Sink: `Result<bool> push(const Element&)` (true asks the host to pause)
-// and optional `Result<Ok> complete()`.
-#define TORVYN_SINK(Type)                                                                    \
-    TORVYN_DETAIL_LIFECYCLE(Type)                                                            \
-    extern "C" bool exports_torvyn_streaming_sink_push(                                      \
-        torvyn_element_t* element, exports_torvyn_streaming_sink_backpressure_signal_t* ret, \
-        torvyn_error_t* err) {                                                               \
-        ::torvyn::detail::Lent lent(element);                                                \
-        auto r = ::torvyn::detail::instance<Type>().push(lent.element());                    \
-        if (!r) {                                                                            \
-            return ::torvyn::detail::fail(err, r.error());                                   \
-        }                                                                                    \
-        *ret = r.value() ? TORVYN_STREAMING_TYPES_BACKPRESSURE_SIGNAL_PAUSE                  \
-                         : TORVYN_STREAMING_TYPES_BACKPRESSURE_SIGNAL_READY;                 \
-        return true;                                                                         \
-    }                                                                                        \
-    extern "C" bool exports_torvyn_streaming_sink_complete(torvyn_error_t* err) {            \
-        return ::torvyn::detail::complete(::torvyn::detail::instance<Type>(), err);          \
-    }
-
-// Filter: `Result<bool> accept(const Element&)`.
-#define TORVYN_FILTER(Type)                                                                      \
+// and optional `Result<Ok> complete()`. Also exports push-batch.
+#define TORVYN_SINK(Type)                                                                        \
     TORVYN_DETAIL_LIFECYCLE(Type)                                                                \
-    extern "C" bool exports_torvyn_streaming_filter_accept(torvyn_element_t* element, bool* ret, \
-                                                           torvyn_error_t* err) {                \
+    extern "C" bool exports_torvyn_streaming_sink_push(                                          \
+        torvyn_element_t* element, exports_torvyn_streaming_sink_backpressure_signal_t* ret,     \
+        torvyn_error_t* err) {                                                                   \
         ::torvyn::detail::Lent lent(element);                                                    \
-        auto r = ::torvyn::detail::instance<Type>().accept(lent.element());                      \
+        auto r = ::torvyn::detail::instance<Type>().push(lent.element());                        \
         if (!r) {                                                                                \
             return ::torvyn::detail::fail(err, r.error());                                       \
         }                                                                                        \
-        *ret = r.value();                                                                        \
+        *ret = r.value() ? TORVYN_STREAMING_TYPES_BACKPRESSURE_SIGNAL_PAUSE                      \
+                         : TORVYN_STREAMING_TYPES_BACKPRESSURE_SIGNAL_READY;                     \
         return true;                                                                             \
+    }                                                                                            \
+    extern "C" bool exports_torvyn_streaming_sink_complete(torvyn_error_t* err) {                \
+        return ::torvyn::detail::complete(::torvyn::detail::instance<Type>(), err);              \
+    }                                                                                            \
+    extern "C" void exports_torvyn_streaming_batch_sink_push_batch(                              \
+        exports_torvyn_streaming_batch_sink_list_batch_element_t* elements,                      \
+        torvyn_list_u8_t* bytes, torvyn_list_string_t* types,                                    \
+        exports_torvyn_streaming_batch_sink_pushed_t* ret) {                                     \
+        ::torvyn::detail::push_batch(::torvyn::detail::instance<Type>(), elements, bytes, types, \
+                                     ret);                                                       \
+    }
+
+// Filter: `Result<bool> accept(const Element&)`. Also exports accept-batch.
+#define TORVYN_FILTER(Type)                                                                        \
+    TORVYN_DETAIL_LIFECYCLE(Type)                                                                  \
+    extern "C" bool exports_torvyn_streaming_filter_accept(torvyn_element_t* element, bool* ret,   \
+                                                           torvyn_error_t* err) {                  \
+        ::torvyn::detail::Lent lent(element);                                                      \
+        auto r = ::torvyn::detail::instance<Type>().accept(lent.element());                        \
+        if (!r) {                                                                                  \
+            return ::torvyn::detail::fail(err, r.error());                                         \
+        }                                                                                          \
+        *ret = r.value();                                                                          \
+        return true;                                                                               \
+    }                                                                                              \
+    extern "C" void exports_torvyn_streaming_batch_filter_accept_batch(                            \
+        exports_torvyn_streaming_batch_filter_list_batch_element_t* elements,                      \
+        torvyn_list_u8_t* bytes, torvyn_list_string_t* types,                                      \
+        exports_torvyn_streaming_batch_filter_list_verdict_t* ret) {                               \
+        ::torvyn::detail::accept_batch(::torvyn::detail::instance<Type>(), elements, bytes, types, \
+                                       ret, EXPORTS_TORVYN_STREAMING_BATCH_FILTER_VERDICT_KEEP,    \
+                                       EXPORTS_TORVYN_STREAMING_BATCH_FILTER_VERDICT_DISCARD,      \
+                                       EXPORTS_TORVYN_STREAMING_BATCH_FILTER_VERDICT_FAILED);      \
     }
 
 // Router: `std::vector<std::string> ports()` lists every port name, and
@@ -572,10 +889,7 @@ T& instance() {
             return ::torvyn::detail::fail(err, r.error());                                       \
         }                                                                                        \
         ret->is_some = r.value().has_value();                                                    \
-        if (ret->is_some) {                                                                      \
-            ret->val = ::torvyn::detail::lower(std::move(*r.value()));                           \
-        }                                                                                        \
-        return true;                                                                             \
+        return !ret->is_some || ::torvyn::detail::lower(std::move(*r.value()), &ret->val, err);  \
     }                                                                                            \
     extern "C" bool exports_torvyn_streaming_aggregator_flush(                                   \
         exports_torvyn_streaming_aggregator_list_output_element_t* ret, torvyn_error_t* err) {   \
@@ -588,7 +902,9 @@ T& instance() {
         ret->ptr = static_cast<torvyn_output_t*>(                                                \
             std::malloc(sizeof(torvyn_output_t) * (outs.empty() ? 1 : outs.size())));            \
         for (std::size_t i = 0; i < outs.size(); ++i) {                                          \
-            ret->ptr[i] = ::torvyn::detail::lower(std::move(outs[i]));                           \
+            if (!::torvyn::detail::lower(std::move(outs[i]), &ret->ptr[i], err)) {               \
+                return false;                                                                    \
+            }                                                                                    \
         }                                                                                        \
         return true;                                                                             \
     }
