@@ -126,8 +126,11 @@ o.append("1. **native**: the three stages as plain C++ functions in one process,
 o.append("2. **sandbox floor**: the bridge's bare typed call into a nop component "
          "(`filter.accept`, two lent handles, dropped by the guest) and a guest→host call "
          "(`buffer.size`).")
-o.append("3. **torvyn**: blobs → pass-through processor → slow_sink (work=1), and a 10-stage chain "
-         "(8 processors), `torvyn bench`, `source-batch = 1`.")
+batch_size = int(os.environ.get("BENCH_BATCH", "16"))
+o.append("3. **torvyn**: blobs (C) → checked_copy (C++ SDK: copies each payload into a new one) → "
+         "slow_sink (C++ SDK, work=1), and a 10-stage chain (8 processors), `torvyn bench`, "
+         f"contract 0.2 batches: `source-batch = {batch_size}` and `batch = {batch_size}` "
+         "(a batch is what is waiting, up to that).")
 o.append("4. **pipes**: three processes joined by Unix pipes, length-prefixed frames, 1 MiB pipes "
          "(`F_SETPIPE_SZ`), buffered reads, writes gathered into 64 KiB and flushed before a "
          "stage waits for input.")

@@ -16,6 +16,9 @@ sizes=(64 1024 65536 1048576)
 # a shared machine vary by tens of percent; the spread line shows how much).
 rounds=${BENCH_ROUNDS:-3}
 
+# Elements per call (contract 0.2 batches) and per source turn.
+batch=${BENCH_BATCH:-16}
+
 # Elements per run: enough for a stable figure, bounded in time.
 count_for() { echo $(( $1 >= 1048576 ? 300 : $1 >= 65536 ? 3000 : 100000 )); }
 
@@ -23,16 +26,17 @@ manifest() {  # manifest NAME SIZE COUNT STAGES [MAX_RATE]
   local name=$1 size=$2 count=$3 stages=$4 rate=${5:-} f="$out/$1.toml"
   {
     echo "[flow.$name]"
+    echo "source-batch = $batch"
     echo "[flow.$name.nodes.src]"
     echo "component = \"blobs.wasm\""; echo "role = \"source\""; echo "config = \"count=$count size=$size\""
     if [ -n "$rate" ]; then echo "max-rate = $rate"; fi
     for ((i = 1; i <= stages; i++)); do
       echo "[flow.$name.nodes.p$i]"
-      echo "component = \"misbehave.wasm\""; echo "role = \"processor\""; echo "config = \"mode=pass\""
+      echo "component = \"checked_copy.wasm\""; echo "role = \"processor\""; echo "batch = $batch"
     done
     echo "[flow.$name.nodes.sink]"
     echo "component = \"slow_sink.wasm\""; echo "role = \"sink\""; echo "config = \"work=1\""
-    echo "capabilities = [\"stdout\"]"
+    echo "capabilities = [\"stdout\"]"; echo "batch = $batch"
     local prev=src
     for ((i = 1; i <= stages; i++)); do
       echo "[[flow.$name.edges]]"; echo "from = \"$prev\""; echo "to = \"p$i\""; prev="p$i"
@@ -76,7 +80,8 @@ echo "bench: real-work stage" >&2
 # Parse a JSON event, keep clicks, re-serialise (bench/components/json_work.hpp):
 # the same code natively and as the json_stage component.
 for ((r = 0; r < rounds; r++)); do "$build/bench/json_native" 100000 >>"$out/json_native.jsonl"; done
-"$torvyn" bench "$root/bench/json.toml" "${L[@]}" --warmup 10000 --repeat "$rounds" --out "$out/torvyn_json.json" >/dev/null 2>&1
+sed "s/^\[flow.json\]$/[flow.json]\nsource-batch = $batch/" "$root/bench/json.toml" >"$out/json.toml"
+"$torvyn" bench "$out/json.toml" "${L[@]}" --warmup 10000 --repeat "$rounds" --out "$out/torvyn_json.json" >/dev/null 2>&1
 
 echo "bench: paced path latency" >&2
 # One element every 200 µs (5,000/s) through each system: the path's own

@@ -752,8 +752,63 @@ CallResult element_result(const tvb_batch_result& r) {
 
 }  // namespace
 
+namespace {
+
+// Runs `call(begin, end)` over consecutive parts of `in` whose payloads
+// total at most limits::kBatchCallBytes (one element at least); stops at the
+// first failed call.
+template <class Call>
+CallResult in_parts(const BufferStore& buffers, std::span<const ElementRef> in, Call call) {
+    std::size_t begin = 0;
+    while (begin < in.size()) {
+        std::size_t end = begin;
+        std::uint64_t bytes = 0;
+        do {
+            std::uint64_t size = 0;
+            buffers.size(in[end].payload, &size);
+            bytes += size;
+            ++end;
+        } while (end < in.size() && bytes < limits::kBatchCallBytes);
+        if (CallResult r = call(begin, end); !r.ok()) {
+            return r;
+        }
+        begin = end;
+    }
+    return {};
+}
+
+}  // namespace
+
 CallResult Instance::process_batch(std::span<const ElementRef> in, std::span<Produced> out,
                                    std::span<CallResult> each) {
+    return in_parts(*host_.buffers, in, [&](std::size_t begin, std::size_t end) {
+        return process_part(in.subspan(begin, end - begin), out.subspan(begin, end - begin),
+                            each.subspan(begin, end - begin));
+    });
+}
+
+CallResult Instance::push_batch(std::span<const ElementRef> in, std::span<CallResult> each,
+                                bool& pause) {
+    pause = false;
+    return in_parts(*host_.buffers, in, [&](std::size_t begin, std::size_t end) {
+        bool p = false;
+        CallResult r =
+            push_part(in.subspan(begin, end - begin), each.subspan(begin, end - begin), p);
+        pause = pause || p;
+        return r;
+    });
+}
+
+CallResult Instance::accept_batch(std::span<const ElementRef> in, std::span<std::uint8_t> kept,
+                                  std::span<CallResult> each) {
+    return in_parts(*host_.buffers, in, [&](std::size_t begin, std::size_t end) {
+        return accept_part(in.subspan(begin, end - begin), kept.subspan(begin, end - begin),
+                           each.subspan(begin, end - begin));
+    });
+}
+
+CallResult Instance::process_part(std::span<const ElementRef> in, std::span<Produced> out,
+                                  std::span<CallResult> each) {
     BatchScratch& b = raw_->scratch;
     const tvb_batch& batch = lend(b, host_, in);
     tvb_batch_output made{};
@@ -814,8 +869,8 @@ CallResult Instance::process_batch(std::span<const ElementRef> in, std::span<Pro
     return r;
 }
 
-CallResult Instance::push_batch(std::span<const ElementRef> in, std::span<CallResult> each,
-                                bool& pause) {
+CallResult Instance::push_part(std::span<const ElementRef> in, std::span<CallResult> each,
+                               bool& pause) {
     BatchScratch& b = raw_->scratch;
     const tvb_batch& batch = lend(b, host_, in);
     int32_t p = 0;
@@ -831,8 +886,8 @@ CallResult Instance::push_batch(std::span<const ElementRef> in, std::span<CallRe
     return r;
 }
 
-CallResult Instance::accept_batch(std::span<const ElementRef> in, std::span<std::uint8_t> kept,
-                                  std::span<CallResult> each) {
+CallResult Instance::accept_part(std::span<const ElementRef> in, std::span<std::uint8_t> kept,
+                                 std::span<CallResult> each) {
     BatchScratch& b = raw_->scratch;
     const tvb_batch& batch = lend(b, host_, in);
     CallResult r =

@@ -138,6 +138,18 @@ TEST_F(ContractTest, LargePayloadsInABatchAreLent) {
     EXPECT_EQ(r.buffers.live_buffers, 0u);
 }
 
+TEST_F(ContractTest, ABatchOverTheCallsByteBudgetIsHandedOverInParts) {
+    // 12 payloads of 1 MiB waiting: read whole, one call could not carry
+    // them (limits::kMaxCallTransferBytes); parts of at most 4 MiB can.
+    const FlowReport r = run("parts", blobs_chain(12, 1 << 20, "verify=1", 16));
+    ASSERT_TRUE(r.ok()) << r.error->format();
+    EXPECT_EQ(r.delivered, 12u);
+    EXPECT_EQ(node(r, "copy").errors, 0u);
+    EXPECT_GE(node(r, "copy").calls, 12u * (1u << 20) / limits::kBatchCallBytes);
+    EXPECT_TRUE(r.accounting_balanced());
+    EXPECT_EQ(r.buffers.live_buffers, 0u);
+}
+
 TEST_F(ContractTest, AnElementsOwnErrorInABatchFailsOnlyThatElement) {
     const FlowReport r =
         run("fails", blobs_chain(100, 64, "fail-every=10", 16, "on-error = \"skip\"\n"));

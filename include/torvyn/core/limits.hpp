@@ -74,6 +74,10 @@ inline constexpr std::size_t kBatchInlineBytes = 16u << 10;
 // Bytes by value per batch call, so that a batch grows the guest's memory
 // by at most this much; the elements after that are lent.
 inline constexpr std::size_t kBatchInlineTotalBytes = 256u << 10;
+// Payload bytes per batch call, lent or by value: a batch with more is
+// handed over in several calls, so a component reading all it is given
+// stays within kMaxCallTransferBytes per call.
+inline constexpr std::size_t kBatchCallBytes = 4u << 20;
 // Elements per batch call at most, whatever the manifest's `batch` says.
 inline constexpr std::size_t kMaxBatch = 1'024;
 
