@@ -542,22 +542,37 @@ private:
 // content type once.
 class BatchOutputs {
 public:
-    void lower(Output&& o, torvyn_streaming_types_batch_output_t* out) {
+    // False (with *err filled) when the host refused to make its buffer.
+    bool lower(Output&& o, torvyn_streaming_types_batch_output_t* out, torvyn_error_t* err) {
         out->meta.sequence = o.sequence;
         out->meta.timestamp_ns = o.timestamp_ns;
         out->content_type = 0;  // unused for owned buffers: they carry their own
+        const std::string_view bytes = o.payload.bytes();
+        if (!o.payload.is_buffer() && bytes.size() > kByValueBytes) {
+            // Large: one copy straight into a host buffer beats copying it
+            // into the result and the host copying it again.
+            auto made = make_buffer(bytes, o.payload.content_type());
+            if (!made) {
+                return fail(err, made.error());
+            }
+            out->payload.tag = TORVYN_STREAMING_TYPES_OUTPUT_PAYLOAD_OWNED;
+            out->payload.val.owned = made.value().release();
+            return true;
+        }
         if (o.payload.is_buffer()) {
             out->payload.tag = TORVYN_STREAMING_TYPES_OUTPUT_PAYLOAD_OWNED;
             out->payload.val.owned = o.payload.buffer().release();
-            return;
+            return true;
         }
-        const std::string_view bytes = o.payload.bytes();
         out->payload.tag = TORVYN_STREAMING_TYPES_OUTPUT_PAYLOAD_INLINE;
         out->payload.val.inline_.offset = static_cast<std::uint32_t>(len_);
         out->payload.val.inline_.len = static_cast<std::uint32_t>(bytes.size());
         append(bytes);
         out->content_type = type_index(o.payload.content_type());
+        return true;
     }
+    // Outputs up to this size go back by value (the host's limit for inputs).
+    static constexpr std::size_t kByValueBytes = 16u << 10;
     // Hands the bytes and content types to the result (the ABI frees them).
     void finish(torvyn_list_u8_t* bytes, torvyn_list_string_t* types) {
         bytes->ptr = data_;
@@ -684,7 +699,11 @@ void process_batch(T& component, exports_torvyn_streaming_batch_processor_list_b
             slot.tag = EXPORTS_TORVYN_STREAMING_BATCH_PROCESSOR_BATCH_RESULT_DROP;
         } else {
             slot.tag = EXPORTS_TORVYN_STREAMING_BATCH_PROCESSOR_BATCH_RESULT_EMIT;
-            outputs.lower(std::move(*r.value()), &slot.val.emit);
+            torvyn_error_t err;
+            if (!outputs.lower(std::move(*r.value()), &slot.val.emit, &err)) {
+                slot.tag = EXPORTS_TORVYN_STREAMING_BATCH_PROCESSOR_BATCH_RESULT_FAILED;
+                slot.val.failed = err;
+            }
         }
     }
     outputs.finish(&ret->bytes, &ret->content_types);
