@@ -205,7 +205,7 @@ if batch:
              "each into a new payload and returns them (bench/prototype, "
              "bridge/examples/batch_floor.rs; no handles, no host calls). *items*: a list of "
              "records, each with its own payload list; *flat*: the payloads in one list with their "
-             f"end offsets. Today a processor's element costs at least {per_element_floor:.0f} ns "
+             f"end offsets. A processor's element one call at a time (contract 0.1) costs at least {per_element_floor:.0f} ns "
              "(a typed call lending two handles, a read and a make).\n")
     sizes_b = sorted({b["size"] for b in batch})
     ns_b = sorted({b["batch"] for b in batch})

@@ -24,11 +24,15 @@
 //!   guest_output  a granted guest's stdout/stderr, handed to C++
 //!   wasi        the grantable WASI interfaces, one row each
 //!   engine      the engine, compiled components, WIT checks
-//!   instance    linking for a role, instances, the typed calls
+//!   instance    linking for a role (which version, which batch form), instances
+//!   calls       the typed calls of every role, one element at a time
+//!   batch       the batch calls (contract 0.2.0)
 
 #![allow(non_camel_case_types)]
 
+mod batch;
 mod bounded_io;
+mod calls;
 mod engine;
 mod error;
 mod guest_output;
@@ -37,6 +41,8 @@ mod instance;
 mod node;
 mod wasi;
 
+pub use batch::*;
+pub use calls::*;
 pub use engine::*;
 pub use error::*;
 pub use instance::*;

@@ -117,19 +117,28 @@ void batch_failed(State& s, Node& n, std::span<const ElementRef> in, const CallR
 
 // Runs `each_element(i)` for the elements of a batch whose call succeeded:
 // an element's own failure follows the node's policy; after one stopped the
-// node, the rest go with it.
-template <class Each>
+// node, the rest go with it. `not_taken(i)` is told of every element that
+// each_element will not see (to release what the call made for it).
+template <class Each, class NotTaken>
 void batch_results(State& s, Node& n, std::span<const ElementRef> in,
-                   std::span<const CallResult> each, Each each_element) {
+                   std::span<const CallResult> each, Each each_element, NotTaken not_taken) {
     for (std::size_t i = 0; i < in.size(); ++i) {
         if (!each[i].ok()) {
+            not_taken(i);
             on_failure(s, n, in[i], each[i], on_element(in[i]));
         } else if (n.stopped) {
+            not_taken(i);
             give_up(s, n, in[i]);
         } else {
             each_element(i);
         }
     }
+}
+
+template <class Each>
+void batch_results(State& s, Node& n, std::span<const ElementRef> in,
+                   std::span<const CallResult> each, Each each_element) {
+    batch_results(s, n, in, each, each_element, [](std::size_t) {});
 }
 
 // Several elements in one call (the scheduler room-checked them all). Each
@@ -154,18 +163,8 @@ void processor_batch(State& s, Node& n, std::span<const ElementRef> in, std::uin
         batch_failed(s, n, in, r);
         return;
     }
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        if (!each[i].ok() || n.stopped) {
-            release_output(i);
-        }
-        if (!each[i].ok()) {
-            on_failure(s, n, in[i], each[i], on_element(in[i]));
-        } else if (n.stopped) {
-            give_up(s, n, in[i]);
-        } else {
-            processed(s, n, in[i], out[i]);
-        }
-    }
+    batch_results(
+        s, n, in, each, [&](std::size_t i) { processed(s, n, in[i], out[i]); }, release_output);
 }
 
 void filter_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {

@@ -1,18 +1,20 @@
 // Contract 0.2.0 through the real host and real components: both contract
 // versions in one flow, batches (by value and lent), an element's own error
 // inside a batch, and a source that answers "pending".
-#include <sys/resource.h>
 
 #include <chrono>
 #include <filesystem>
 
 #include <fmt/format.h>
 
+#include "../thread_cpu.hpp"
 #include "fixture.hpp"
 #include "torvyn/core/limits.hpp"
 
 namespace torvyn {
 namespace {
+
+using testing::thread_cpu;
 
 using testing::FlowTest;
 using testing::toml_edge;
@@ -20,13 +22,6 @@ using testing::toml_node;
 using testing::toml_source;
 
 using ContractTest = FlowTest;
-
-std::chrono::microseconds thread_cpu() {
-    rusage u{};
-    getrusage(RUSAGE_THREAD, &u);
-    return std::chrono::seconds(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-           std::chrono::microseconds(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
 
 // blobs (count, size) -> checked_copy (config, batch) -> slow_sink (batch)
 std::string blobs_chain(int count, int size, const std::string& copy_config, int batch,

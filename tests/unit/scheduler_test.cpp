@@ -2,16 +2,18 @@
 // through the Stage seam by native stages: no Wasm engine is linked into
 // this test binary.
 #include <gtest/gtest.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
 #include <thread>
 
+#include "../thread_cpu.hpp"
 #include "native_stages.hpp"
 
 namespace torvyn {
 namespace {
+
+using testing::thread_cpu;
 
 using testing::BurstAggregator;
 using testing::CountingSource;
@@ -71,14 +73,6 @@ TEST(Scheduler, ChainDeliversEveryElementInOrder) {
     EXPECT_TRUE(sink.completed);
     EXPECT_EQ(r.buffers.live_buffers, 0u);
     EXPECT_EQ(f.stage<PassThrough>("mid").teardowns, 1);
-}
-
-// CPU time of the calling thread (the flow runs on it).
-std::chrono::microseconds thread_cpu() {
-    rusage u{};
-    getrusage(RUSAGE_THREAD, &u);
-    return std::chrono::seconds(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-           std::chrono::microseconds(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
 TEST(Scheduler, PacedSourceSleepsBetweenPulls) {

@@ -182,12 +182,10 @@ private:
     struct Failure;
     CallResult finish(Failure error);
     CallResult adopt(Produced& out);
-    // One guest call on part of a batch (within limits::kBatchCallBytes).
-    CallResult process_part(std::span<const ElementRef> in, std::span<Produced> out,
-                            std::span<CallResult> each);
-    CallResult push_part(std::span<const ElementRef> in, std::span<CallResult> each, bool& pause);
-    CallResult accept_part(std::span<const ElementRef> in, std::span<std::uint8_t> kept,
-                           std::span<CallResult> each);
+    // One guest call on the part of a batch just lent (Raw's scratch).
+    CallResult process_part(std::span<Produced> out, std::span<CallResult> each);
+    CallResult push_part(std::span<CallResult> each, bool& pause);
+    CallResult accept_part(std::span<std::uint8_t> kept, std::span<CallResult> each);
 
     std::unique_ptr<Raw> raw_;
     Role role_;
