@@ -229,6 +229,47 @@ fn fill<T>(
     Ok(())
 }
 
+/// An element a guest handed back in a batch, as the C++ host reads it.
+fn emitted(o: t2::BatchOutput) -> tvb_batch_result {
+    let (by_value, payload, offset, len) = match o.payload {
+        t2::OutputPayload::Inline(range) => (1, 0, range.offset, range.len),
+        t2::OutputPayload::Owned(b) => (0, b.rep(), 0, 0),
+    };
+    tvb_batch_result {
+        sequence: o.meta.sequence,
+        timestamp_ns: o.meta.timestamp_ns,
+        by_value,
+        payload,
+        offset,
+        len,
+        content_type: o.content_type,
+        ..EMPTY_RESULT
+    }
+}
+
+/// Keeps what a batch call returned besides its results (payload bytes and
+/// content types) in the instance, for the C++ host to read until the next
+/// call.
+fn keep_outputs(
+    sc: &mut BatchScratch,
+    bytes: Vec<u8>,
+    types: Vec<String>,
+    out: *mut tvb_batch_output,
+) {
+    sc.bytes_out = bytes;
+    sc.types_out = types;
+    sc.type_views.clear();
+    sc.type_views
+        .extend(sc.types_out.iter().map(|t| view(t.as_bytes())));
+    unsafe {
+        *out = tvb_batch_output {
+            bytes: view(&sc.bytes_out),
+            content_types: sc.type_views.as_ptr(),
+            content_type_count: sc.type_views.len(),
+        }
+    };
+}
+
 /// What a processor's batch returned besides its results: payload bytes and
 /// content types, bounded like anything else a guest hands over in one call.
 fn check_outputs(bytes: &[u8], types: &[String], limits: &tvb_guest_limits) -> Call {
@@ -236,7 +277,7 @@ fn check_outputs(bytes: &[u8], types: &[String], limits: &tvb_guest_limits) -> C
         return Err(fail(
             TVB_HOST_LIMIT,
             format!(
-                "process-batch returned {} bytes; at most {} are accepted in one call",
+                "a batch call returned {} bytes; at most {} are accepted in one call",
                 bytes.len(),
                 limits.call_transfer_bytes
             ),
@@ -246,13 +287,81 @@ fn check_outputs(bytes: &[u8], types: &[String], limits: &tvb_guest_limits) -> C
         return Err(fail(
             TVB_HOST_LIMIT,
             format!(
-                "process-batch returned {} content types; at most {} are accepted",
+                "a batch call returned {} content types; at most {} are accepted",
                 types.len(),
                 limits.list_items
             ),
         ));
     }
     Ok(())
+}
+
+/// What a source said about the pull after its batch.
+#[repr(C)]
+pub struct tvb_next_pull {
+    /// 0: more when there is demand; 1: nothing yet (ask again after
+    /// `retry_after_ns`, 0: when the host sees fit); 2: exhausted.
+    pub state: u8,
+    pub retry_after_ns: u64,
+}
+
+/// A source's batch: up to `max` elements into `results` (`*count` of
+/// them), their bytes and content types in `out`, and what follows in `next`.
+#[unsafe(no_mangle)]
+pub extern "C" fn tvb_call_pull_batch(
+    instance: *mut tvb_instance,
+    max: u32,
+    context: u32,
+    results: *mut tvb_batch_result,
+    count: *mut usize,
+    out: *mut tvb_batch_output,
+    next: *mut tvb_next_pull,
+) -> *mut tvb_error {
+    with_instance(instance, |i| {
+        let Some(BatchGuest::Source(g)) = &i.batch else {
+            return wrong_role();
+        };
+        i.store.data_mut().context = context;
+        let limits = i.limits;
+        let r = match g.call_pull_batch(&mut i.store, max)? {
+            Ok(r) => r,
+            Err(e) => {
+                let (kind, text) = error_parts!(e, t2, limits);
+                return Ok(Err(guest_failure(kind, text)));
+            }
+        };
+        if r.elements.len() > max as usize {
+            return Ok(Err(guest_failure(
+                tvb_process_error_kind::TVB_ERR_INTERNAL,
+                format!(
+                    "pull-batch returned {} elements; {max} were asked for",
+                    r.elements.len()
+                ),
+            )));
+        }
+        if let Err(e) = check_outputs(&r.bytes, &r.content_types, &limits) {
+            return Ok(Err(e));
+        }
+        let slots = unsafe { std::slice::from_raw_parts_mut(results, max as usize) };
+        unsafe { *count = r.elements.len() };
+        for (slot, o) in slots.iter_mut().zip(r.elements) {
+            *slot = emitted(o);
+        }
+        use v2::batch_source::NextPull;
+        let (state, retry_after_ns) = match r.next {
+            NextPull::More => (0, 0),
+            NextPull::Pending(ns) => (1, ns),
+            NextPull::Exhausted => (2, 0),
+        };
+        unsafe {
+            *next = tvb_next_pull {
+                state,
+                retry_after_ns,
+            }
+        };
+        keep_outputs(&mut i.scratch, r.bytes, r.content_types, out);
+        Ok(Ok(()))
+    })
 }
 
 /// A processor's batch: `results` has room for one result per element;
@@ -284,22 +393,7 @@ pub extern "C" fn tvb_call_process_batch(
             |result, messages| {
                 use v2::batch_processor::BatchResult;
                 match result {
-                    BatchResult::Emit(o) => {
-                        let (by_value, payload, offset, len) = match o.payload {
-                            t2::OutputPayload::Inline(range) => (1, 0, range.offset, range.len),
-                            t2::OutputPayload::Owned(b) => (0, b.rep(), 0, 0),
-                        };
-                        tvb_batch_result {
-                            sequence: o.meta.sequence,
-                            timestamp_ns: o.meta.timestamp_ns,
-                            by_value,
-                            payload,
-                            offset,
-                            len,
-                            content_type: o.content_type,
-                            ..EMPTY_RESULT
-                        }
-                    }
+                    BatchResult::Emit(o) => emitted(o),
                     BatchResult::Drop => DISCARDED,
                     BatchResult::Failed(e) => failed(e, &limits, messages),
                 }
@@ -308,18 +402,7 @@ pub extern "C" fn tvb_call_process_batch(
         if filled.is_err() {
             return Ok(filled);
         }
-        sc.bytes_out = r.bytes;
-        sc.types_out = r.content_types;
-        sc.type_views.clear();
-        sc.type_views
-            .extend(sc.types_out.iter().map(|t| view(t.as_bytes())));
-        unsafe {
-            *out = tvb_batch_output {
-                bytes: view(&sc.bytes_out),
-                content_types: sc.type_views.as_ptr(),
-                content_type_count: sc.type_views.len(),
-            }
-        };
+        keep_outputs(sc, r.bytes, r.content_types, out);
         Ok(Ok(()))
     })
 }

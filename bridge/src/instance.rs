@@ -79,11 +79,13 @@ roles! {
 
 // The optional batch forms (0.2.0): found beside the role's interface.
 enum BatchIndices {
+    Source(v2::batch_source::GuestIndices),
     Processor(v2::batch_processor::GuestIndices),
     Sink(v2::batch_sink::GuestIndices),
     Filter(v2::batch_filter::GuestIndices),
 }
 pub(crate) enum BatchGuest {
+    Source(v2::batch_source::Guest),
     Processor(v2::batch_processor::Guest),
     Sink(v2::batch_sink::Guest),
     Filter(v2::batch_filter::Guest),
@@ -91,6 +93,9 @@ pub(crate) enum BatchGuest {
 impl BatchIndices {
     fn find(role: &RoleIndices, pre: &InstancePre<NodeData>) -> Option<Self> {
         match role {
+            RoleIndices::Source2(_) => v2::batch_source::GuestIndices::new(pre)
+                .ok()
+                .map(BatchIndices::Source),
             RoleIndices::Processor2(_) => v2::batch_processor::GuestIndices::new(pre)
                 .ok()
                 .map(BatchIndices::Processor),
@@ -105,6 +110,7 @@ impl BatchIndices {
     }
     fn load(&self, store: &mut Store<NodeData>, i: &Instance) -> wasmtime::Result<BatchGuest> {
         Ok(match self {
+            BatchIndices::Source(x) => BatchGuest::Source(x.load(store, i)?),
             BatchIndices::Processor(x) => BatchGuest::Processor(x.load(store, i)?),
             BatchIndices::Sink(x) => BatchGuest::Sink(x.load(store, i)?),
             BatchIndices::Filter(x) => BatchGuest::Filter(x.load(store, i)?),

@@ -371,8 +371,8 @@ public:
         }
         node.retries = get_count(*t, "retries", what, node.retries);
         node.batch = get_count(*t, "batch", what, node.batch);
-        only_for(*t, "batch", role_info(node.role).takes_batches, "processors, sinks and filters",
-                 what, node.role, "remove it");
+        only_for(*t, "batch", role_info(node.role).takes_batches,
+                 "sources, processors, sinks and filters", what, node.role, "remove it");
         node.max_rate = get_count(*t, "max-rate", what, 0);
         only_for(*t, "max-rate", !role_info(node.role).takes_input, "sources", what, node.role,
                  "pace the flow at its source, or bound this node's input with its edge's "

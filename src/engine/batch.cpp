@@ -139,6 +139,51 @@ CallResult Instance::accept_batch(std::span<const ElementRef> in, std::span<std:
     });
 }
 
+// Takes an output a batch call returned: an owned buffer adopted, or bytes
+// (a range and a content type the guest chose, checked here, not trusted)
+// made into a buffer, charged and counted as buffer-allocator.make would.
+CallResult Instance::take_output(const tvb_batch_result& r, const tvb_batch_output& made,
+                                 Produced& out) {
+    out = Produced{};
+    out.present = true;
+    out.sequence = r.sequence;
+    out.timestamp_ns = r.timestamp_ns;
+    if (r.by_value == 0) {
+        out.payload = r.payload;
+        CallResult a = adopt(out);
+        if (!a.ok()) {
+            out = Produced{};
+        }
+        return a;
+    }
+    const bool in_range = std::uint64_t{r.offset} + r.len <= made.bytes.len;
+    const bool typed = r.content_type < made.content_type_count;
+    if (!in_range || !typed) {
+        out = Produced{};
+        return CallResult::guest(
+            GuestErrorKind::internal,
+            in_range ? fmt::format("batch output: content type {} of {} does not exist",
+                                   r.content_type, made.content_type_count)
+                     : fmt::format("batch output: bytes {}..{} lie outside its {} bytes", r.offset,
+                                   std::uint64_t{r.offset} + r.len, made.bytes.len));
+    }
+    const tvb_bytes type = made.content_types[r.content_type];
+    BufferOp why = BufferOp::ok;
+    out.payload = detail::make_guest_buffer(
+        host_,
+        std::span<const std::byte>(reinterpret_cast<const std::byte*>(made.bytes.data) + r.offset,
+                                   r.len),
+        text(type.data, type.len), &why);
+    if (out.payload == 0) {
+        out = Produced{};
+        return CallResult::guest(GuestErrorKind::unavailable,
+                                 host_.refusal_message.empty()
+                                     ? fmt::format("output refused: {}", buffer_op_name(why))
+                                     : host_.refusal_message);
+    }
+    return adopt(out);
+}
+
 CallResult Instance::process_part(std::span<Produced> out, std::span<CallResult> each) {
     BatchScratch& b = raw_->scratch;
     tvb_batch_output made{};
@@ -147,53 +192,49 @@ CallResult Instance::process_part(std::span<Produced> out, std::span<CallResult>
     if (!r.ok()) {
         return r;
     }
-    const auto* bytes = reinterpret_cast<const std::byte*>(made.bytes.data);
     for (std::size_t i = 0; i < out.size(); ++i) {
-        const tvb_batch_result& res = b.results[i];
-        each[i] = element_result(res);
         out[i] = Produced{};
-        if (res.outcome != TVB_BATCH_DONE) {
-            continue;  // dropped, or failed
+        each[i] = element_result(b.results[i]);
+        if (b.results[i].outcome == TVB_BATCH_DONE) {
+            each[i] = take_output(b.results[i], made, out[i]);
         }
-        out[i].present = true;
-        out[i].sequence = res.sequence;
-        out[i].timestamp_ns = res.timestamp_ns;
-        if (res.by_value == 0) {
-            out[i].payload = res.payload;
-            each[i] = adopt(out[i]);
-            if (!each[i].ok()) {
-                out[i] = Produced{};
-            }
-            continue;
+    }
+    return r;
+}
+
+CallResult Instance::pull_batch(std::size_t max, std::vector<Produced>& out) {
+    BatchScratch& b = raw_->scratch;
+    max = std::min(max, limits::kMaxBatch);
+    b.results.assign(max, tvb_batch_result{});
+    std::size_t count = 0;
+    tvb_batch_output made{};
+    tvb_next_pull next{};
+    CallResult r = finish({ErrorPtr(
+        tvb_call_pull_batch(raw_->handle.get(), static_cast<uint32_t>(max), host_.context_handle,
+                            b.results.data(), &count, &made, &next))});
+    if (!r.ok()) {
+        return r;
+    }
+    // Every output is taken (so none stays the guest's); one that cannot be
+    // fails the pull, and the host releases what is in `out`.
+    CallResult taken;
+    for (std::size_t i = 0; i < count; ++i) {
+        Produced p;
+        if (CallResult t = take_output(b.results[i], made, p); !t.ok() && taken.ok()) {
+            taken = std::move(t);
         }
-        // Checked here, not trusted: a range and a type index the guest chose.
-        const bool in_range = std::uint64_t{res.offset} + res.len <= made.bytes.len;
-        const bool typed = res.content_type < made.content_type_count;
-        if (!in_range || !typed) {
-            out[i] = Produced{};
-            each[i] = CallResult::guest(
-                GuestErrorKind::internal,
-                in_range
-                    ? fmt::format("process-batch: content type {} of {} does not exist",
-                                  res.content_type, made.content_type_count)
-                    : fmt::format("process-batch: bytes {}..{} lie outside its {} bytes",
-                                  res.offset, std::uint64_t{res.offset} + res.len, made.bytes.len));
-            continue;
+        out.push_back(p);
+    }
+    if (!taken.ok()) {
+        return taken;
+    }
+    if (next.state != 0) {
+        Produced end;
+        end.pending = next.state == 1;
+        if (end.pending) {
+            end.retry_after = detail::guest_retry_after(next.retry_after_ns);
         }
-        const tvb_bytes type = made.content_types[res.content_type];
-        BufferOp why = BufferOp::ok;
-        out[i].payload = detail::make_guest_buffer(
-            host_, std::span<const std::byte>(bytes + res.offset, res.len),
-            text(type.data, type.len), &why);
-        if (out[i].payload == 0) {
-            out[i] = Produced{};
-            each[i] = CallResult::guest(GuestErrorKind::unavailable,
-                                        host_.refusal_message.empty()
-                                            ? fmt::format("output refused: {}", buffer_op_name(why))
-                                            : host_.refusal_message);
-            continue;
-        }
-        each[i] = adopt(out[i]);
+        out.push_back(end);
     }
     return r;
 }

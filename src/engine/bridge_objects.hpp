@@ -5,12 +5,14 @@
 
 #include <torvyn_bridge.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "torvyn/core/limits.hpp"
 #include "torvyn/engine/engine.hpp"
 
 namespace torvyn {
@@ -66,6 +68,12 @@ inline std::string message_of(const tvb_error* e) {
 
 inline std::string_view text(const uint8_t* data, size_t len) {
     return {reinterpret_cast<const char*>(data), len};
+}
+
+// A guest that says "pending" without a time is asked again after
+// limits::kGuestPendingRetry: no one else would wake the flow.
+inline std::chrono::nanoseconds guest_retry_after(std::uint64_t ns) {
+    return ns != 0 ? std::chrono::nanoseconds(ns) : limits::kGuestPendingRetry;
 }
 
 // A guest's process-error kind, and a bridge status, as the host's.

@@ -75,7 +75,8 @@ Produced produced(const tvb_output& o) {
     Produced out;
     out.present = o.present != 0;
     out.pending = o.pending != 0;
-    out.retry_after = std::chrono::nanoseconds(o.retry_after_ns);
+    out.retry_after =
+        out.pending ? detail::guest_retry_after(o.retry_after_ns) : std::chrono::nanoseconds{0};
     out.sequence = o.sequence;
     out.timestamp_ns = o.timestamp_ns;
     out.payload = o.payload;

@@ -47,33 +47,48 @@ void derive(State& s, Node& n, const Produced& out) {
 
 void no_start(State&, Node&) {}
 
-void source_pull(State& s, Node& n) {
-    Produced out;
+// Asks a source for up to `max` elements in one call (pull, or pull_batch
+// when more than one may go) and starts a path for each.
+void source_pull(State& s, Node& n, std::size_t max) {
+    std::vector<Produced>& outs = n.batch_out;
     n.host.edge_ledger = nullptr;
-    const CallResult r =
-        call_with_retries(s, n, CallKind::pull, [&] { return n.stage->pull(out); });
+    const CallResult r = call_with_retries(s, n, CallKind::pull, [&] {
+        outs.clear();
+        if (max > 1) {
+            return n.stage->pull_batch(max, outs);
+        }
+        return n.stage->pull(outs.emplace_back());
+    });
     if (!r.ok()) {
-        // A failed pull produced no element, so there is nothing to account
-        // for; under skip/retry/dead-letter the source is simply asked again.
+        // A failed pull produced no element (what it made goes back), so
+        // there is nothing to account for; under skip/retry/dead-letter the
+        // source is simply asked again.
+        for (const Produced& out : outs) {
+            if (out.present) {
+                s.buffers.release(out.payload);
+            }
+        }
         on_call_failure(s, n, r, "failed in pull:");
         return;
     }
-    if (out.pending) {
-        n.waiting = true;
-        n.waiting_until =
-            out.retry_after.count() > 0
-                ? Clock::now() + std::chrono::duration_cast<Clock::duration>(out.retry_after)
-                : Clock::time_point::max();
-        return;
+    for (const Produced& out : outs) {
+        if (out.pending) {
+            n.waiting = true;
+            n.waiting_until =
+                out.retry_after.count() > 0
+                    ? Clock::now() + std::chrono::duration_cast<Clock::duration>(out.retry_after)
+                    : Clock::time_point::max();
+            break;
+        }
+        if (!out.present) {
+            n.done = true;  // exhausted
+            break;
+        }
+        ++s.report.emitted;
+        // A path's latency starts when the source's call began (before it
+        // produced the element), as in the benchmarks Torvyn is compared with.
+        start_path(s, n, out, s.listeners.wants(kPathEvents) ? n.call_started : 0);
     }
-    if (!out.present) {
-        n.done = true;  // exhausted
-        return;
-    }
-    ++s.report.emitted;
-    // A path's latency starts when the source's call began (before it
-    // produced the element), as in the benchmarks Torvyn is compared with.
-    start_path(s, n, out, s.listeners.wants(kPathEvents) ? n.call_started : 0);
     // Published now too, so that an element stuck in a call downstream
     // still shows as in flight to a reader on another thread.
     s.publish_progress(false);

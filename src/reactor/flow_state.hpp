@@ -93,8 +93,8 @@ struct Node {
     // Elements per call: the least of the stage's batch_limit() and the
     // node's `batch` (1: one at a time).
     std::size_t batch_limit = 1;
-    // The batch being handed to a batched stage, what it made and how each
-    // element went (kept to reuse their memory).
+    // The batch being handed to a batched stage, what it made (or a source
+    // pulled) and how each element went (kept to reuse their memory).
     std::vector<ElementRef> batch;
     std::vector<Produced> batch_out;
     std::vector<CallResult> batch_results;
@@ -198,8 +198,8 @@ void teardown(State& s, Node& n);
 struct Driver {
     // Before the first element, after init (routers check their ports).
     void (*start)(State& s, Node& n);
-    // Nodes without inputs (sources): produce one element.
-    void (*produce)(State& s, Node& n);
+    // Nodes without inputs (sources): produce up to `max` elements in one call.
+    void (*produce)(State& s, Node& n, std::size_t max);
     // Nodes with inputs: handle element `in`, taken from edge `from`.
     void (*handle)(State& s, Node& n, const ElementRef& in, std::uint32_t from);
     // Upstream is done and the inputs are empty.

@@ -51,6 +51,9 @@ public:
     [[nodiscard]] std::size_t batch_limit() const override {
         return prepared_->batched() ? limits::kMaxBatch : 1;
     }
+    CallResult pull_batch(std::size_t max, std::vector<Produced>& out) override {
+        return instance_->pull_batch(max, out);
+    }
     CallResult process_batch(std::span<const ElementRef> in, std::span<Produced> out,
                              std::span<CallResult> each) override {
         return instance_->process_batch(in, out, each);

@@ -112,12 +112,18 @@ bool run_source(State& s, Node& n, const Driver& d, Clock::time_point& earliest_
         n.waiting = false;
     }
     bool progressed = false;
-    for (int i = 0; i < s.source_batch && !n.done && !n.stopped && !s.stopping && !n.waiting; ++i) {
+    const auto turn = static_cast<std::size_t>(s.source_batch);
+    for (std::size_t i = 0; i < turn && !n.done && !n.stopped && !s.stopping && !n.waiting;) {
         update_pressure(s, n);
         if (n.paused_by_pressure || !room_downstream(s, n) || !due(n, earliest_resume)) {
             break;
         }
-        d.produce(s, n);
+        // A batched source is asked for what the turn and the queues allow
+        // in one call; a paced one for one element at its time.
+        const std::size_t k =
+            n.pull_period.count() > 0 ? 1 : std::min({n.batch_limit, turn - i, room_for(s, n)});
+        d.produce(s, n, k);
+        i += k;
         progressed = true;
     }
     return progressed;

@@ -20,6 +20,20 @@ CallResult Stage::process_batch(std::span<const ElementRef> in, std::span<Produc
     return {};
 }
 
+CallResult Stage::pull_batch(std::size_t max, std::vector<Produced>& out) {
+    for (std::size_t i = 0; i < max; ++i) {
+        Produced p;
+        if (CallResult r = pull(p); !r.ok()) {
+            return r;
+        }
+        out.push_back(p);
+        if (!p.present) {
+            break;
+        }
+    }
+    return {};
+}
+
 CallResult Stage::push_batch(std::span<const ElementRef> in, std::span<CallResult> each,
                              bool& pause) {
     pause = false;

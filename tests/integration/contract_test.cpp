@@ -54,6 +54,7 @@ TEST_F(ContractTest, TheHostSpeaksBothVersionsAndFindsTheBatchForms) {
     EXPECT_EQ(version("misbehave.wasm", Role::processor), std::pair(1u, false));
     // 0.2.0, C (per element only) and C++ (the SDK adds the batch form).
     EXPECT_EQ(version("hello_greeter.wasm", Role::source), std::pair(2u, false));
+    EXPECT_EQ(version("bursts.wasm", Role::source), std::pair(2u, true));
     EXPECT_EQ(version("checked_copy.wasm", Role::processor), std::pair(2u, true));
     EXPECT_EQ(version("multiple_of.wasm", Role::filter), std::pair(2u, true));
     EXPECT_EQ(version("even_sequence.wasm", Role::filter), std::pair(2u, true));
@@ -88,6 +89,11 @@ TEST_F(ContractTest, BatchesCarrySmallPayloadsByValueAndCountEachCopy) {
     EXPECT_EQ(copy.elements_in, 1000u);
     EXPECT_LT(copy.calls, 1000u / 4) << "batches of more than one element";
     EXPECT_LT(node(r, "sink").calls, 1000u / 4);
+    // The source (C++ SDK) too: pull-batch, its 64 B payloads back by value.
+    EXPECT_LT(node(r, "blobs").calls, 1000u / 4);
+    EXPECT_EQ(node(r, "blobs").host_calls, 0u);
+    EXPECT_EQ(node(r, "blobs").copies.of(CopyReason::guest_to_host).copies, 1000u);
+    EXPECT_EQ(node(r, "blobs").copies.of(CopyReason::guest_to_host).bytes, 64'000u);
     EXPECT_EQ(copy.copies.of(CopyReason::host_to_guest).copies, 1000u);
     EXPECT_EQ(copy.copies.of(CopyReason::host_to_guest).bytes, 64'000u);
     EXPECT_EQ(copy.copies.of(CopyReason::guest_to_host).copies, 1000u);
@@ -176,6 +182,46 @@ TEST_F(ContractTest, APendingSourceIsAskedAgainLaterWithoutSpinning) {
     EXPECT_GE(node(r, "src").calls, 41u);  // 20 pending, 20 elements, 1 exhausted
     EXPECT_GE(wall, std::chrono::milliseconds(95));
     EXPECT_LT(cpu, wall / 2);
+}
+
+TEST_F(ContractTest, ABatchedSourceSendsABurstInOneCallAndWaitsBetween) {
+    // 5 bursts of 8, each after "pending, come back in 5 ms".
+    const std::string t =
+        "[flow.bursts]\nsource-batch = 16\n" +
+        toml_source("bursts", "src", "bursts.wasm", "count=40 burst=8 wait-us=5000") +
+        toml_node("bursts", "end", "slow_sink.wasm", "sink",
+                  "config = \"work=1\"\ncapabilities = [\"stdout\"]\n") +
+        toml_edge("bursts", "src", "end");
+    const auto cpu0 = thread_cpu();
+    const auto t0 = std::chrono::steady_clock::now();
+    const FlowReport r = run("bursts", t);
+    const auto wall = std::chrono::steady_clock::now() - t0;
+    const auto cpu = thread_cpu() - cpu0;
+    ASSERT_TRUE(r.ok()) << r.error->format();
+    EXPECT_EQ(r.delivered, 40u);
+    EXPECT_EQ(r.emitted, 40u);
+    // About one call per burst (each ends with the next pending), where one
+    // call per element and pending would take 46.
+    EXPECT_LT(node(r, "src").calls, 10u);
+    EXPECT_GE(wall, std::chrono::milliseconds(24));
+    EXPECT_LT(cpu, wall / 2);
+    EXPECT_TRUE(r.accounting_balanced());
+}
+
+TEST_F(ContractTest, AGuestPendingWithoutATimeIsAskedAgainSoon) {
+    // pending(0): a guest cannot wake the host, so the host comes back after
+    // limits::kGuestPendingRetry instead of waiting for a wake-up forever.
+    const std::string t = "[flow.soon]\n" +
+                          toml_source("soon", "src", "ticker.wasm", "count=10 wait-us=0") +
+                          toml_node("soon", "end", "slow_sink.wasm", "sink",
+                                    "config = \"work=1\"\ncapabilities = [\"stdout\"]\n") +
+                          toml_edge("soon", "src", "end");
+    const auto t0 = std::chrono::steady_clock::now();
+    const FlowReport r = run("soon", t);
+    const auto wall = std::chrono::steady_clock::now() - t0;
+    ASSERT_TRUE(r.ok()) << r.error->format();
+    EXPECT_EQ(r.delivered, 10u);
+    EXPECT_GE(wall, 10 * limits::kGuestPendingRetry);
 }
 
 }  // namespace

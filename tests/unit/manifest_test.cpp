@@ -135,10 +135,11 @@ TEST(Manifest, MaxRateIsForSources) {
 
 TEST(Manifest, BatchIsForRolesWithABatchForm) {
     const auto bad = parse(
-        "[flow.f]\n[flow.f.nodes.a]\ncomponent=\"a\"\nrole=\"source\"\nbatch = 8\n"
+        "[flow.f]\n[flow.f.nodes.a]\ncomponent=\"a\"\nrole=\"source\"\n"
+        "[flow.f.nodes.g]\ncomponent=\"g\"\nrole=\"aggregator\"\nbatch = 8\n"
         "[flow.f.nodes.b]\ncomponent=\"b\"\nrole=\"sink\"\n"
-        "[[flow.f.edges]]\nfrom=\"a\"\nto=\"b\"\n");
-    EXPECT_TRUE(has_error(bad, ErrorCode::manifest_schema, "Torvyn.toml:5:"));
+        "[[flow.f.edges]]\nfrom=\"a\"\nto=\"g\"\n[[flow.f.edges]]\nfrom=\"g\"\nto=\"b\"\n");
+    EXPECT_TRUE(has_error(bad, ErrorCode::manifest_schema, "Torvyn.toml:8:"));
     const auto good = parse(
         "[flow.f]\n[flow.f.nodes.a]\ncomponent=\"a\"\nrole=\"source\"\n"
         "[flow.f.nodes.b]\ncomponent=\"b\"\nrole=\"sink\"\nbatch = 8\n"

@@ -70,8 +70,9 @@ struct NodeSpec {
     // Sources: at most this many elements per second (0: as fast as the
     // flow takes them). The flow's thread sleeps between pulls, no spinning.
     std::uint32_t max_rate = 0;
-    // Processors, sinks and filters whose stage takes batches: at most this
-    // many elements per call (what is waiting, so at low rates often 1).
+    // Nodes whose stage takes batches: at most this many elements per call
+    // (what is waiting, or what a source has ready and downstream can take,
+    // so at low rates often 1).
     std::uint32_t batch = 16;
     // Routers: the ports the operator expects; checked by `torvyn link`.
     std::vector<std::string> ports;

@@ -78,6 +78,9 @@ inline constexpr std::size_t kBatchInlineTotalBytes = 256u << 10;
 // handed over in several calls, so a component reading all it is given
 // stays within kMaxCallTransferBytes per call.
 inline constexpr std::size_t kBatchCallBytes = 4u << 20;
+// A guest source that answers "pending" without saying when to ask again is
+// asked again after this (a guest has no way to wake the host).
+inline constexpr std::chrono::milliseconds kGuestPendingRetry{1};
 // Elements per batch call at most, whatever the manifest's `batch` says.
 inline constexpr std::size_t kMaxBatch = 1'024;
 

@@ -28,14 +28,14 @@ struct RoleInfo {
     bool takes_input;            // has edges coming in (all but sources)
     bool gives_output;           // has edges going out (all but sinks)
     bool names_ports;            // its outgoing edges name ports (routers)
-    bool takes_batches;          // has a batch form (contract 0.2: processor, sink, filter)
+    bool takes_batches;          // has a batch form (contract 0.2: all but routers, aggregators)
 };
 
 // Every role, in the order of the enum. To add a role: a value above and a
 // row here; its calls go through each layer once (docs/architecture.md,
 // "How to add a role").
 inline constexpr std::array<RoleInfo, 6> kRoles = {{
-    {Role::source, "source", "torvyn:streaming/source", "data-source", false, true, false, false},
+    {Role::source, "source", "torvyn:streaming/source", "data-source", false, true, false, true},
     {Role::processor, "processor", "torvyn:streaming/processor", "data-processor", true, true,
      false, true},
     {Role::sink, "sink", "torvyn:streaming/sink", "data-sink", true, false, false, true},

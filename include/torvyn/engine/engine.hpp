@@ -57,6 +57,10 @@ struct ComponentInterfaces {
 
 class Component;
 class PreparedComponent;
+}  // namespace torvyn
+struct tvb_batch_result;
+struct tvb_batch_output;
+namespace torvyn {
 class Instance;
 
 struct LoadInfo {
@@ -157,6 +161,8 @@ public:
     CallResult init(std::string_view config);
     CallResult teardown();
     CallResult pull(Produced& out);
+    // Contract 0.2 batch form (PreparedComponent::batched): as Stage::pull_batch.
+    CallResult pull_batch(std::size_t max, std::vector<Produced>& out);
     CallResult notify(bool pause);
     CallResult process(const ElementRef& in, Produced& out);
     CallResult push(const ElementRef& in, bool& pause);
@@ -184,6 +190,8 @@ private:
     CallResult adopt(Produced& out);
     // One guest call on the part of a batch just lent (Raw's scratch).
     CallResult process_part(std::span<Produced> out, std::span<CallResult> each);
+    // An output a batch call returned (result r of `made`'s bytes) into `out`.
+    CallResult take_output(const tvb_batch_result& r, const tvb_batch_output& made, Produced& out);
     CallResult push_part(std::span<CallResult> each, bool& pause);
     CallResult accept_part(std::span<std::uint8_t> kept, std::span<CallResult> each);
 

@@ -60,11 +60,17 @@ public:
     // lent (`in`) stays the host's.
     // source; none: exhausted; pending: nothing yet
     virtual CallResult pull(Produced&) { return refused(CallKind::pull); }
+    // Up to `max` elements in one call, appended to `out`; after them, one
+    // that is not present says the source has nothing yet (pending) or is
+    // exhausted. A failed call fails them all (the host releases what is in
+    // `out`). The default calls pull until it has `max` or one is not
+    // present.
+    virtual CallResult pull_batch(std::size_t max, std::vector<Produced>& out);
     virtual CallResult notify(bool /*pause*/) { return refused(CallKind::notify); }
     // processor; none: dropped
     virtual CallResult process(const ElementRef&, Produced&) { return refused(CallKind::process); }
-    // A processor, sink or filter that takes several elements per call says
-    // how many at most (1, the default: one at a time). Its *_batch call then
+    // A source, processor, sink or filter that takes several elements per
+    // call says how many at most (1, the default: one at a time). Its *_batch call then
     // gets what is waiting, up to that and the node's `batch`: each[i] is
     // element in[i]'s own result; the returned result is the call's (a trap
     // or a deadline fails every element of the batch). The defaults call the

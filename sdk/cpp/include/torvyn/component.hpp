@@ -17,8 +17,8 @@
 // Output. An optional `Result<Ok> init(const Config&)` and `void teardown()`
 // on the class are called by the host when present.
 //
-// Batches (torvyn:streaming@0.2.0): for a processor, sink or filter the
-// macro also exports the role's batch form, calling the per-element method
+// Batches (torvyn:streaming@0.2.0): for a source, processor, sink or filter
+// the macro also exports the role's batch form, calling the per-element method
 // once per element of the batch. Small payloads then arrive by value (an
 // Element's payload reads them without a host call) and an Output made with
 // make_output goes back by value; nothing changes for the author.
@@ -679,6 +679,65 @@ bool pull(T& component, torvyn_pulled_t* ret, torvyn_error_t* err) {
 }
 #endif
 
+#if defined(TORVYN_BATCHED) && defined(EXPORTS_TORVYN_STREAMING_BATCH_SOURCE_NEXT_PULL_MORE)
+// An error met after a batch already held elements: those go now, the error
+// with the next call (so nothing pulled is lost).
+inline std::optional<torvyn_error_t>& deferred_pull_error() {
+    static std::optional<torvyn_error_t> e;
+    return e;
+}
+
+template <class T>
+bool pull_batch(T& component, std::uint32_t max,
+                exports_torvyn_streaming_batch_source_pulled_batch_t* ret, torvyn_error_t* err) {
+    if (auto& deferred = deferred_pull_error(); deferred) {
+        *err = *deferred;
+        deferred.reset();
+        return false;
+    }
+    ret->elements.ptr = result_array<torvyn_streaming_types_batch_output_t>(max);
+    ret->elements.len = 0;
+    ret->next.tag = EXPORTS_TORVYN_STREAMING_BATCH_SOURCE_NEXT_PULL_MORE;
+    BatchOutputs outputs;
+    torvyn_error_t e;
+    bool failed = false;
+    for (std::uint32_t i = 0; i < max; ++i) {
+        auto r = call_pull(component);
+        if (!r) {
+            fail(&e, r.error());
+            failed = true;
+            break;
+        }
+        Pulled pulled(std::move(r.value()));
+        if (pulled.is_pending()) {
+            ret->next.tag = EXPORTS_TORVYN_STREAMING_BATCH_SOURCE_NEXT_PULL_PENDING;
+            ret->next.val.pending = pulled.retry_after_ns();
+            break;
+        }
+        if (!pulled.element()) {
+            ret->next.tag = EXPORTS_TORVYN_STREAMING_BATCH_SOURCE_NEXT_PULL_EXHAUSTED;
+            break;
+        }
+        if (!outputs.lower(std::move(*pulled.element()), &ret->elements.ptr[ret->elements.len],
+                           &e)) {
+            failed = true;
+            break;
+        }
+        ++ret->elements.len;
+    }
+    outputs.finish(&ret->bytes, &ret->content_types);
+    if (failed && ret->elements.len == 0) {
+        exports_torvyn_streaming_batch_source_pulled_batch_free(ret);
+        *err = e;
+        return false;
+    }
+    if (failed) {
+        deferred_pull_error() = e;
+    }
+    return true;
+}
+#endif
+
 #if defined(TORVYN_BATCHED) && defined(EXPORTS_TORVYN_STREAMING_BATCH_PROCESSOR_BATCH_RESULT_EMIT)
 template <class T>
 void process_batch(T& component, exports_torvyn_streaming_batch_processor_list_batch_element_t* in,
@@ -772,17 +831,22 @@ T& instance() {
 
 // Source: `Result<Pulled> pull()` (or `Result<std::optional<Output>>`;
 // nullopt ends the stream; either may take a `const ContextView&`).
-// Optional `void notify(bool pause)`.
-#define TORVYN_SOURCE(Type)                                                                   \
-    TORVYN_DETAIL_LIFECYCLE(Type)                                                             \
-    extern "C" bool exports_torvyn_streaming_source_pull(torvyn_pulled_t* ret,                \
-                                                         torvyn_error_t* err) {               \
-        return ::torvyn::detail::pull(::torvyn::detail::instance<Type>(), ret, err);          \
-    }                                                                                         \
-    extern "C" void exports_torvyn_streaming_source_notify(                                   \
-        exports_torvyn_streaming_source_backpressure_signal_t signal) {                       \
-        ::torvyn::detail::notify(::torvyn::detail::instance<Type>(),                          \
-                                 signal == TORVYN_STREAMING_TYPES_BACKPRESSURE_SIGNAL_PAUSE); \
+// Optional `void notify(bool pause)`. Also exports pull-batch.
+#define TORVYN_SOURCE(Type)                                                                     \
+    TORVYN_DETAIL_LIFECYCLE(Type)                                                               \
+    extern "C" bool exports_torvyn_streaming_source_pull(torvyn_pulled_t* ret,                  \
+                                                         torvyn_error_t* err) {                 \
+        return ::torvyn::detail::pull(::torvyn::detail::instance<Type>(), ret, err);            \
+    }                                                                                           \
+    extern "C" void exports_torvyn_streaming_source_notify(                                     \
+        exports_torvyn_streaming_source_backpressure_signal_t signal) {                         \
+        ::torvyn::detail::notify(::torvyn::detail::instance<Type>(),                            \
+                                 signal == TORVYN_STREAMING_TYPES_BACKPRESSURE_SIGNAL_PAUSE);   \
+    }                                                                                           \
+    extern "C" bool exports_torvyn_streaming_batch_source_pull_batch(                           \
+        std::uint32_t max, exports_torvyn_streaming_batch_source_pulled_batch_t* ret,           \
+        torvyn_error_t* err) {                                                                  \
+        return ::torvyn::detail::pull_batch(::torvyn::detail::instance<Type>(), max, ret, err); \
     }
 
 // Processor: `Result<std::optional<Output>> process(const Element&)`;
