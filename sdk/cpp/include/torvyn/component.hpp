@@ -289,6 +289,10 @@ private:
 // The host takes at most 16 MiB from a guest per call (docs/limits.md);
 // larger writes go in pieces of this size.
 inline constexpr std::size_t kCallChunk = 8u << 20;
+// Outputs up to this size are kept by value until handed over (in a batch
+// they go back in its result, no host call); larger ones are copied straight
+// into a host buffer (one copy, not two). The host's own limit for inputs.
+inline constexpr std::size_t kByValueBytes = 16u << 10;
 
 // A host buffer this component is filling.
 class MutableBuffer {
@@ -379,9 +383,17 @@ inline Result<Buffer> make_buffer(std::string_view bytes, std::string_view conte
 }
 
 // An output element holding a copy of `bytes`. The host makes its buffer
-// when the element is handed over (by value in a batch: no host call).
+// when the element is handed over (by value in a batch: no host call), or
+// now for a large payload.
 inline Result<std::optional<Output>> make_output(std::string_view bytes,
                                                  std::string_view content_type = {}) {
+    if (bytes.size() > kByValueBytes) {
+        auto buf = make_buffer(bytes, content_type);
+        if (!buf) {
+            return buf.error();
+        }
+        return std::optional<Output>(Output{std::move(buf.value())});
+    }
     return std::optional<Output>(Output{Payload(std::string(bytes), std::string(content_type))});
 }
 #endif
@@ -548,7 +560,7 @@ public:
         out->meta.timestamp_ns = o.timestamp_ns;
         out->content_type = 0;  // unused for owned buffers: they carry their own
         const std::string_view bytes = o.payload.bytes();
-        if (!o.payload.is_buffer() && bytes.size() > kByValueBytes) {
+        if (!o.payload.is_buffer() && bytes.size() > ::torvyn::kByValueBytes) {
             // Large: one copy straight into a host buffer beats copying it
             // into the result and the host copying it again.
             auto made = make_buffer(bytes, o.payload.content_type());
@@ -571,8 +583,7 @@ public:
         out->content_type = type_index(o.payload.content_type());
         return true;
     }
-    // Outputs up to this size go back by value (the host's limit for inputs).
-    static constexpr std::size_t kByValueBytes = 16u << 10;
+
     // Hands the bytes and content types to the result (the ABI frees them).
     void finish(torvyn_list_u8_t* bytes, torvyn_list_string_t* types) {
         bytes->ptr = data_;
