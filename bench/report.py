@@ -127,7 +127,7 @@ o.append("2. **sandbox floor**: the bridge's bare typed call into a nop componen
          "(`filter.accept`, two lent handles, dropped by the guest) and a guest→host call "
          "(`buffer.size`).")
 batch_size = int(os.environ.get("BENCH_BATCH", "16"))
-o.append("3. **torvyn**: blobs (C) → checked_copy (C++ SDK: copies each payload into a new one) → "
+o.append("3. **torvyn**: blobs (C++ SDK) → checked_copy (C++ SDK: copies each payload into a new one) → "
          "slow_sink (C++ SDK, work=1), and a 10-stage chain (8 processors), `torvyn bench`, "
          f"contract 0.2 batches: `source-batch = {batch_size}` and `batch = {batch_size}` "
          "(a batch is what is waiting, up to that).")
