@@ -13,21 +13,23 @@
 
 #include "topology.hpp"
 #include "torvyn/core/capability.hpp"
+#include "torvyn/core/limits.hpp"
 
 namespace torvyn {
 namespace {
 
-constexpr std::string_view kFlowKeys[] = {"description",       "source-batch",   "queue-capacity",
-                                          "backpressure",      "high-watermark", "low-watermark",
-                                          "call-timeout",      "timeout",        "drain-timeout",
-                                          "max-buffer-memory", "nodes",          "edges"};
+constexpr std::string_view kFlowKeys[] = {
+    "description",   "source-batch", "queue-capacity", "backpressure",  "high-watermark",
+    "low-watermark", "call-timeout", "timeout",        "drain-timeout", "max-buffer-memory",
+    "threads",       "nodes",        "edges"};
 constexpr std::string_view kNodeKeys[] = {"component",     "role",        "config",
                                           "capabilities",  "dirs",        "env",
                                           "connect",       "on-error",    "retries",
                                           "retry-backoff", "dead-letter", "max-buffer-memory",
                                           "call-timeout",  "max-memory",  "max-table-elements",
                                           "fuel",          "on-trap",     "max-restarts",
-                                          "ports",         "max-rate",    "batch"};
+                                          "ports",         "max-rate",    "batch",
+                                          "thread"};
 constexpr std::string_view kDirKeys[] = {"host", "guest", "mode"};
 constexpr std::string_view kDirModes[] = {"ro", "rw"};
 constexpr std::string_view kTrapPolicies[] = {"fail", "restart"};
@@ -110,6 +112,27 @@ public:
             return fallback;
         }
         return static_cast<std::uint32_t>(i->get());
+    }
+
+    // `threads`: a number of driver threads or "auto" (0).
+    void get_threads(const toml::table& t, std::string_view what, std::uint32_t& out) {
+        const toml::node* n = t.get("threads");
+        if (n == nullptr) {
+            return;
+        }
+        if (const auto* s = n->as_string(); s != nullptr && s->get() == "auto") {
+            out = 0;
+            return;
+        }
+        const auto* i = n->as_integer();
+        if (i == nullptr || i->get() < 1 || i->get() > limits::kMaxFlowThreads) {
+            error(ErrorCode::manifest_value, at(*n),
+                  fmt::format("'threads' in {} must be \"auto\" or a whole number from 1 to {}",
+                              what, limits::kMaxFlowThreads),
+                  "\"auto\" lets the flow measure its stages and use as many threads as helps");
+            return;
+        }
+        out = static_cast<std::uint32_t>(i->get());
     }
 
     // A key only some roles may have (`allowed`): otherwise an error at it.
@@ -373,6 +396,13 @@ public:
         node.batch = get_count(*t, "batch", what, node.batch);
         only_for(*t, "batch", role_info(node.role).takes_batches,
                  "sources, processors, sinks and filters", what, node.role, "remove it");
+        node.thread = get_count(*t, "thread", what, 0);
+        if (flow.threads != 0 && node.thread > flow.threads) {
+            error(ErrorCode::manifest_value, at(*t->get("thread")),
+                  fmt::format("{} asks for driver thread {} but flow '{}' has threads = {}", what,
+                              node.thread, flow.name, flow.threads),
+                  "number threads from 1 to the flow's 'threads', or raise 'threads'");
+        }
         node.max_rate = get_count(*t, "max-rate", what, 0);
         only_for(*t, "max-rate", !role_info(node.role).takes_input, "sources", what, node.role,
                  "pace the flow at its source, or bound this node's input with its edge's "
@@ -432,6 +462,7 @@ public:
         flow.description = get_string(*t, "description", what, false, flow.where);
         flow.queue_capacity = get_count(*t, "queue-capacity", what, flow.queue_capacity);
         flow.source_batch = get_count(*t, "source-batch", what, flow.source_batch);
+        get_threads(*t, what, flow.threads);
         if (const int p = get_choice(*t, "backpressure", what, kOverflowPolicies); p >= 0) {
             flow.overflow = static_cast<OverflowPolicy>(p);
         }

@@ -75,16 +75,19 @@ std::string accounting_equation(const Accounting& a) {
 
 std::string format_summary(const FlowReport& r) {
     std::string out;
-    out += fmt::format("flow '{}': {}, {} elements in {} ({:.0f} elements/s), start-up {}\n",
+    out += fmt::format("flow '{}': {}, {} elements in {} ({:.0f} elements/s), start-up {}{}\n",
                        r.name, stop_reason_name(r.stop), r.emitted, duration(r.wall),
-                       r.elements_per_second(), duration(r.startup));
-    out += fmt::format("  {:<14} {:<10} {:>8} {:>8} {:>8} {:>6} {:>11} {:>7} {:>10}\n", "node",
-                       "role", "in", "out", "filtered", "errors", "time", "copies", "copied");
+                       r.elements_per_second(), duration(r.startup),
+                       r.threads > 1 ? fmt::format(", {} threads", r.threads) : "");
+    out += fmt::format("  {:<14} {:<10} {:>8} {:>8} {:>8} {:>6} {:>11} {:>7} {:>10}{}\n", "node",
+                       "role", "in", "out", "filtered", "errors", "time", "copies", "copied",
+                       r.threads > 1 ? "  thread" : "");
     for (const auto& n : r.nodes) {
-        out += fmt::format("  {:<14} {:<10} {:>8} {:>8} {:>8} {:>6} {:>11} {:>7} {:>10}{}\n",
-                           n.name, role_name(n.role), n.elements_in, n.elements_out, n.filtered,
-                           n.errors, duration(n.busy), n.copies.total().copies,
-                           bytes(n.copies.total().bytes), n.stopped ? "  (stopped)" : "");
+        out += fmt::format(
+            "  {:<14} {:<10} {:>8} {:>8} {:>8} {:>6} {:>11} {:>7} {:>10}{}{}\n", n.name,
+            role_name(n.role), n.elements_in, n.elements_out, n.filtered, n.errors,
+            duration(n.busy), n.copies.total().copies, bytes(n.copies.total().bytes),
+            r.threads > 1 ? fmt::format("  {:>6}", n.thread) : "", n.stopped ? "  (stopped)" : "");
     }
     out += fmt::format("  {:<26} {:>8} {:>8} {:>8} {:>8} {:>12}\n", "queue", "capacity", "peak",
                        "dropped", "pressure", "pressured");
@@ -143,6 +146,7 @@ nlohmann::json report_to_json(const FlowReport& r) {
                      {"aggregated", r.aggregated}, {"balanced", r.accounting_balanced()}};
     j["wall_ns"] = r.wall.count();
     j["startup_ns"] = r.startup.count();
+    j["threads"] = r.threads;
     j["elements_per_second"] = r.elements_per_second();
     j["copies"] = ledger_json(r.copies);
     j["buffers"] = {{"allocations", r.buffers.allocations},
@@ -166,6 +170,7 @@ nlohmann::json report_to_json(const FlowReport& r) {
                          {"peak_buffer_bytes", n.peak_buffer_bytes},
                          {"stopped", n.stopped},
                          {"compile_cache_hit", n.cache_hit},
+                         {"thread", n.thread},
                          {"copies", ledger_json(n.copies)}});
     }
     auto& edges = j["queues"] = nlohmann::json::array();

@@ -52,6 +52,9 @@ void no_start(State&, Node&) {}
 void source_pull(State& s, Node& n, std::size_t max) {
     std::vector<Produced>& outs = n.batch_out;
     n.host.edge_ledger = nullptr;
+    // A wake that comes while the call runs (another driver thread may take
+    // it) must not be lost to the "pending" the call then answers.
+    const std::uint64_t wakes = s.wakes;
     const CallResult r = call_with_retries(s, n, CallKind::pull, [&] {
         outs.clear();
         if (max > 1) {
@@ -73,7 +76,7 @@ void source_pull(State& s, Node& n, std::size_t max) {
     }
     for (const Produced& out : outs) {
         if (out.pending) {
-            n.waiting = true;
+            n.waiting = wakes == s.wakes;
             n.waiting_until =
                 out.retry_after.count() > 0
                     ? Clock::now() + std::chrono::duration_cast<Clock::duration>(out.retry_after)

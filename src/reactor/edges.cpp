@@ -22,6 +22,7 @@ void note_depth(State& s, std::uint32_t index) {
     } else if (e.pressured && n <= e.low) {
         e.pressured = false;
         e.report.pressured += Clock::now() - e.pressured_since;
+        wake_drivers(s);  // a paused source may be on any thread
         s.listeners.notify(kPressureEvents, [&](FlowObserver& o) { o.on_pressure(index, false); });
     }
     s.listeners.notify(kQueueEvents, [&](FlowObserver& o) { o.on_queue(index, n); });
@@ -68,11 +69,13 @@ void push(State& s, std::uint32_t index, const ElementRef& el) {
     ++e.report.pushed;
     e.report.occupancy_sum += e.queue.size();
     note_depth(s, index);
+    wake_driver(s, s.nodes[e.to]->thread);
 }
 
 ElementRef pop(State& s, std::uint32_t index) {
     const ElementRef el = s.edges[index].queue.pop();
     note_depth(s, index);
+    wake_driver(s, s.nodes[s.edges[index].from]->thread);  // there is room now
     return el;
 }
 

@@ -173,6 +173,8 @@ FlowReport Flow::run() {
             static_cast<std::int64_t>(static_cast<double>(n.busy_ticks) * ns_per_tick));
         n.report.peak_buffer_bytes = s.buffers.peak_held_by(i);
         n.report.host_calls = n.host.host_calls;
+        n.report.thread = n.thread + 1;
+        s.report.threads = std::max(s.report.threads, n.report.thread);
         s.report.copies += n.report.copies;
         s.report.nodes.push_back(n.report);
     }

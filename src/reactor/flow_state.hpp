@@ -5,8 +5,10 @@
 //   policy.cpp     what happens when a call fails: errors, retries, restarts
 //   drivers.cpp    one driver per role: what a call means for the elements
 //   scheduler.cpp  the sweep: which node runs next, pauses, stops, draining
+//   placement.cpp  which driver thread runs each node: pinned, or measured
 //   flow.cpp       the Flow facade: create, run, report, progress
-// Used by the flow's thread only, but for `progress` (any thread).
+// Driven by one thread, or by several (see `shared`); `progress` may be read
+// from any thread.
 #pragma once
 
 #include <chrono>
@@ -14,12 +16,14 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "listeners.hpp"
+#include "placement.hpp"
 #include "torvyn/core/function_ref.hpp"
 #include "torvyn/core/published.hpp"
 #include "torvyn/core/ticks.hpp"
@@ -86,6 +90,7 @@ struct Node {
     bool dead = false;           // the stage cannot be called (trap, deadline, limit)
     bool torn_down = false;
     bool paused_by_pressure = false;  // sources: told to pause
+    std::uint32_t thread = 0;         // the driver thread that runs it (0-based)
     std::uint64_t busy_ticks = 0;
     std::uint64_t call_started = 0;  // ticks() when its last call began
     CopyCount copies_seen;           // for on_copied: the ledger's total at the last report
@@ -115,6 +120,16 @@ struct Node {
     std::deque<Produced> pending;
 };
 
+// One of the threads driving a flow, as the others see it (under the
+// flow's lock).
+struct DriverThread {
+    bool sleeping = false;     // waits for work; woken by wake_driver
+    bool until_woken = false;  // ... with no time of its own to wake up at
+    // Something changed for its nodes since its sweep began (perhaps while
+    // it was in a guest call): it sweeps again before it sleeps.
+    bool nudged = false;
+};
+
 }  // namespace detail
 
 struct Flow::State {
@@ -141,8 +156,17 @@ struct Flow::State {
     detail::Listeners listeners;
 
     FlowWaker waker;
-    // Set by a sweep that left a source pending until woken.
-    bool awaiting_wake = false;
+    // Times the pending sources were asked again after a wake.
+    std::uint64_t wakes = 0;
+
+    // Driver threads. With one, nothing is locked. Once several drive the
+    // flow (`shared`), whichever schedules holds waker.flow_lock(); guest
+    // calls run without it (FlowUnlocked) and the buffer store locks itself.
+    // Each node runs on one thread only; an edge between threads is a queue
+    // with one producer and one consumer, woken across threads.
+    bool shared = false;
+    std::vector<detail::DriverThread> crew;  // one per thread once shared
+    std::uint32_t max_threads = 1;           // what placement may use
 
     explicit State(BufferLimits limits) : buffers(limits) {}
 
@@ -152,6 +176,52 @@ struct Flow::State {
 namespace detail {
 
 using State = Flow::State;
+
+// Wakes driver thread `t` when it waits for work (several threads only).
+inline void wake_driver(State& s, std::uint32_t t) {
+    if (!s.shared) {
+        return;
+    }
+    DriverThread& d = s.crew[t];
+    d.nudged = true;
+    if (d.sleeping) {
+        d.sleeping = false;
+        s.waker.notify_waiting();
+    }
+}
+// Wakes every waiting driver thread: a node finished, a pressure eased, the
+// flow is stopping.
+inline void wake_drivers(State& s) {
+    if (!s.shared) {
+        return;
+    }
+    for (DriverThread& t : s.crew) {
+        t.nudged = true;
+        t.sleeping = false;
+    }
+    s.waker.notify_waiting();
+}
+
+// While several threads drive the flow, a guest call (or a retry's sleep)
+// runs without the flow's lock, so the others schedule meanwhile.
+class FlowUnlocked {
+public:
+    explicit FlowUnlocked(State& s) : lock_(s.shared ? &s.waker.flow_lock() : nullptr) {
+        if (lock_ != nullptr) {
+            lock_->unlock();
+        }
+    }
+    ~FlowUnlocked() {
+        if (lock_ != nullptr) {
+            lock_->lock();
+        }
+    }
+    FlowUnlocked(const FlowUnlocked&) = delete;
+    FlowUnlocked& operator=(const FlowUnlocked&) = delete;
+
+private:
+    std::mutex* lock_;
+};
 
 // graph.cpp: nodes, edges, dead-letter edges, topological order, watched
 // edges, the topology observers see. The spec was validated (acyclic).
@@ -217,6 +287,13 @@ bool emit_pending(State& s, Node& n);
 
 // scheduler.cpp: drives until every node is done or the flow is aborted.
 void drive(State& s);
+
+// placement.cpp
+// Places nodes pinned by the manifest (`thread`) and the nodes that follow
+// them, and sets max_threads to the threads they use; false when none is
+// pinned.
+bool place_pinned(State& s);
+// (placement.hpp: placing by measured cost.)
 
 }  // namespace detail
 }  // namespace torvyn

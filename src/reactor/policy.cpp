@@ -111,7 +111,11 @@ CallResult call_once(State& s, Node& n, CallKind kind, FunctionRef<CallResult()>
     // Times every call with the cheap tick clock; converted at the end.
     const std::uint64_t t0 = ticks();
     n.call_started = t0;
-    CallResult r = call();
+    CallResult r;
+    {
+        const FlowUnlocked unlocked(s);
+        r = call();
+    }
     const std::uint64_t took = ticks() - t0;
     n.busy_ticks += took;
     ++n.report.calls;
@@ -142,7 +146,10 @@ CallResult call_with_retries(State& s, Node& n, CallKind kind, FunctionRef<CallR
     for (std::uint32_t attempt = 0; attempt < n.spec.retries && r.retryable(); ++attempt) {
         ++n.report.errors;
         ++n.report.retries;
-        std::this_thread::sleep_for(backoff);
+        {
+            const FlowUnlocked unlocked(s);
+            std::this_thread::sleep_for(backoff);
+        }
         backoff *= 2;
         r = call_once(s, n, kind, call);
     }

@@ -4,13 +4,22 @@
 // pause while a queue downstream is pressured, paced sources (max-rate) until
 // their next pull is due, pending sources until their retry time or a
 // stage's wake; sinks that ask to pause are left alone for a while. With
-// nothing to run the flow's thread waits, never spins. Stop requests, the
+// nothing to run a driver thread waits, never spins. Stop requests, the
 // flow's timeout and the drain deadline are checked once per sweep.
+//
+// A flow starts on one thread. When the manifest pins nodes to threads, or
+// when its stages, measured as it runs, would go faster on several
+// (placement.cpp), each thread sweeps its own nodes under the flow's lock,
+// which a guest call does not hold; queues between threads wake the thread
+// on the other side.
 #include <algorithm>
+#include <system_error>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "flow_state.hpp"
+#include "torvyn/core/limits.hpp"
 
 namespace torvyn::detail {
 namespace {
@@ -18,6 +27,22 @@ namespace {
 // Calls per node per scheduling turn: large enough to amortise the sweep,
 // small enough that every node gets its turn promptly.
 constexpr int kBatch = 64;
+
+// A flow that may use several threads is measured on one for this long
+// before placement decides, then again every kMeasureAgain while it stays.
+constexpr auto kMeasureFirst = std::chrono::milliseconds(50);
+constexpr auto kMeasureAgain = std::chrono::milliseconds(250);
+// An idle thread wakes this often to notice stop requests.
+constexpr auto kIdleCheck = std::chrono::milliseconds(5);
+
+// What a sweep learned about when its thread has something to do again.
+struct Idle {
+    Clock::time_point resume_at = Clock::time_point::max();
+    bool awaiting_wake = false;  // a source is pending until a stage wakes the flow
+    [[nodiscard]] bool forever() const {
+        return resume_at == Clock::time_point::max() && !awaiting_wake;
+    }
+};
 
 // A sink that asked to pause is left alone until resume_at; the clock is
 // read only for a sink that has asked (the hot path reads none).
@@ -66,15 +91,18 @@ void check_stop(State& s) {
     }
     if (s.stopping && s.drain_deadline == Clock::time_point::max()) {
         s.drain_deadline = Clock::now() + s.spec.drain_timeout;
+        wake_drivers(s);
     }
 }
 
 // A stage woke the flow: some pending source has something (the waker does
 // not say which, and asking costs a call each).
 void ask_pending_sources_again(State& s) {
+    ++s.wakes;
     for (auto& n : s.nodes) {
         n->waiting = false;
     }
+    wake_drivers(s);
 }
 
 // A paced source (max-rate) may pull when its time has come; otherwise the
@@ -95,18 +123,18 @@ bool due(Node& n, Clock::time_point& earliest_resume) {
 
 // Runs a source up to source-batch times while there is demand (once per
 // period when it is paced).
-bool run_source(State& s, Node& n, const Driver& d, Clock::time_point& earliest_resume) {
+bool run_source(State& s, Node& n, const Driver& d, Idle& idle) {
     if (s.stopping || n.stopped) {
         n.done = true;
         return true;
     }
     if (n.waiting) {
         if (n.waiting_until == Clock::time_point::max()) {
-            s.awaiting_wake = true;
+            idle.awaiting_wake = true;
             return false;
         }
         if (Clock::now() < n.waiting_until) {
-            earliest_resume = std::min(earliest_resume, n.waiting_until);
+            idle.resume_at = std::min(idle.resume_at, n.waiting_until);
             return false;
         }
         n.waiting = false;
@@ -115,7 +143,7 @@ bool run_source(State& s, Node& n, const Driver& d, Clock::time_point& earliest_
     const auto turn = static_cast<std::size_t>(s.source_batch);
     for (std::size_t i = 0; i < turn && !n.done && !n.stopped && !s.stopping && !n.waiting;) {
         update_pressure(s, n);
-        if (n.paused_by_pressure || !room_downstream(s, n) || !due(n, earliest_resume)) {
+        if (n.paused_by_pressure || !room_downstream(s, n) || !due(n, idle.resume_at)) {
             break;
         }
         // A batched source is asked for what the turn and the queues allow
@@ -173,12 +201,12 @@ bool run_one_by_one(State& s, Node& n, const Driver& d);
 
 // Runs a node on up to kBatch input elements; finishes it when upstream is
 // done and its inputs are empty.
-bool run_consumer(State& s, Node& n, const Driver& d, Clock::time_point& earliest_resume) {
+bool run_consumer(State& s, Node& n, const Driver& d, Idle& idle) {
     if (n.flushed) {
         return emit_pending(s, n);
     }
     if (paused(n)) {
-        earliest_resume = std::min(earliest_resume, n.resume_at);
+        idle.resume_at = std::min(idle.resume_at, n.resume_at);
         return false;
     }
     bool progressed = false;
@@ -217,57 +245,212 @@ bool run_one_by_one(State& s, Node& n, const Driver& d) {
     return progressed;
 }
 
-// One sweep over the nodes, upstream first. Returns whether anything ran.
-bool sweep(State& s, Clock::time_point& earliest_resume) {
+// One sweep over thread `me`'s nodes, upstream first. Returns whether
+// anything ran.
+bool sweep(State& s, std::uint32_t me, Idle& idle) {
     bool progressed = false;
     for (auto it = s.topo.begin(); it != s.topo.end() && !s.aborted; ++it) {
         Node& n = *s.nodes[*it];
-        if (n.done) {
+        if (n.done || n.thread != me) {
             continue;
         }
         const Driver& d = driver_for(n.spec.role);
-        progressed |= role_info(n.spec.role).takes_input ? run_consumer(s, n, d, earliest_resume)
-                                                         : run_source(s, n, d, earliest_resume);
+        progressed |= role_info(n.spec.role).takes_input ? run_consumer(s, n, d, idle)
+                                                         : run_source(s, n, d, idle);
+        if (n.done) {
+            wake_drivers(s);  // its consumers may finish now
+        }
     }
     return progressed;
+}
+
+bool all_done(const State& s) {
+    return std::all_of(s.nodes.begin(), s.nodes.end(), [](const auto& n) { return n->done; });
+}
+
+// With nothing to run anywhere and nothing to wait for, the flow is stuck.
+bool stalled(const State& s, std::uint32_t me, const Idle& idle) {
+    if (!idle.forever()) {
+        return false;
+    }
+    for (std::uint32_t t = 0; t < s.crew.size(); ++t) {
+        if (t != me && !(s.crew[t].sleeping && s.crew[t].until_woken)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Measures a flow on its one thread and, once its stages would run faster
+// on several, places them there.
+class Measuring {
+public:
+    explicit Measuring(State& s) : on_(s.max_threads > 1) { restart(s, kMeasureFirst); }
+
+    // After a sweep: whether the nodes were just placed on several threads.
+    bool placed(State& s) {
+        if (!on_ || s.stopping) {
+            return false;
+        }
+        const auto now = Clock::now();
+        if (now < due_) {
+            return false;
+        }
+        Measured m;
+        m.wall = ticks() - started_;
+        m.elements = s.report.emitted - emitted_;
+        m.ns_per_tick = scale_.ns_per_tick();
+        for (std::size_t i = 0; i < s.topo.size(); ++i) {
+            m.busy.push_back(s.nodes[s.topo[i]]->busy_ticks - busy_[i]);
+        }
+        const std::vector<std::uint32_t> runs = place_by_cost(m, s.max_threads);
+        if (runs.empty()) {
+            restart(s, kMeasureAgain);
+            return false;
+        }
+        for (std::size_t i = 0; i < s.topo.size(); ++i) {
+            s.nodes[s.topo[i]]->thread = runs[i];
+        }
+        return true;
+    }
+
+private:
+    void restart(const State& s, Clock::duration window) {
+        due_ = Clock::now() + window;
+        scale_ = TickScale();
+        started_ = ticks();
+        emitted_ = s.report.emitted;
+        busy_.clear();
+        for (const std::uint32_t i : s.topo) {
+            busy_.push_back(s.nodes[i]->busy_ticks);
+        }
+    }
+
+    bool on_;
+    Clock::time_point due_;
+    TickScale scale_;
+    std::uint64_t started_ = 0;
+    std::uint64_t emitted_ = 0;
+    std::vector<std::uint64_t> busy_;
+};
+
+enum class Ended : std::uint8_t { finished, placed };
+
+// One driver thread's loop: sweeps its nodes until every node is done or the
+// flow is aborted. Alone (`lock` null), it may measure the flow and end
+// early to go on several threads.
+Ended drive_thread(State& s, std::uint32_t me, std::unique_lock<std::mutex>* lock,
+                   Measuring* measuring) {
+    for (;;) {
+        check_stop(s);
+        if (s.aborted) {
+            wake_drivers(s);
+            return Ended::finished;
+        }
+        if (s.waker.take()) {
+            ask_pending_sources_again(s);
+        }
+        if (lock != nullptr) {
+            s.crew[me].nudged = false;
+        }
+        Idle idle;
+        const bool progressed = sweep(s, me, idle);
+        s.publish_progress(false);
+        if (all_done(s)) {
+            wake_drivers(s);
+            return Ended::finished;
+        }
+        if (measuring != nullptr && measuring->placed(s)) {
+            return Ended::placed;
+        }
+        if (progressed || (lock != nullptr && s.crew[me].nudged)) {
+            continue;
+        }
+        if (stalled(s, me, idle)) {
+            fail_flow(s,
+                      Error(ErrorCode::internal,
+                            fmt::format("flow '{}' stalled with elements in flight", s.spec.name)));
+            s.aborted = true;
+            wake_drivers(s);
+            return Ended::finished;
+        }
+        // Only paused sinks, paced or pending sources, or other threads'
+        // work are left: wait for the first, a stage's wake or another
+        // thread, but wake up regularly to notice stop requests.
+        const auto until = std::min(idle.resume_at, Clock::now() + kIdleCheck);
+        bool woken = false;
+        if (lock == nullptr) {
+            woken = s.waker.wait_until(until);
+        } else {
+            DriverThread& self = s.crew[me];
+            self.sleeping = true;
+            self.until_woken = idle.forever();
+            woken = s.waker.wait_locked(*lock, until, [&] { return !self.sleeping; });
+            self.sleeping = false;
+        }
+        if (woken) {
+            ask_pending_sources_again(s);
+        }
+    }
+}
+
+// The nodes are placed on several threads: each drives its own, this one
+// the first, until the flow is done.
+void drive_shared(State& s) {
+    std::uint32_t threads = 1;
+    for (const auto& n : s.nodes) {
+        threads = std::max(threads, n->thread + 1);
+    }
+    s.crew.assign(threads, {});
+    s.buffers.share();
+    s.shared = true;
+    std::unique_lock lock(s.waker.flow_lock());
+    std::vector<std::thread> others;
+    for (std::uint32_t t = 1; t < threads; ++t) {
+        try {
+            others.emplace_back([&s, t] {
+                std::unique_lock own(s.waker.flow_lock());
+                drive_thread(s, t, &own, nullptr);
+            });
+        } catch (const std::system_error& e) {
+            // No thread to be had: this one drives what the others would
+            // have (they wait for the lock, which this thread holds).
+            for (auto& n : s.nodes) {
+                n->thread = n->thread >= t ? 0 : n->thread;
+            }
+            s.warnings.emplace_back(ErrorCode::internal,
+                                    fmt::format("flow '{}' runs on {} thread(s), not {}: {}",
+                                                s.spec.name, t, threads, e.what()));
+            s.crew.resize(t);
+            break;
+        }
+    }
+    drive_thread(s, 0, &lock, nullptr);
+    lock.unlock();
+    for (auto& t : others) {
+        t.join();
+    }
+    // One thread again, for what follows the run.
+    s.shared = false;
 }
 
 }  // namespace
 
 void drive(State& s) {
-    for (;;) {
-        check_stop(s);
-        if (s.aborted) {
+    const bool pinned = place_pinned(s);
+    if (!pinned) {
+        const std::uint32_t cores = std::max(1u, std::thread::hardware_concurrency());
+        s.max_threads = std::min<std::uint32_t>({s.spec.threads != 0 ? s.spec.threads : cores,
+                                                 limits::kMaxFlowThreads,
+                                                 static_cast<std::uint32_t>(s.nodes.size())});
+    }
+    if (!pinned || s.max_threads == 1) {
+        Measuring measuring(s);
+        if (drive_thread(s, 0, nullptr, pinned ? nullptr : &measuring) == Ended::finished) {
             return;
-        }
-        if (s.waker.take()) {
-            ask_pending_sources_again(s);
-        }
-        Clock::time_point earliest_resume = Clock::time_point::max();
-        s.awaiting_wake = false;
-        const bool progressed = sweep(s, earliest_resume);
-        s.publish_progress(false);
-        if (std::all_of(s.nodes.begin(), s.nodes.end(), [](const auto& n) { return n->done; })) {
-            return;
-        }
-        if (!progressed) {
-            if (earliest_resume == Clock::time_point::max() && !s.awaiting_wake) {
-                fail_flow(s, Error(ErrorCode::internal,
-                                   fmt::format("flow '{}' stalled with elements in flight",
-                                               s.spec.name)));
-                s.aborted = true;
-                return;
-            }
-            // Only paused sinks, paced or pending sources are left to run:
-            // wait for the first, or for a stage's wake, but wake up
-            // regularly to notice stop requests.
-            const auto until =
-                std::min(earliest_resume, Clock::now() + std::chrono::milliseconds(5));
-            if (s.waker.wait_until(until)) {
-                ask_pending_sources_again(s);
-            }
         }
     }
+    drive_shared(s);
 }
 
 }  // namespace torvyn::detail

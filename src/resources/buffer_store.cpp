@@ -62,8 +62,8 @@ std::string_view buffer_op_name(BufferOp op) {
 BufferStore::BufferStore(BufferLimits limits) : limits_(limits) {}
 
 BufferStore::~BufferStore() {
-    for (auto& s : slots_) {
-        std::free(s.data);
+    for (std::uint32_t i = 0; i < slot_count_; ++i) {
+        std::free(slot(i).data);
     }
     for (auto& tier : free_blocks_) {
         for (auto* block : tier) {
@@ -83,10 +83,10 @@ BufferStore::Slot* BufferStore::lookup(BufferHandle h) {
 const BufferStore::Slot* BufferStore::lookup(BufferHandle h) const {
     const std::uint32_t index = h & kIndexMask;
     const std::uint32_t generation = h >> kIndexBits;
-    if (h == 0 || index >= slots_.size()) {
+    if (h == 0 || index >= slot_count_) {
         return nullptr;
     }
-    const Slot& s = slots_[index];
+    const Slot& s = slot(index);
     if (s.generation != generation || s.state == BufferState::pooled) {
         return nullptr;
     }
@@ -94,10 +94,12 @@ const BufferStore::Slot* BufferStore::lookup(BufferHandle h) const {
 }
 
 bool BufferStore::valid(BufferHandle h) const {
+    const auto guard = lock();
     return lookup(h) != nullptr;
 }
 
 BufferState BufferStore::state(BufferHandle h) const {
+    const auto guard = lock();
     const Slot* s = lookup(h);
     return s == nullptr ? BufferState::pooled : s->state;
 }
@@ -108,16 +110,18 @@ BufferHandle BufferStore::new_slot(BufferOp* why) {
         index = free_slots_.back();
         free_slots_.pop_back();
     } else {
-        if (slots_.size() >= kMaxSlots) {
+        if (slot_count_ >= kMaxSlots) {
             *why = BufferOp::capacity_exceeded;
             return 0;
         }
-        index = static_cast<std::uint32_t>(slots_.size());
-        slots_.emplace_back();
+        index = slot_count_++;
+        if ((index >> kChunkBits) == chunks_.size()) {
+            chunks_.push_back(std::make_unique<Slot[]>(std::size_t{1} << kChunkBits));
+        }
         // Index 0 with generation 0 would encode as handle 0; generations
         // start at 1, so every issued handle is non-zero.
     }
-    return encode(index, slots_[index].generation);
+    return encode(index, slot(index).generation);
 }
 
 std::uint64_t BufferStore::block_bytes(std::uint64_t capacity) {
@@ -196,28 +200,33 @@ BufferStore::OwnerUsage* BufferStore::usage_of(NodeId owner) {
 }
 
 void BufferStore::set_owner_limit(NodeId owner, std::uint64_t max_bytes) {
+    const auto guard = lock();
     if (OwnerUsage* usage = usage_of(owner)) {
         usage->limit = max_bytes;
     }
 }
 
 std::uint64_t BufferStore::held_by(NodeId owner) const {
+    const auto guard = lock();
     return owner < owners_.size() ? owners_[owner].held : 0;
 }
 
 std::uint32_t BufferStore::buffers_of(NodeId owner) const {
+    const auto guard = lock();
     return owner < owners_.size() ? owners_[owner].buffers : 0;
 }
 
 std::uint64_t BufferStore::limit_of(NodeId owner) const {
+    const auto guard = lock();
     return owner < owners_.size() ? owners_[owner].limit : 0;
 }
 
 std::uint64_t BufferStore::peak_held_by(NodeId owner) const {
+    const auto guard = lock();
     return owner < owners_.size() ? owners_[owner].peak : 0;
 }
 void BufferStore::retire(std::uint32_t index) {
-    Slot& s = slots_[index];
+    Slot& s = slot(index);
     charge(s, -static_cast<std::int64_t>(s.charged));
     if (OwnerUsage* usage = usage_of(s.owner)) {
         --usage->buffers;
@@ -235,6 +244,12 @@ void BufferStore::retire(std::uint32_t index) {
 }
 
 BufferHandle BufferStore::allocate(NodeId owner, std::uint64_t capacity_hint, BufferOp* why) {
+    const auto guard = lock();
+    return allocate_locked(owner, capacity_hint, why);
+}
+
+BufferHandle BufferStore::allocate_locked(NodeId owner, std::uint64_t capacity_hint,
+                                          BufferOp* why) {
     BufferOp ignored = BufferOp::ok;
     if (why == nullptr) {
         why = &ignored;
@@ -255,7 +270,7 @@ BufferHandle BufferStore::allocate(NodeId owner, std::uint64_t capacity_hint, Bu
         return 0;
     }
     const std::uint32_t index = h & kIndexMask;
-    Slot& s = slots_[index];
+    Slot& s = slot(index);
     if (!acquire_block(s, capacity, why)) {
         free_slots_.push_back(index);
         return 0;
@@ -301,6 +316,7 @@ BufferOp BufferStore::grow(Slot& s, std::uint64_t needed, CopyLedger& ledger) {
 
 BufferOp BufferStore::write(NodeId owner, BufferHandle h, std::uint64_t offset,
                             std::span<const std::byte> bytes, CopyLedger& ledger) {
+    const auto guard = lock();
     Slot* s = lookup(h);
     if (s == nullptr) {
         return BufferOp::invalid_handle;
@@ -330,6 +346,11 @@ BufferOp BufferStore::write(NodeId owner, BufferHandle h, std::uint64_t offset,
 }
 
 BufferOp BufferStore::set_content_type(NodeId owner, BufferHandle h, std::string_view type) {
+    const auto guard = lock();
+    return set_content_type_locked(owner, h, type);
+}
+
+BufferOp BufferStore::set_content_type_locked(NodeId owner, BufferHandle h, std::string_view type) {
     Slot* s = lookup(h);
     if (s == nullptr) {
         return BufferOp::invalid_handle;
@@ -351,6 +372,7 @@ BufferOp BufferStore::set_content_type(NodeId owner, BufferHandle h, std::string
 }
 
 BufferOp BufferStore::freeze(NodeId owner, BufferHandle h, BufferHandle* frozen) {
+    const auto guard = lock();
     Slot* s = lookup(h);
     if (s == nullptr) {
         return BufferOp::invalid_handle;
@@ -366,6 +388,7 @@ BufferOp BufferStore::freeze(NodeId owner, BufferHandle h, BufferHandle* frozen)
 }
 
 BufferOp BufferStore::drop_owned(NodeId owner, BufferHandle h) {
+    const auto guard = lock();
     Slot* s = lookup(h);
     if (s == nullptr) {
         return BufferOp::invalid_handle;
@@ -379,6 +402,7 @@ BufferOp BufferStore::drop_owned(NodeId owner, BufferHandle h) {
 }
 
 BufferOp BufferStore::take_from_guest(NodeId owner, BufferHandle h) {
+    const auto guard = lock();
     Slot* s = lookup(h);
     if (s == nullptr) {
         return BufferOp::invalid_handle;
@@ -399,15 +423,16 @@ BufferOp BufferStore::take_from_guest(NodeId owner, BufferHandle h) {
 
 BufferHandle BufferStore::make_host_buffer(std::span<const std::byte> bytes, std::string_view type,
                                            BufferOp* why) {
+    const auto guard = lock();
     BufferOp ignored = BufferOp::ok;
     if (why == nullptr) {
         why = &ignored;
     }
-    const BufferHandle h = allocate(kHostOwner, bytes.size(), why);
+    const BufferHandle h = allocate_locked(kHostOwner, bytes.size(), why);
     if (h == 0) {
         return 0;
     }
-    if (const BufferOp op = set_content_type(kHostOwner, h, type); op != BufferOp::ok) {
+    if (const BufferOp op = set_content_type_locked(kHostOwner, h, type); op != BufferOp::ok) {
         *why = op;
         retire(h & kIndexMask);
         return 0;
@@ -423,9 +448,10 @@ BufferHandle BufferStore::make_host_buffer(std::span<const std::byte> bytes, std
 }
 
 std::uint64_t BufferStore::reclaim(NodeId owner) {
+    const auto guard = lock();
     std::uint64_t n = 0;
-    for (std::uint32_t i = 0; i < slots_.size(); ++i) {
-        const Slot& s = slots_[i];
+    for (std::uint32_t i = 0; i < slot_count_; ++i) {
+        const Slot& s = slot(i);
         if ((s.state == BufferState::writable || s.state == BufferState::owned) &&
             s.owner == owner) {
             retire(i);
@@ -436,6 +462,7 @@ std::uint64_t BufferStore::reclaim(NodeId owner) {
 }
 
 BufferOp BufferStore::add_ref(BufferHandle h) {
+    const auto guard = lock();
     Slot* s = lookup(h);
     if (s == nullptr) {
         return BufferOp::invalid_handle;
@@ -448,6 +475,7 @@ BufferOp BufferStore::add_ref(BufferHandle h) {
 }
 
 BufferOp BufferStore::release(BufferHandle h) {
+    const auto guard = lock();
     Slot* s = lookup(h);
     if (s == nullptr) {
         return BufferOp::invalid_handle;
@@ -462,6 +490,7 @@ BufferOp BufferStore::release(BufferHandle h) {
 }
 
 BufferOp BufferStore::size(BufferHandle h, std::uint64_t* out) const {
+    const auto guard = lock();
     const Slot* s = lookup(h);
     if (s == nullptr) {
         return BufferOp::invalid_handle;
@@ -471,6 +500,7 @@ BufferOp BufferStore::size(BufferHandle h, std::uint64_t* out) const {
 }
 
 BufferOp BufferStore::capacity(BufferHandle h, std::uint64_t* out) const {
+    const auto guard = lock();
     const Slot* s = lookup(h);
     if (s == nullptr) {
         return BufferOp::invalid_handle;
@@ -480,6 +510,7 @@ BufferOp BufferStore::capacity(BufferHandle h, std::uint64_t* out) const {
 }
 
 BufferOp BufferStore::content_type(BufferHandle h, std::string_view* out) const {
+    const auto guard = lock();
     const Slot* s = lookup(h);
     if (s == nullptr) {
         return BufferOp::invalid_handle;
@@ -490,6 +521,7 @@ BufferOp BufferStore::content_type(BufferHandle h, std::string_view* out) const 
 
 BufferOp BufferStore::bytes(BufferHandle h, std::uint64_t offset, std::uint64_t len,
                             std::span<const std::byte>* out) const {
+    const auto guard = lock();
     const Slot* s = lookup(h);
     if (s == nullptr) {
         return BufferOp::invalid_handle;

@@ -148,6 +148,27 @@ TEST(Manifest, BatchIsForRolesWithABatchForm) {
     EXPECT_EQ(good.manifest.flows[0].find("b")->batch, 8u);
 }
 
+TEST(Manifest, ThreadsAreAutoOrACountAndPinsStayWithinThem) {
+    const std::string nodes =
+        "[flow.f.nodes.a]\ncomponent=\"a\"\nrole=\"source\"\n"
+        "[flow.f.nodes.b]\ncomponent=\"b\"\nrole=\"sink\"\nthread = 3\n"
+        "[[flow.f.edges]]\nfrom=\"a\"\nto=\"b\"\n";
+    const auto pinned = parse("[flow.f]\nthreads = 4\n" + nodes);
+    ASSERT_TRUE(pinned.errors.empty()) << pinned.errors.front().format();
+    EXPECT_EQ(pinned.manifest.flows[0].threads, 4u);
+    EXPECT_EQ(pinned.manifest.flows[0].find("b")->thread, 3u);
+    const auto automatic = parse("[flow.f]\nthreads = \"auto\"\n" + nodes);
+    ASSERT_TRUE(automatic.errors.empty()) << automatic.errors.front().format();
+    EXPECT_EQ(automatic.manifest.flows[0].threads, 0u);
+    // Pinned beyond the flow's threads: the error is at the node's key.
+    EXPECT_TRUE(has_error(parse("[flow.f]\nthreads = 2\n" + nodes), ErrorCode::manifest_value,
+                          "Torvyn.toml:9:"));
+    EXPECT_TRUE(has_error(parse("[flow.f]\nthreads = 0\n" + nodes), ErrorCode::manifest_value,
+                          "Torvyn.toml:2:"));
+    EXPECT_TRUE(has_error(parse("[flow.f]\nthreads = \"many\"\n" + nodes),
+                          ErrorCode::manifest_value, "Torvyn.toml:2:"));
+}
+
 TEST(Manifest, RejectsCycles) {
     const auto m = parse(R"(
 [flow.loop.nodes.s]

@@ -74,6 +74,9 @@ struct NodeSpec {
     // (what is waiting, or what a source has ready and downstream can take,
     // so at low rates often 1).
     std::uint32_t batch = 16;
+    // The driver thread that runs this node (1, 2, ...); 0: placed by the
+    // flow. Pinning any node places them all by hand (see FlowSpec::threads).
+    std::uint32_t thread = 0;
     // Routers: the ports the operator expects; checked by `torvyn link`.
     std::vector<std::string> ports;
     ErrorPolicy on_error = ErrorPolicy::fail;
@@ -102,6 +105,11 @@ struct FlowSpec {
     // latency lowest; more trades latency for some throughput.
     std::uint32_t source_batch = 1;
     OverflowPolicy overflow = OverflowPolicy::block;
+    // Driver threads: at most this many run the flow's stages (1: all on one
+    // thread); 0 ("auto"): up to the machine's cores. Stages are placed from
+    // their measured cost: a flow moves to more threads only when its
+    // stages keep one thread busy and splitting them pays for the hand-offs.
+    std::uint32_t threads = 0;
     // Backpressure hysteresis, as fractions of an edge's capacity: sources are
     // paused when a queue reaches the high mark and resumed at the low mark.
     double high_watermark = 0.75;

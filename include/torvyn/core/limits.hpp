@@ -83,6 +83,8 @@ inline constexpr std::size_t kBatchCallBytes = 4u << 20;
 inline constexpr std::chrono::milliseconds kGuestPendingRetry{1};
 // Elements per batch call at most, whatever the manifest's `batch` says.
 inline constexpr std::size_t kMaxBatch = 1'024;
+// Driver threads one flow may use (the manifest's `threads`).
+inline constexpr std::uint32_t kMaxFlowThreads = 64;
 
 // --- what guests can make the host do ---------------------------------------
 

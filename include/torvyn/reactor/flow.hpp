@@ -1,7 +1,8 @@
 // Runs one flow: builds its graph, makes a Stage for every node, then drives
 // elements from sources to sinks through bounded queues on one thread,
 // applying each edge's overflow policy and each node's error policy, and
-// accounts for every element. What happens is published to observers.
+// accounts for every element. Stages may be spread over several driver
+// threads (the manifest's `threads` and `thread`). What happens is published to observers.
 #pragma once
 
 #include <atomic>
@@ -42,6 +43,7 @@ struct NodeReport {
     CopyLedger copies;
     std::uint64_t peak_buffer_bytes = 0;  // most bytes the component held at once
     bool cache_hit = false;
+    std::uint32_t thread = 1;    // the driver thread that ran it last (1, 2, ...)
     bool stopped = false;        // stopped taking elements (failure or fatal)
     std::uint32_t restarts = 0;  // fresh instances after a trap (on-trap = "restart")
 };
@@ -96,6 +98,7 @@ struct FlowReport : Accounting {
     BufferStats buffers;
     std::chrono::nanoseconds wall{0};
     std::chrono::nanoseconds startup{0};  // load + link + instantiate
+    std::uint32_t threads = 1;            // driver threads that ran the stages
     StopReason stop = StopReason::completed;
     std::optional<Error> error;  // why the flow failed
     // Nodes that stopped while the flow went on (on-error other than fail).

@@ -1,11 +1,13 @@
 // FlowWaker: how a stage's own threads (a connector's client) tell its
-// flow's thread that a pending source has something. Thread-safe.
+// flow's threads that a pending source has something. Thread-safe. It is
+// also the flow's lock while several threads drive the flow.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <utility>
 
 namespace torvyn {
 
@@ -20,7 +22,7 @@ public:
             const std::lock_guard lock(mutex_);
             woken_.store(true, std::memory_order_relaxed);
         }
-        ready_.notify_one();
+        ready_.notify_all();
     }
     // Flow side, between sweeps: whether a wake came (a relaxed load when
     // none did).
@@ -35,6 +37,23 @@ public:
         ready_.wait_until(lock, deadline, [&] { return woken_.load(std::memory_order_relaxed); });
         return woken_.exchange(false, std::memory_order_acquire);
     }
+
+    // --- for a flow driven by several threads -----------------------------
+
+    // The flow's lock: held while a thread schedules, not during guest calls.
+    std::mutex& flow_lock() { return mutex_; }
+    // Holding flow_lock() in `lock`: waits until `deadline`, a wake, or
+    // `ready()` (checked under the lock); true when woken.
+    template <class Ready>
+    bool wait_locked(std::unique_lock<std::mutex>& lock,
+                     std::chrono::steady_clock::time_point deadline, Ready&& ready) {
+        ready_.wait_until(lock, deadline, [&] {
+            return woken_.load(std::memory_order_relaxed) || std::forward<Ready>(ready)();
+        });
+        return take();
+    }
+    // Holding flow_lock(): wakes every waiting thread to check `ready` again.
+    void notify_waiting() { ready_.notify_all(); }
 
 private:
     std::mutex mutex_;

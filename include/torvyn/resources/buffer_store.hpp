@@ -1,10 +1,15 @@
 // Host-owned payload buffers: tiered pools, generation-checked handles and
-// ownership states. One store per flow; it is used by one thread at a time.
+// ownership states. One store per flow. Used by one thread at a time until
+// share() (a flow driven by several threads): from then on every call takes
+// the store's lock, and slots never move, so a span or content type read
+// stays valid while its reader holds the buffer.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -117,6 +122,10 @@ public:
     [[nodiscard]] std::uint64_t peak_held_by(NodeId owner) const;
     [[nodiscard]] std::uint64_t limit_of(NodeId owner) const;
 
+    // From now on several threads use the store (call before they start).
+    void share() { shared_ = true; }
+
+    // After the threads that shared the store have stopped.
     [[nodiscard]] const BufferStats& stats() const { return stats_; }
     [[nodiscard]] const BufferLimits& limits() const { return limits_; }
 
@@ -140,6 +149,11 @@ private:
         std::uint32_t buffers = 0;
     };
 
+    [[nodiscard]] std::unique_lock<std::mutex> lock() const {
+        return shared_ ? std::unique_lock(mutex_) : std::unique_lock<std::mutex>();
+    }
+    BufferHandle allocate_locked(NodeId owner, std::uint64_t capacity_hint, BufferOp* why);
+    BufferOp set_content_type_locked(NodeId owner, BufferHandle h, std::string_view type);
     Slot* lookup(BufferHandle h);
     OwnerUsage* usage_of(NodeId owner);
     [[nodiscard]] const Slot* lookup(BufferHandle h) const;
@@ -156,7 +170,15 @@ private:
 
     BufferLimits limits_;
     BufferStats stats_;
-    std::vector<Slot> slots_;
+    mutable std::mutex mutex_;
+    bool shared_ = false;
+    // Slots in chunks that never move as the store grows.
+    static constexpr std::uint32_t kChunkBits = 10;
+    [[nodiscard]] Slot& slot(std::uint32_t index) const {
+        return chunks_[index >> kChunkBits][index & ((1u << kChunkBits) - 1)];
+    }
+    std::vector<std::unique_ptr<Slot[]>> chunks_;
+    std::uint32_t slot_count_ = 0;
     std::vector<std::uint32_t> free_slots_;
     // Free blocks per size class (see kTierBytes in the .cpp).
     std::array<std::vector<std::byte*>, 4> free_blocks_;
