@@ -76,6 +76,22 @@ sed -e 's/count=300 size=1048576/count=300 size=1048576 fill=0/' -e 's/work=1/wo
 "$torvyn" bench "$(manifest chain10_64 64 50000 8)" "${L[@]}" --warmup 5000 --repeat "$rounds" \
   --html "$root/docs/bench-report.html" --out "$out/torvyn10_64.json" >/dev/null 2>&1
 
+echo "bench: multi-core flows" >&2
+# Two heavy stages (each sums its 1 KiB payload `heavy_work` times over, in
+# the sandbox) on one thread and with placement free to use two; and the
+# light 64 B flow on one thread, to compare with its run above (placement
+# free, the default). The warm-up covers placement's first measurement.
+heavy_work=${BENCH_HEAVY_WORK:-20}
+for t in 1 2; do
+  sed -e "s/^source-batch = .*/&\nthreads = $t/" -e "s/^component = \"checked_copy.wasm\"$/&\nconfig = \"work=$heavy_work\"/" \
+    "$(manifest heavy_1024 1024 20000 2)" >"$out/heavy_$t.toml"
+  "$torvyn" bench "$out/heavy_$t.toml" "${L[@]}" --warmup 2000 --repeat "$rounds" \
+    --out "$out/torvyn_heavy_$t.json" >/dev/null 2>&1
+done
+sed "s/^source-batch = .*/&\nthreads = 1/" "$out/chain3_64.toml" >"$out/light_1.toml"
+"$torvyn" bench "$out/light_1.toml" "${L[@]}" --warmup 10000 --repeat "$rounds" \
+  --out "$out/torvyn_light_1.json" >/dev/null 2>&1
+
 echo "bench: real-work stage" >&2
 # Parse a JSON event, keep clicks, re-serialise (bench/components/json_work.hpp):
 # the same code natively and as the json_stage component.

@@ -163,6 +163,7 @@ nlohmann::json bench_to_json(const FlowReport& r, const BenchObserver& m, std::u
                        {"mean", latency.mean()},
                        {"count", latency.count()}};
     j["startup_ns"] = r.startup.count();
+    j["threads"] = r.threads;
     j["first_element_ns"] = m.first_delivery().count();
     const double all = static_cast<double>(std::max<std::uint64_t>(r.delivered, 1));
     j["copies_per_element"] = static_cast<double>(r.copies.total().copies) / all;
@@ -186,6 +187,7 @@ nlohmann::json bench_to_json(const FlowReport& r, const BenchObserver& m, std::u
              {"busy_ns", n.busy.count()},
              {"ns_per_element", static_cast<double>(n.busy.count()) / static_cast<double>(count)},
              {"calls", n.calls},
+             {"thread", n.thread},
              {"host_calls", n.host_calls}});
     }
     auto& queues = j["queues"] = nlohmann::json::array();

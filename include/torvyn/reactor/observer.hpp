@@ -4,8 +4,10 @@
 // log are observers, and so will be exporters. An event no observer listens
 // to (events()) costs the flow a test of a bit.
 //
-// Threading: called on the flow's thread, in order. An observer given to
-// several flows must synchronise itself.
+// Threading: called one event at a time (under the flow's lock when several
+// threads drive the flow, so an observer of one flow needs no lock of its
+// own), in order per node. An observer given to several flows must
+// synchronise itself.
 #pragma once
 
 #include <chrono>
