@@ -167,6 +167,7 @@ struct Flow::State {
     bool shared = false;
     std::vector<detail::DriverThread> crew;  // one per thread once shared
     std::uint32_t max_threads = 1;           // what placement may use
+    bool regrouping = false;                 // the threads end; thread 0 goes on alone
 
     explicit State(BufferLimits limits) : buffers(limits) {}
 

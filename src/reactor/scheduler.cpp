@@ -32,6 +32,9 @@ constexpr int kBatch = 64;
 // before placement decides, then again every kMeasureAgain while it stays.
 constexpr auto kMeasureFirst = std::chrono::milliseconds(50);
 constexpr auto kMeasureAgain = std::chrono::milliseconds(250);
+// Once spread, the flow must be faster over this long than it was on one
+// thread, or it regroups.
+constexpr auto kCheckSpread = std::chrono::milliseconds(200);
 // An idle thread wakes this often to notice stop requests.
 constexpr auto kIdleCheck = std::chrono::milliseconds(5);
 
@@ -281,40 +284,58 @@ bool stalled(const State& s, std::uint32_t me, const Idle& idle) {
     return true;
 }
 
+// What measuring a flow decides after a sweep.
+enum class Verdict : std::uint8_t { stay, spread, regroup };
+
 // Measures a flow on its one thread and, once its stages would run faster
-// on several, places them there.
+// on several, places them there; then checks that they do, and if they do
+// not, brings them back to one thread (and measures again much later).
 class Measuring {
 public:
     explicit Measuring(State& s) : on_(s.max_threads > 1) { restart(s, kMeasureFirst); }
 
-    // After a sweep: whether the nodes were just placed on several threads.
-    bool placed(State& s) {
-        if (!on_ || s.stopping) {
-            return false;
+    // Thread 0, after each sweep (holding the flow's lock when shared).
+    Verdict check(State& s) {
+        if (!on_ || s.stopping || Clock::now() < due_) {
+            return Verdict::stay;
         }
-        const auto now = Clock::now();
-        if (now < due_) {
-            return false;
+        const Measured m = measured(s);
+        const double rate =
+            static_cast<double>(m.elements) / (static_cast<double>(m.wall) * m.ns_per_tick);
+        if (s.shared) {
+            if (rate >= rate_alone_) {
+                on_ = false;  // placed for good
+                return Verdict::stay;
+            }
+            again_ *= 4;
+            restart(s, again_);
+            return Verdict::regroup;
         }
+        const std::vector<std::uint32_t> runs = place_by_cost(m, s.max_threads);
+        if (runs.empty()) {
+            restart(s, again_);
+            return Verdict::stay;
+        }
+        for (std::size_t i = 0; i < s.topo.size(); ++i) {
+            s.nodes[s.topo[i]]->thread = runs[i];
+        }
+        rate_alone_ = rate;
+        restart(s, kCheckSpread);
+        return Verdict::spread;
+    }
+
+private:
+    Measured measured(const State& s) const {
         Measured m;
-        m.wall = ticks() - started_;
+        m.wall = std::max<std::uint64_t>(ticks() - started_, 1);
         m.elements = s.report.emitted - emitted_;
         m.ns_per_tick = scale_.ns_per_tick();
         for (std::size_t i = 0; i < s.topo.size(); ++i) {
             m.busy.push_back(s.nodes[s.topo[i]]->busy_ticks - busy_[i]);
         }
-        const std::vector<std::uint32_t> runs = place_by_cost(m, s.max_threads);
-        if (runs.empty()) {
-            restart(s, kMeasureAgain);
-            return false;
-        }
-        for (std::size_t i = 0; i < s.topo.size(); ++i) {
-            s.nodes[s.topo[i]]->thread = runs[i];
-        }
-        return true;
+        return m;
     }
 
-private:
     void restart(const State& s, Clock::duration window) {
         due_ = Clock::now() + window;
         scale_ = TickScale();
@@ -327,6 +348,8 @@ private:
     }
 
     bool on_;
+    Clock::duration again_ = kMeasureAgain;
+    double rate_alone_ = 0;  // elements per ns before the nodes spread
     Clock::time_point due_;
     TickScale scale_;
     std::uint64_t started_ = 0;
@@ -334,14 +357,18 @@ private:
     std::vector<std::uint64_t> busy_;
 };
 
-enum class Ended : std::uint8_t { finished, placed };
+enum class Ended : std::uint8_t { finished, spread, regrouped };
 
 // One driver thread's loop: sweeps its nodes until every node is done or the
-// flow is aborted. Alone (`lock` null), it may measure the flow and end
-// early to go on several threads.
+// flow is aborted. Thread 0 (with `measuring`) may end it early for the
+// nodes to spread over several threads (alone, `lock` null) or to regroup
+// on one.
 Ended drive_thread(State& s, std::uint32_t me, std::unique_lock<std::mutex>* lock,
                    Measuring* measuring) {
     for (;;) {
+        if (s.regrouping) {
+            return Ended::regrouped;
+        }
         check_stop(s);
         if (s.aborted) {
             wake_drivers(s);
@@ -360,8 +387,17 @@ Ended drive_thread(State& s, std::uint32_t me, std::unique_lock<std::mutex>* loc
             wake_drivers(s);
             return Ended::finished;
         }
-        if (measuring != nullptr && measuring->placed(s)) {
-            return Ended::placed;
+        if (measuring != nullptr) {
+            switch (measuring->check(s)) {
+                case Verdict::stay:
+                    break;
+                case Verdict::spread:
+                    return Ended::spread;
+                case Verdict::regroup:
+                    s.regrouping = true;
+                    wake_drivers(s);
+                    return Ended::regrouped;
+            }
         }
         if (progressed || (lock != nullptr && s.crew[me].nudged)) {
             continue;
@@ -395,8 +431,8 @@ Ended drive_thread(State& s, std::uint32_t me, std::unique_lock<std::mutex>* loc
 }
 
 // The nodes are placed on several threads: each drives its own, this one
-// the first, until the flow is done.
-void drive_shared(State& s) {
+// the first, until the flow is done or `measuring` regroups them.
+Ended drive_shared(State& s, Measuring* measuring) {
     std::uint32_t threads = 1;
     for (const auto& n : s.nodes) {
         threads = std::max(threads, n->thread + 1);
@@ -425,13 +461,22 @@ void drive_shared(State& s) {
             break;
         }
     }
-    drive_thread(s, 0, &lock, nullptr);
+    const Ended ended = drive_thread(s, 0, &lock, measuring);
     lock.unlock();
     for (auto& t : others) {
         t.join();
     }
-    // One thread again, for what follows the run.
+    // One thread again, for what follows (the run's end, or more of it).
     s.shared = false;
+    s.buffers.share(false);
+    s.crew.clear();
+    if (ended == Ended::regrouped) {
+        s.regrouping = false;
+        for (auto& n : s.nodes) {
+            n->thread = 0;
+        }
+    }
+    return ended;
 }
 
 }  // namespace
@@ -444,13 +489,18 @@ void drive(State& s) {
                                                  limits::kMaxFlowThreads,
                                                  static_cast<std::uint32_t>(s.nodes.size())});
     }
-    if (!pinned || s.max_threads == 1) {
-        Measuring measuring(s);
-        if (drive_thread(s, 0, nullptr, pinned ? nullptr : &measuring) == Ended::finished) {
-            return;
+    if (pinned) {
+        if (s.max_threads == 1) {
+            drive_thread(s, 0, nullptr, nullptr);
+        } else {
+            drive_shared(s, nullptr);
         }
+        return;
     }
-    drive_shared(s);
+    Measuring measuring(s);
+    while (drive_thread(s, 0, nullptr, &measuring) == Ended::spread &&
+           drive_shared(s, &measuring) == Ended::regrouped) {
+    }
 }
 
 }  // namespace torvyn::detail

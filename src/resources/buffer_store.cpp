@@ -316,7 +316,7 @@ BufferOp BufferStore::grow(Slot& s, std::uint64_t needed, CopyLedger& ledger) {
 
 BufferOp BufferStore::write(NodeId owner, BufferHandle h, std::uint64_t offset,
                             std::span<const std::byte> bytes, CopyLedger& ledger) {
-    const auto guard = lock();
+    auto guard = lock();
     Slot* s = lookup(h);
     if (s == nullptr) {
         return BufferOp::invalid_handle;
@@ -337,11 +337,16 @@ BufferOp BufferStore::write(NodeId owner, BufferHandle h, std::uint64_t offset,
     if (at > s->size) {
         std::memset(s->data + s->size, 0, at - s->size);
     }
-    if (!bytes.empty()) {
-        std::memcpy(s->data + at, bytes.data(), bytes.size());
-    }
     ledger.record(CopyReason::guest_to_host, bytes.size());
     s->size = std::max(s->size, end);
+    std::byte* to = s->data + at;
+    // A writable buffer is its owner's alone: the bytes go in unlocked.
+    if (guard.owns_lock()) {
+        guard.unlock();
+    }
+    if (!bytes.empty()) {
+        std::memcpy(to, bytes.data(), bytes.size());
+    }
     return BufferOp::ok;
 }
 
@@ -423,7 +428,7 @@ BufferOp BufferStore::take_from_guest(NodeId owner, BufferHandle h) {
 
 BufferHandle BufferStore::make_host_buffer(std::span<const std::byte> bytes, std::string_view type,
                                            BufferOp* why) {
-    const auto guard = lock();
+    auto guard = lock();
     BufferOp ignored = BufferOp::ok;
     if (why == nullptr) {
         why = &ignored;
@@ -438,12 +443,17 @@ BufferHandle BufferStore::make_host_buffer(std::span<const std::byte> bytes, std
         return 0;
     }
     Slot& s = *lookup(h);
-    if (!bytes.empty()) {
-        std::memcpy(s.data, bytes.data(), bytes.size());
-    }
     s.size = bytes.size();
     s.state = BufferState::in_transit;
     s.refs = 1;
+    std::byte* to = s.data;
+    // No one else has the handle yet: the bytes go in unlocked.
+    if (guard.owns_lock()) {
+        guard.unlock();
+    }
+    if (!bytes.empty()) {
+        std::memcpy(to, bytes.data(), bytes.size());
+    }
     return h;
 }
 

@@ -226,6 +226,45 @@ TEST(Threads, HeavyStagesMoveToSeveralThreads) {
                                f.stage<RecordingSink>("out").sequences.end()));
 }
 
+// Heavy, and three times heavier off the thread that made it (as a stage
+// whose data lives in another core's cache might be): spreading does not pay.
+class HomeBound final : public Stage {
+public:
+    explicit HomeBound(NodeHost& host) : host_(host), home_(std::this_thread::get_id()) {}
+    CallResult init(std::string_view) override { return {}; }
+    CallResult teardown() override { return {}; }
+    CallResult process(const ElementRef& in, Produced& out) override {
+        const bool away = std::this_thread::get_id() != home_;
+        ran_away = ran_away || away;
+        const auto until =
+            std::chrono::steady_clock::now() + std::chrono::microseconds(away ? 600 : 200);
+        while (std::chrono::steady_clock::now() < until) {
+        }
+        host_.buffers->add_ref(in.payload);
+        out.present = true;
+        out.payload = in.payload;
+        return {};
+    }
+    bool ran_away = false;
+
+private:
+    NodeHost& host_;
+    std::thread::id home_;
+};
+
+TEST(Threads, NodesThatRunSlowerSpreadRegroupOnOneThread) {
+    NativeFlows f = chain4_stages(1'500, std::chrono::microseconds(200));
+    f.make["b"] = [](NodeHost& h) { return std::make_unique<HomeBound>(h); };
+    const FlowReport r = f.run(chain4("threads = 2\n"));
+    ASSERT_TRUE(r.ok()) << r.error->format();
+    EXPECT_TRUE(f.stage<HomeBound>("b").ran_away);  // it was spread, and measured
+    EXPECT_EQ(r.threads, 1u);                       // and regrouped
+    EXPECT_EQ(r.delivered, 1'500u);
+    EXPECT_TRUE(r.accounting_balanced());
+    EXPECT_TRUE(std::is_sorted(f.stage<RecordingSink>("out").sequences.begin(),
+                               f.stage<RecordingSink>("out").sequences.end()));
+}
+
 TEST(Threads, ALightFlowStaysOnOneThread) {
     NativeFlows f = chain4_stages(300'000);
     const FlowReport r = f.run(chain4("threads = 4\n"));

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "torvyn/core/spin_lock.hpp"
 #include "torvyn/resources/copy_ledger.hpp"
 
 namespace torvyn {
@@ -122,8 +123,9 @@ public:
     [[nodiscard]] std::uint64_t peak_held_by(NodeId owner) const;
     [[nodiscard]] std::uint64_t limit_of(NodeId owner) const;
 
-    // From now on several threads use the store (call before they start).
-    void share() { shared_ = true; }
+    // Whether several threads use the store from now on (set while none but
+    // the caller does).
+    void share(bool shared = true) { shared_ = shared; }
 
     // After the threads that shared the store have stopped.
     [[nodiscard]] const BufferStats& stats() const { return stats_; }
@@ -149,8 +151,8 @@ private:
         std::uint32_t buffers = 0;
     };
 
-    [[nodiscard]] std::unique_lock<std::mutex> lock() const {
-        return shared_ ? std::unique_lock(mutex_) : std::unique_lock<std::mutex>();
+    [[nodiscard]] std::unique_lock<SpinLock> lock() const {
+        return shared_ ? std::unique_lock(mutex_) : std::unique_lock<SpinLock>();
     }
     BufferHandle allocate_locked(NodeId owner, std::uint64_t capacity_hint, BufferOp* why);
     BufferOp set_content_type_locked(NodeId owner, BufferHandle h, std::string_view type);
@@ -170,7 +172,8 @@ private:
 
     BufferLimits limits_;
     BufferStats stats_;
-    mutable std::mutex mutex_;
+    // Held for bookkeeping only: payload bytes are copied outside it.
+    mutable SpinLock mutex_;
     bool shared_ = false;
     // Slots in chunks that never move as the store grows.
     static constexpr std::uint32_t kChunkBits = 10;
