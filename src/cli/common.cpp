@@ -256,7 +256,7 @@ Executed execute(const CommonArgs& args, const Manifest& manifest, const RunOpti
         t.join();
     }
     for (const auto& r : out.reports) {
-        if (r.error) {
+        if (r.run_failed()) {
             out.rc = kExitRunFailed;
         }
     }

@@ -15,6 +15,26 @@ struct RunArgs : CommonArgs {
     std::string report_file;
     std::string audit_file;
     bool quiet = false;
+    bool verbose = false;
+    bool allow_failures = false;
+};
+
+// -v: every failed call on stderr as it happens (the summary counts them).
+class ErrorPrinter final : public FlowObserver {
+public:
+    explicit ErrorPrinter(const Diagnostics& diag) : diag_(diag) {}
+    [[nodiscard]] std::uint32_t events() const override { return kErrorEvents; }
+    void on_start(const FlowTopology& topology) override { flow_ = topology.flow; }
+    void on_error(std::uint32_t, const Error& why, std::optional<std::uint64_t> element) override {
+        Error e = why;
+        (void)element;  // the message names it
+        e.message = fmt::format("flow '{}': {}", flow_, e.message);
+        diag_.warning(e);
+    }
+
+private:
+    const Diagnostics& diag_;
+    std::string flow_;
 };
 
 int run(const RunArgs& args) {
@@ -38,14 +58,21 @@ int run(const RunArgs& args) {
     opts.stop = signals.stop();
     opts.component_path = component_path(args);
     opts.audit = audit.enabled() ? &audit : nullptr;
+    opts.allow_failures = args.allow_failures;
     // The summary and the JSON report are each flow's observer.
     std::vector<std::unique_ptr<ReportObserver>> reports(selected_flows(*manifest, args).size());
+    std::vector<std::unique_ptr<ErrorPrinter>> printers;
     for (auto& r : reports) {
         r = std::make_unique<ReportObserver>();
+        printers.push_back(std::make_unique<ErrorPrinter>(diag));
     }
-    const Executed ran =
-        execute(args, *manifest, opts, *runtime.value(), diag, signals,
-                [&](std::size_t i) -> std::vector<FlowObserver*> { return {reports.at(i).get()}; });
+    const Executed ran = execute(args, *manifest, opts, *runtime.value(), diag, signals,
+                                 [&](std::size_t i) -> std::vector<FlowObserver*> {
+                                     if (args.verbose) {
+                                         return {reports.at(i).get(), printers.at(i).get()};
+                                     }
+                                     return {reports.at(i).get()};
+                                 });
     if (ran.rc == kExitInvalid) {
         return ran.rc;
     }
@@ -62,6 +89,14 @@ int run(const RunArgs& args) {
         }
         if (r.error) {
             diag.error(*r.error);
+        } else if (r.run_failed()) {
+            diag.error(Error(ErrorCode::run_degraded,
+                             fmt::format("flow '{}' completed, but {} node(s) stopped on the way",
+                                         r.name, r.node_errors.size()),
+                             "",
+                             "fix what stopped them (above); or, when a flow may go on without "
+                             "a node, set allow-failures = true on the flow or run with "
+                             "--allow-failures"));
         }
         json.push_back(reports[i]->json());
     }
@@ -89,6 +124,10 @@ std::function<int()> define_run(CLI::App& command) {
     command.add_option("--audit", args->audit_file,
                        "Append the audit log (grants, denials, containments) as JSON lines");
     command.add_flag("--quiet,-q", args->quiet, "Do not print the run summary");
+    command.add_flag("--verbose,-v", args->verbose,
+                     "Print every failed call on stderr as it happens");
+    command.add_flag("--allow-failures", args->allow_failures,
+                     "Exit 0 when nodes stopped but the flow completed (as allow-failures)");
     return [args] { return run(*args); };
 }
 

@@ -21,7 +21,7 @@ namespace {
 constexpr std::string_view kFlowKeys[] = {
     "description",   "source-batch", "queue-capacity", "backpressure",  "high-watermark",
     "low-watermark", "call-timeout", "timeout",        "drain-timeout", "max-buffer-memory",
-    "threads",       "nodes",        "edges"};
+    "threads",       "nodes",        "edges",          "allow-failures"};
 constexpr std::string_view kNodeKeys[] = {"component",     "role",        "config",
                                           "capabilities",  "dirs",        "env",
                                           "connect",       "on-error",    "retries",
@@ -463,6 +463,14 @@ public:
         flow.queue_capacity = get_count(*t, "queue-capacity", what, flow.queue_capacity);
         flow.source_batch = get_count(*t, "source-batch", what, flow.source_batch);
         get_threads(*t, what, flow.threads);
+        if (const toml::node* n = t->get("allow-failures")) {
+            if (const auto* b = n->as_boolean()) {
+                flow.allow_failures = b->get();
+            } else {
+                error(ErrorCode::manifest_value, at(*n),
+                      fmt::format("'allow-failures' in {} must be true or false", what));
+            }
+        }
         if (const int p = get_choice(*t, "backpressure", what, kOverflowPolicies); p >= 0) {
             flow.overflow = static_cast<OverflowPolicy>(p);
         }

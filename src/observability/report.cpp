@@ -71,13 +71,22 @@ std::string accounting_equation(const Accounting& a) {
     return started + " = " + ended;
 }
 
+// "completed", "failed", ..., or "completed with failures" when a node
+// stopped on the way.
+std::string status(const FlowReport& r) {
+    if (r.completed_with_failures() && r.stop == StopReason::completed) {
+        return r.failures_allowed ? "completed with failures (allowed)" : "completed with failures";
+    }
+    return std::string(stop_reason_name(r.stop));
+}
+
 }  // namespace
 
 std::string format_summary(const FlowReport& r) {
     std::string out;
     out += fmt::format("flow '{}': {}, {} elements in {} ({:.0f} elements/s), start-up {}{}\n",
-                       r.name, stop_reason_name(r.stop), r.emitted, duration(r.wall),
-                       r.elements_per_second(), duration(r.startup),
+                       r.name, status(r), r.emitted, duration(r.wall), r.elements_per_second(),
+                       duration(r.startup),
                        r.threads > 1 ? fmt::format(", {} threads", r.threads) : "");
     out += fmt::format("  {:<14} {:<10} {:>8} {:>8} {:>8} {:>6} {:>11} {:>7} {:>10}{}\n", "node",
                        "role", "in", "out", "filtered", "errors", "time", "copies", "copied",
@@ -107,6 +116,25 @@ std::string format_summary(const FlowReport& r) {
         bytes(r.buffers.peak_bytes_held));
     out += fmt::format("  accounting: {}: {}\n", accounting_equation(r),
                        r.accounting_balanced() ? "balanced" : "UNBALANCED");
+    for (const auto& n : r.nodes) {
+        if (n.errors_by_code.empty()) {
+            continue;
+        }
+        std::string kinds;
+        for (const auto& [code, count] : n.errors_by_code) {
+            kinds +=
+                fmt::format("{}{} {}", kinds.empty() ? "" : ", ", count, error_code_name(code));
+        }
+        out += fmt::format("  errors in '{}': {}{}\n", n.name, kinds,
+                           n.skipped != 0 ? fmt::format(" ({} elements skipped)", n.skipped) : "");
+    }
+    if (!r.failures.empty()) {
+        const FailureRecord& first = r.failures.front();
+        out += fmt::format("  first error: {}\n", first.error.message);
+        out +=
+            "  (every error: --report FILE lists the first and last "
+            "10; -v prints each as it happens)\n";
+    }
     for (const auto& e : r.node_errors) {
         out += fmt::format("  warning: {}\n", e.format());
     }
@@ -127,11 +155,24 @@ nlohmann::json error_json(const Error& e) {
             {"hint", e.hint}};
 }
 
+namespace {
+
+nlohmann::json errors_by_code_json(const NodeReport& n) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [code, count] : n.errors_by_code) {
+        j[error_code_name(code)] = count;
+    }
+    return j;
+}
+
+}  // namespace
+
 nlohmann::json report_to_json(const FlowReport& r) {
     nlohmann::json j;
     j["flow"] = r.name;
     j["ok"] = r.ok();
     j["stop"] = stop_reason_name(r.stop);
+    j["status"] = status(r);
     if (r.error) {
         j["error"] = error_json(*r.error);
     }
@@ -139,6 +180,16 @@ nlohmann::json report_to_json(const FlowReport& r) {
     for (const auto& e : r.node_errors) {
         ne.push_back(error_json(e));
     }
+    auto& failures = j["failures"] = nlohmann::json::array();
+    for (const auto& f : r.failures) {
+        auto e = error_json(f.error);
+        e["node"] = f.node;
+        if (f.element) {
+            e["element"] = *f.element;
+        }
+        failures.push_back(std::move(e));
+    }
+    j["failures_omitted"] = r.failures_omitted;
     j["elements"] = {{"emitted", r.emitted},       {"derived", r.derived},
                      {"branches", r.branches},     {"delivered", r.delivered},
                      {"filtered", r.filtered},     {"dropped", r.dropped},
@@ -161,6 +212,7 @@ nlohmann::json report_to_json(const FlowReport& r) {
                          {"out", n.elements_out},
                          {"filtered", n.filtered},
                          {"errors", n.errors},
+                         {"errors_by_code", errors_by_code_json(n)},
                          {"retries", n.retries},
                          {"skipped", n.skipped},
                          {"dead_lettered", n.dead_lettered},

@@ -55,7 +55,7 @@ void source_pull(State& s, Node& n, std::size_t max) {
     // A wake that comes while the call runs (another driver thread may take
     // it) must not be lost to the "pending" the call then answers.
     const std::uint64_t wakes = s.wakes;
-    const CallResult r = call_with_retries(s, n, CallKind::pull, [&] {
+    const CallResult r = call_with_retries(s, n, CallKind::pull, std::nullopt, [&] {
         outs.clear();
         if (max > 1) {
             return n.stage->pull_batch(max, outs);
@@ -114,8 +114,8 @@ void processed(State& s, Node& n, const ElementRef& in, const Produced& out) {
 
 void processor_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {
     Produced out;
-    const CallResult r =
-        call_with_retries(s, n, CallKind::process, [&] { return n.stage->process(in, out); });
+    const CallResult r = call_with_retries(s, n, CallKind::process, in.sequence,
+                                           [&] { return n.stage->process(in, out); });
     if (!r.ok()) {
         on_failure(s, n, in, r, on_element(in));
         return;
@@ -167,7 +167,7 @@ void processor_batch(State& s, Node& n, std::span<const ElementRef> in, std::uin
     std::vector<CallResult>& each = n.batch_results;
     out.assign(in.size(), Produced{});
     each.assign(in.size(), CallResult{});
-    const CallResult r = call_with_retries(s, n, CallKind::process,
+    const CallResult r = call_with_retries(s, n, CallKind::process, std::nullopt,
                                            [&] { return n.stage->process_batch(in, out, each); });
     const auto release_output = [&](std::size_t i) {
         if (out[i].present) {
@@ -187,8 +187,8 @@ void processor_batch(State& s, Node& n, std::span<const ElementRef> in, std::uin
 
 void filter_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {
     bool accepted = false;
-    const CallResult r =
-        call_with_retries(s, n, CallKind::accept, [&] { return n.stage->accept(in, accepted); });
+    const CallResult r = call_with_retries(s, n, CallKind::accept, in.sequence,
+                                           [&] { return n.stage->accept(in, accepted); });
     if (!r.ok()) {
         on_failure(s, n, in, r, on_element(in));
     } else if (accepted) {
@@ -204,7 +204,7 @@ void filter_batch(State& s, Node& n, std::span<const ElementRef> in, std::uint32
     std::vector<std::uint8_t>& kept = n.batch_kept;
     each.assign(in.size(), CallResult{});
     kept.assign(in.size(), 0);
-    const CallResult r = call_with_retries(s, n, CallKind::accept,
+    const CallResult r = call_with_retries(s, n, CallKind::accept, std::nullopt,
                                            [&] { return n.stage->accept_batch(in, kept, each); });
     if (!r.ok()) {
         batch_failed(s, n, in, r);
@@ -238,8 +238,8 @@ void router_start(State& s, Node& n) {
 
 void router_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {
     std::vector<std::string>& chosen = n.route_scratch;
-    CallResult r =
-        call_with_retries(s, n, CallKind::route, [&] { return n.stage->route(in, chosen); });
+    CallResult r = call_with_retries(s, n, CallKind::route, in.sequence,
+                                     [&] { return n.stage->route(in, chosen); });
     std::vector<std::uint32_t>& targets = n.route_targets;
     targets.clear();
     for (const auto& name : chosen) {
@@ -272,8 +272,8 @@ void router_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {
 
 void aggregator_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {
     Produced out;
-    const CallResult r =
-        call_with_retries(s, n, CallKind::ingest, [&] { return n.stage->ingest(in, out); });
+    const CallResult r = call_with_retries(s, n, CallKind::ingest, in.sequence,
+                                           [&] { return n.stage->ingest(in, out); });
     if (!r.ok()) {
         on_failure(s, n, in, r, on_element(in));
         return;
@@ -338,8 +338,8 @@ void sink_paced(Node& n, bool pause) {
 
 void sink_step(State& s, Node& n, const ElementRef& in, std::uint32_t from) {
     bool pause = false;
-    const CallResult r =
-        call_with_retries(s, n, CallKind::push, [&] { return n.stage->push(in, pause); });
+    const CallResult r = call_with_retries(s, n, CallKind::push, in.sequence,
+                                           [&] { return n.stage->push(in, pause); });
     if (!r.ok()) {
         on_failure(s, n, in, r, on_element(in));
         return;
@@ -352,7 +352,7 @@ void sink_batch(State& s, Node& n, std::span<const ElementRef> in, std::uint32_t
     std::vector<CallResult>& each = n.batch_results;
     each.assign(in.size(), CallResult{});
     bool pause = false;
-    const CallResult r = call_with_retries(s, n, CallKind::push,
+    const CallResult r = call_with_retries(s, n, CallKind::push, std::nullopt,
                                            [&] { return n.stage->push_batch(in, each, pause); });
     if (!r.ok()) {
         batch_failed(s, n, in, r);

@@ -179,6 +179,11 @@ FlowReport Flow::run() {
         s.report.nodes.push_back(n.report);
     }
     s.report.buffers = s.buffers.stats();
+    for (auto& f : s.recent_failures) {
+        s.report.failures.push_back(std::move(f));
+    }
+    s.recent_failures.clear();
+    s.report.failures_allowed = s.spec.allow_failures || s.options.allow_failures;
     s.publish_progress(true);
     s.listeners.notify_all([&](FlowObserver& o) { o.on_finish(s.report); });
     return s.report;

@@ -149,6 +149,8 @@ struct Flow::State {
     bool stopping = false;  // sources stop; everything in flight drains
     bool aborted = false;   // stop now
     std::vector<Error> warnings;
+    // Failures after the report's first few, up to the last few (policy.cpp).
+    std::deque<FailureRecord> recent_failures;
     // The accounting as of the last sweep or emission, for other threads.
     PublishedCounters<10> progress;
     std::vector<std::unique_ptr<FlowObserver>> owned_observers;
@@ -247,7 +249,8 @@ void drain_queues(State& s);
 // policy.cpp
 // Calls `call` (timed, observed) and, under on-error = "retry", again with
 // backoff while it fails with a retryable error.
-CallResult call_with_retries(State& s, Node& n, CallKind kind, FunctionRef<CallResult()> call);
+CallResult call_with_retries(State& s, Node& n, CallKind kind, std::optional<std::uint64_t> element,
+                             FunctionRef<CallResult()> call);
 // One call, timed and observed.
 CallResult call_once(State& s, Node& n, CallKind kind, FunctionRef<CallResult()> call);
 Error error_for(const State& s, const Node& n, const CallResult& r, std::string_view during);

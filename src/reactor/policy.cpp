@@ -40,6 +40,30 @@ std::string describe(const CallResult& r) {
                        r.message.substr(0, r.message.find('\n')));
 }
 
+// Every failed call is counted by its code, kept for the report (the first
+// and the last few) and told to observers, whatever the policy then does.
+void note_failure(State& s, Node& n, const Error& e, std::optional<std::uint64_t> element) {
+    auto& by_code = n.report.errors_by_code;
+    const auto it = std::find_if(by_code.begin(), by_code.end(),
+                                 [&](const auto& c) { return c.first == e.code; });
+    if (it == by_code.end()) {
+        by_code.emplace_back(e.code, 1);
+    } else {
+        ++it->second;
+    }
+    FailureRecord record{n.spec.name, element, e};
+    if (s.report.failures.size() < FlowReport::kFailuresKept) {
+        s.report.failures.push_back(std::move(record));
+    } else {
+        s.recent_failures.push_back(std::move(record));
+        if (s.recent_failures.size() > FlowReport::kFailuresKept) {
+            s.recent_failures.pop_front();
+            ++s.report.failures_omitted;
+        }
+    }
+    s.listeners.notify(kErrorEvents, [&](FlowObserver& o) { o.on_error(n.host.id, e, element); });
+}
+
 // The host stopped a stage (trap, deadline, limit) or refused it for a
 // budget or a limit: a containment, whatever the node's role.
 void note_containment(State& s, const Node& n, const CallResult& r, const Error& e,
@@ -85,6 +109,7 @@ bool restart(State& s, Node& n) {
 void apply_policy(State& s, Node& n, const CallResult& r, std::string_view during,
                   std::optional<std::uint64_t> element) {
     Error e = error_for(s, n, r, during);
+    note_failure(s, n, e, element);
     note_containment(s, n, r, e, element);
     if (r.instance_dead() && restart(s, n)) {
         // The node goes on with a fresh stage; the element that broke the
@@ -135,7 +160,8 @@ CallResult call_once(State& s, Node& n, CallKind kind, FunctionRef<CallResult()>
     return r;
 }
 
-CallResult call_with_retries(State& s, Node& n, CallKind kind, FunctionRef<CallResult()> call) {
+CallResult call_with_retries(State& s, Node& n, CallKind kind, std::optional<std::uint64_t> element,
+                             FunctionRef<CallResult()> call) {
     n.host.refusal = Refusal::none;
     n.host.refusal_message.clear();
     CallResult r = call_once(s, n, kind, call);
@@ -145,6 +171,11 @@ CallResult call_with_retries(State& s, Node& n, CallKind kind, FunctionRef<CallR
     auto backoff = n.spec.retry_backoff;
     for (std::uint32_t attempt = 0; attempt < n.spec.retries && r.retryable(); ++attempt) {
         ++n.report.errors;
+        note_failure(s, n,
+                     error_for(s, n, r,
+                               fmt::format("failed (attempt {} of {}, retrying):", attempt + 1,
+                                           n.spec.retries + 1)),
+                     element);
         ++n.report.retries;
         {
             const FlowUnlocked unlocked(s);
@@ -188,8 +219,28 @@ Error error_for(const State& s, const Node& n, const CallResult& r, std::string_
                                show(n.spec.max_memory), show(n.spec.max_table_elements),
                                show(n.spec.fuel));
     }
-    std::string hint =
-        fmt::format("on-error = \"{}\" for this node", error_policy_name(n.spec.on_error));
+    // What the operator could change, given what the policy did.
+    std::string hint;
+    switch (n.spec.on_error) {
+        case ErrorPolicy::fail:
+            hint =
+                "to go on without such elements set on-error = \"skip\" on the node (or "
+                "\"dead-letter\" to keep them)";
+            break;
+        case ErrorPolicy::skip:
+            hint =
+                "the element was skipped; to keep such elements set on-error = "
+                "\"dead-letter\" with a dead-letter sink";
+            break;
+        case ErrorPolicy::retry:
+            hint = fmt::format(
+                "retried up to {} times; if the cause passes, raise retries or retry-backoff",
+                n.spec.retries);
+            break;
+        case ErrorPolicy::dead_letter:
+            hint = fmt::format("the element goes to the dead-letter sink '{}'", n.spec.dead_letter);
+            break;
+    }
     if (r.status == CallStatus::deadline) {
         hint = "raise the call-timeout or fix the component's loop";
     } else if (r.status == CallStatus::host_limit) {
@@ -247,6 +298,7 @@ void fail_node(State& s, Node& n, const CallResult& r, std::string_view during,
     if (code) {
         e.code = *code;
     }
+    note_failure(s, n, e, std::nullopt);
     note_containment(s, n, r, e, std::nullopt);
     fail_flow(s, std::move(e));
 }

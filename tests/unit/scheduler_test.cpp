@@ -281,6 +281,43 @@ TEST(Policy, SkipCountsTheElementFailedAndGoesOn) {
     EXPECT_TRUE(r.accounting_balanced());
 }
 
+TEST(Policy, EveryErrorIsCountedAndTheFirstAndLastAreKept) {
+    Misbehaviour m;
+    m.at = 0;
+    m.repeat = true;
+    m.result = invalid_input();
+    NativeFlows f = chain_stages(100, m);
+    const FlowReport r = f.run(chain("", "on-error = \"skip\"\n"));
+    ASSERT_TRUE(r.ok()) << r.error->format();
+    EXPECT_FALSE(r.run_failed());
+    EXPECT_EQ(r.nodes[1].errors_by_code,
+              (std::vector<std::pair<ErrorCode, std::uint64_t>>{{ErrorCode::guest_error, 100}}));
+    ASSERT_EQ(r.failures.size(), 2 * FlowReport::kFailuresKept);
+    EXPECT_EQ(r.failures_omitted, 100 - 2 * FlowReport::kFailuresKept);
+    EXPECT_EQ(r.failures.front().element, 0u);
+    EXPECT_EQ(r.failures[9].element, 9u);
+    EXPECT_EQ(r.failures[10].element, 90u);
+    EXPECT_EQ(r.failures.back().element, 99u);
+    EXPECT_EQ(r.failures.back().node, "mid");
+    EXPECT_EQ(r.failures.back().error.code, ErrorCode::guest_error);
+}
+
+TEST(Policy, ANodeThatStopsFailsTheRunUnlessAllowed) {
+    Misbehaviour m;
+    m.at = 3;
+    m.result = fatal();
+    NativeFlows f = chain_stages(10, m);
+    const FlowReport r = f.run(chain("", "on-error = \"skip\"\n"));
+    EXPECT_TRUE(r.ok());
+    EXPECT_TRUE(r.completed_with_failures());
+    EXPECT_TRUE(r.run_failed());
+    EXPECT_TRUE(r.accounting_balanced());
+    NativeFlows g = chain_stages(10, m);
+    const FlowReport allowed = g.run(chain("allow-failures = true\n", "on-error = \"skip\"\n"));
+    EXPECT_TRUE(allowed.completed_with_failures());
+    EXPECT_FALSE(allowed.run_failed());
+}
+
 TEST(Policy, RetrySucceedsWithinItsAttempts) {
     Misbehaviour m{3, false, unavailable(), 2};  // fails twice, then works
     NativeFlows f = chain_stages(10, m);

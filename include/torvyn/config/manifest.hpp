@@ -118,6 +118,9 @@ struct FlowSpec {
     std::chrono::milliseconds timeout{0};  // whole flow; 0: none
     std::chrono::milliseconds drain_timeout{5'000};
     std::uint64_t max_buffer_memory = 256ull << 20;  // bytes held by the whole flow
+    // A node that stops (fatal, a trap with no restart left) while the flow
+    // goes on is not a failure of the run: exit status 0.
+    bool allow_failures = false;
     std::vector<NodeSpec> nodes;
     std::vector<EdgeSpec> edges;
     SourceLocation where;

@@ -39,6 +39,7 @@ enum class ErrorCode : std::uint16_t {
     guest_init_failed = 304,
     guest_fatal = 305,
     flow_timeout = 306,
+    run_degraded = 307,  // the flow completed, but nodes stopped on the way
     // Resources (4xx)
     resource_budget = 400,
     resource_handle = 401,

@@ -33,6 +33,8 @@ struct NodeReport {
     std::uint64_t elements_out = 0;
     std::uint64_t filtered = 0;  // rejected by a filter or router, dropped by a processor
     std::uint64_t errors = 0;    // failed calls (each retry attempt counts)
+    // The failed calls by error code (E0300 trap, E0303 guest error, ...).
+    std::vector<std::pair<ErrorCode, std::uint64_t>> errors_by_code;
     std::uint64_t retries = 0;
     std::uint64_t skipped = 0;        // elements given up under on-error = skip/retry
     std::uint64_t dead_lettered = 0;  // elements sent to the node's dead-letter sink
@@ -90,6 +92,13 @@ struct Accounting {
     [[nodiscard]] std::uint64_t in_flight() const { return paths_started() - paths_ended(); }
 };
 
+// One failed call, as the report lists it.
+struct FailureRecord {
+    std::string node;
+    std::optional<std::uint64_t> element;  // its sequence, when the call had one
+    Error error;
+};
+
 struct FlowReport : Accounting {
     std::string name;
     std::vector<NodeReport> nodes;
@@ -103,8 +112,23 @@ struct FlowReport : Accounting {
     std::optional<Error> error;  // why the flow failed
     // Nodes that stopped while the flow went on (on-error other than fail).
     std::vector<Error> node_errors;
+    // Failed calls, whatever the policy did with them: the first
+    // kFailuresKept and the last kFailuresKept (failures_omitted between).
+    static constexpr std::size_t kFailuresKept = 10;
+    std::vector<FailureRecord> failures;
+    std::uint64_t failures_omitted = 0;
+    // Nodes that stopped are a failure of the run unless the manifest or the
+    // operator allowed them (allow-failures).
+    bool failures_allowed = false;
 
     [[nodiscard]] bool ok() const { return !error.has_value(); }
+    // Every element was accounted for, but a node stopped on the way.
+    [[nodiscard]] bool completed_with_failures() const { return ok() && !node_errors.empty(); }
+    // What the run's exit status should say: it failed, or a node stopped
+    // and that was not allowed.
+    [[nodiscard]] bool run_failed() const {
+        return !ok() || (completed_with_failures() && !failures_allowed);
+    }
     [[nodiscard]] double elements_per_second() const;
 };
 
@@ -124,6 +148,9 @@ struct RunOptions {
     AuditLog* audit = nullptr;               // optional; must outlive the flow
     // Told what happens while the flow runs; each must outlive the flow.
     std::vector<FlowObserver*> observers;
+    // A node that stops while the flow goes on is not a failure of the run
+    // (as the manifest's allow-failures).
+    bool allow_failures = false;
 };
 
 // What a stage factory gets for one node.

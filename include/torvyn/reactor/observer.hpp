@@ -49,7 +49,8 @@ enum ObserverEvents : std::uint32_t {
     kQueueEvents = 1U << 3,        // on_queue
     kPressureEvents = 1U << 4,     // on_pressure
     kContainmentEvents = 1U << 5,  // on_contained, on_restarted
-    kAllEvents = (1U << 6) - 1,
+    kErrorEvents = 1U << 6,        // on_error
+    kAllEvents = (1U << 7) - 1,
 };
 
 class FlowObserver {
@@ -92,6 +93,13 @@ public:
     // budget), on element `element` when there was one.
     virtual void on_contained(std::uint32_t node, const Error& why,
                               std::optional<std::uint64_t> element) {
+        (void)node, (void)why, (void)element;
+    }
+    // A call of node `node` failed (on element `element` when there was
+    // one), whatever its error policy then did: every failed attempt of a
+    // retry too.
+    virtual void on_error(std::uint32_t node, const Error& why,
+                          std::optional<std::uint64_t> element) {
         (void)node, (void)why, (void)element;
     }
     // Node `node` got a fresh start after a trap (on-trap = "restart").
