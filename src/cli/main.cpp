@@ -2,6 +2,8 @@
 // (check.cpp, link.cpp, run.cpp, bench.cpp). Exit codes: common.hpp.
 #include <sys/resource.h>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "common.hpp"
@@ -51,6 +53,22 @@ int main(int argc, char** argv) {
     for (const Verb& verb : kVerbs) {
         CLI::App* command = app.add_subcommand(std::string(verb.name), std::string(verb.summary));
         verbs.emplace_back(command, verb.define(*command));
+    }
+    // An unknown verb: say so, and name the verbs there are (CLI11 would say
+    // only that a subcommand is required).
+    if (argc > 1 && argv[1][0] != '-' &&
+        std::none_of(std::begin(kVerbs), std::end(kVerbs),
+                     [&](const Verb& v) { return v.name == argv[1]; })) {
+        std::string known;
+        for (const Verb& v : kVerbs) {
+            known += fmt::format("{}{}", known.empty() ? "" : ", ", v.name);
+        }
+        fmt::print(
+            stderr, "torvyn: {}\n",
+            torvyn::Error(torvyn::ErrorCode::usage, fmt::format("unknown command '{}'", argv[1]),
+                          {}, fmt::format("the commands are: {} (torvyn --help)", known))
+                .format());
+        return kExitInvalid;
     }
     try {
         app.parse(argc, argv);

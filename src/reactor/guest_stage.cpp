@@ -98,12 +98,33 @@ private:
     std::unique_ptr<Instance> instance_;
 };
 
-// Containments and restarts, as "contain" and "restart" lines of the audit
-// log (grants and denials are written while linking).
+// Containments, restarts and failed calls, as "contain", "restart" and
+// "error" lines of the audit log (grants and denials are written while
+// linking). Errors: the report's first and last few, as "error" lines and a
+// closing "errors" line with the count of all.
 class AuditObserver final : public FlowObserver {
 public:
     explicit AuditObserver(AuditLog& log) : log_(log) {}
-    [[nodiscard]] std::uint32_t events() const override { return kContainmentEvents; }
+    [[nodiscard]] std::uint32_t events() const override {
+        return kContainmentEvents | kErrorEvents;
+    }
+    void on_finish(const FlowReport& report) override {
+        for (const auto& f : report.failures) {
+            nlohmann::json fields = {{"code", error_code_name(f.error.code)},
+                                     {"reason", f.error.message}};
+            if (f.element) {
+                fields["element"] = *f.element;
+            }
+            log_.record("error", topology_.flow, f.node, std::move(fields));
+        }
+        if (errors_ != 0) {
+            log_.record("errors", topology_.flow, "",
+                        {{"count", errors_},
+                         {"listed", report.failures.size()},
+                         {"omitted", report.failures_omitted}});
+        }
+    }
+    void on_error(std::uint32_t, const Error&, std::optional<std::uint64_t>) override { ++errors_; }
     void on_start(const FlowTopology& topology) override { topology_ = topology; }
     void on_contained(std::uint32_t node, const Error& why,
                       std::optional<std::uint64_t> element) override {
@@ -120,6 +141,7 @@ public:
 private:
     AuditLog& log_;
     FlowTopology topology_;
+    std::uint64_t errors_ = 0;
 };
 
 }  // namespace

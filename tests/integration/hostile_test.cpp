@@ -444,3 +444,39 @@ TEST_F(FlowTest, DenialsAreRateLimitedAndCounted) {
 
 }  // namespace
 }  // namespace torvyn
+
+namespace torvyn {
+namespace {
+
+TEST_F(FlowTest, SkippedErrorsReachTheAuditLogBounded) {
+    const fs::path audit_file = fs::path(TORVYN_TEST_TMP_DIR) / "audit-skipped.jsonl";
+    fs::remove(audit_file);
+    AuditLog audit(audit_file);
+    RunOptions o = options();
+    o.audit = &audit;
+    const Manifest m = manifest(
+        "skipped",
+        "[flow.s]\n" + testing::toml_source("s", "src", "hello_greeter.wasm", "count=50") +
+            testing::toml_node("s", "picky", "misbehave.wasm", "processor",
+                               "config = \"mode=error at=0 repeat=1\"\non-error = \"skip\"\n") +
+            testing::toml_node("s", "out", "hello_printer.wasm", "sink",
+                               "capabilities = [\"stdout\"]\n") +
+            testing::toml_edge("s", "src", "picky") + testing::toml_edge("s", "picky", "out"));
+    auto flow = Flow::create(*runtime_, m, m.flows.at(0), o);
+    ASSERT_TRUE(flow.ok()) << flow.error().format();
+    const FlowReport r = flow.value()->run();
+    ASSERT_TRUE(r.ok()) << r.error->format();
+    EXPECT_EQ(r.failed, 50u);
+    const auto lines = read_audit(audit_file);
+    const auto errors = std::count_if(
+        lines.begin(), lines.end(), [](const nlohmann::json& l) { return l["event"] == "error"; });
+    EXPECT_EQ(errors, 20);
+    const auto total = std::find_if(lines.begin(), lines.end(),
+                                    [](const nlohmann::json& l) { return l["event"] == "errors"; });
+    ASSERT_NE(total, lines.end());
+    EXPECT_EQ((*total)["count"], 50);
+    EXPECT_EQ((*total)["omitted"], 30);
+}
+
+}  // namespace
+}  // namespace torvyn
