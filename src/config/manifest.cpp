@@ -14,6 +14,7 @@
 #include "topology.hpp"
 #include "torvyn/core/capability.hpp"
 #include "torvyn/core/limits.hpp"
+#include "torvyn/core/suggest.hpp"
 
 namespace torvyn {
 namespace {
@@ -76,7 +77,7 @@ public:
             if (!known(k.str(), keys)) {
                 error(ErrorCode::manifest_schema, at(v),
                       fmt::format("unknown key '{}' in {}", k.str(), what),
-                      fmt::format("known keys: {}", list(keys)));
+                      fmt::format("{}known keys: {}", did_you_mean(k.str(), keys), list(keys)));
             }
         }
     }
@@ -302,9 +303,10 @@ public:
                 for (const auto& info : all_roles()) {
                     known.push_back(info.name);
                 }
-                error(ErrorCode::manifest_value, at(*t->get("role")),
-                      fmt::format("unknown role '{}' for {}", role, what),
-                      fmt::format("roles: {}", fmt::join(known, ", ")));
+                error(
+                    ErrorCode::manifest_value, at(*t->get("role")),
+                    fmt::format("unknown role '{}' for {}", role, what),
+                    fmt::format("{}roles: {}", did_you_mean(role, known), fmt::join(known, ", ")));
             }
         }
         node.config = get_string(*t, "config", what, false, node.where);
@@ -332,10 +334,11 @@ public:
                         }
                         error(ErrorCode::manifest_value, at(c),
                               fmt::format("unknown capability '{}' for {}", s->get(), what),
-                              cap != nullptr
-                                  ? fmt::format("'{}' is granted with {}", cap->name,
-                                                cap->how_to_grant)
-                                  : fmt::format("known capabilities: {}", fmt::join(named, ", ")));
+                              cap != nullptr ? fmt::format("'{}' is granted with {}", cap->name,
+                                                           cap->how_to_grant)
+                                             : fmt::format("{}known capabilities: {}",
+                                                           did_you_mean(s->get(), named),
+                                                           fmt::join(named, ", ")));
                         continue;
                     }
                     node.capabilities.push_back(s->get());
@@ -435,6 +438,8 @@ public:
         edge.where = at(value);
         check_keys(*t, kEdgeKeys, what);
         edge.from = get_string(*t, "from", what, true, edge.where);
+        edge.from_where = t->get("from") != nullptr ? at(*t->get("from")) : edge.where;
+        edge.to_where = t->get("to") != nullptr ? at(*t->get("to")) : edge.where;
         if (const auto dot = edge.from.find('.'); dot != std::string::npos) {
             edge.from_port = edge.from.substr(dot + 1);
             edge.from.resize(dot);

@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include "torvyn/core/suggest.hpp"
 
 namespace torvyn {
 
@@ -31,14 +34,36 @@ std::vector<Error> check_topology(const FlowSpec& flow) {
         in_degree[n.name] = 0;
         out_degree[n.name] = 0;
     }
+    std::vector<std::string> names;
+    for (const auto& n : flow.nodes) {
+        names.push_back(n.name);
+    }
     for (const auto& e : flow.edges) {
         bool good = true;
-        for (const auto* end : {&e.from, &e.to}) {
-            if (!end->empty() && flow.find(*end) == nullptr) {
-                error(ErrorCode::manifest_unknown_node, e.where,
-                      fmt::format("edge refers to unknown node '{}' in {}", *end, what),
-                      "each edge's from and to must name a node of the same flow");
-                good = false;
+        // What the edge's ends would be, spelt right: counted so that no
+        // "has no edge" error follows from a typo.
+        std::optional<std::string> ends[2] = {e.from, e.to};
+        const std::pair<const std::string*, const SourceLocation*> sides[2] = {
+            {&e.from, &e.from_where}, {&e.to, &e.to_where}};
+        for (std::size_t i = 0; i < 2; ++i) {
+            const auto& [end, where] = sides[i];
+            if (end->empty() || flow.find(*end) != nullptr) {
+                continue;
+            }
+            good = false;
+            ends[i] = closest(*end, names);
+            error(ErrorCode::manifest_unknown_node, *where,
+                  fmt::format("edge refers to unknown node '{}' in {}", *end, what),
+                  ends[i]
+                      ? fmt::format("did you mean '{}'?", *ends[i])
+                      : fmt::format("name a node of the same flow: {}", fmt::join(names, ", ")));
+        }
+        if (!good) {
+            if (ends[0]) {
+                ++out_degree[*ends[0]];
+            }
+            if (ends[1]) {
+                ++in_degree[*ends[1]];
             }
         }
         if (!good || e.from.empty() || e.to.empty()) {

@@ -99,7 +99,7 @@ to = "nowhere"
     EXPECT_TRUE(has_error(m, ErrorCode::manifest_value, "Torvyn.toml:7:"));    // unknown role
     EXPECT_TRUE(has_error(m, ErrorCode::manifest_schema, "Torvyn.toml:11:"));  // unknown node key
     EXPECT_TRUE(has_error(m, ErrorCode::manifest_schema, "Torvyn.toml:9:"));   // b lacks component
-    EXPECT_TRUE(has_error(m, ErrorCode::manifest_unknown_node, "Torvyn.toml:13:"));
+    EXPECT_TRUE(has_error(m, ErrorCode::manifest_unknown_node, "Torvyn.toml:15:"));  // at `to`
     EXPECT_GE(m.errors.size(), 5u);
     for (const auto& e : m.errors) {
         EXPECT_FALSE(e.where.empty()) << e.format();
@@ -167,6 +167,30 @@ TEST(Manifest, ThreadsAreAutoOrACountAndPinsStayWithinThem) {
                           "Torvyn.toml:2:"));
     EXPECT_TRUE(has_error(parse("[flow.f]\nthreads = \"many\"\n" + nodes),
                           ErrorCode::manifest_value, "Torvyn.toml:2:"));
+}
+
+TEST(Manifest, AMisspeltNodeInAnEdgeIsNamedAtItsKeyWithoutFollowOnErrors) {
+    const auto m = parse(
+        "[flow.f.nodes.src]\ncomponent=\"a\"\nrole=\"source\"\n"
+        "[flow.f.nodes.redact]\ncomponent=\"b\"\nrole=\"processor\"\n"
+        "[flow.f.nodes.out]\ncomponent=\"c\"\nrole=\"sink\"\n"
+        "[[flow.f.edges]]\nfrom = \"src\"\nto = \"redcat\"\n"
+        "[[flow.f.edges]]\nfrom = \"redact\"\nto = \"out\"\n");
+    ASSERT_EQ(m.errors.size(), 1u) << m.errors.back().format();
+    EXPECT_EQ(m.errors[0].code, ErrorCode::manifest_unknown_node);
+    EXPECT_EQ(m.errors[0].where, "Torvyn.toml:12:6");
+    EXPECT_EQ(m.errors[0].hint, "did you mean 'redact'?");
+    // Nothing close: the hint lists the nodes.
+    const auto far = parse(
+        "[flow.f.nodes.src]\ncomponent=\"a\"\nrole=\"source\"\n"
+        "[flow.f.nodes.out]\ncomponent=\"c\"\nrole=\"sink\"\n"
+        "[[flow.f.edges]]\nfrom = \"src\"\nto = \"elsewhere\"\n");
+    const auto unknown = std::find_if(far.errors.begin(), far.errors.end(), [](const Error& e) {
+        return e.code == ErrorCode::manifest_unknown_node;
+    });
+    ASSERT_NE(unknown, far.errors.end());
+    EXPECT_EQ(unknown->where, "Torvyn.toml:9:6");
+    EXPECT_EQ(unknown->hint, "name a node of the same flow: src, out");
 }
 
 TEST(Manifest, RejectsCycles) {

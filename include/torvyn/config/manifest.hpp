@@ -95,6 +95,8 @@ struct EdgeSpec {
     std::uint32_t capacity = 0;              // 0: the flow's default
     std::optional<OverflowPolicy> overflow;  // none: the flow's default
     SourceLocation where;
+    SourceLocation from_where;  // the `from` and `to` values
+    SourceLocation to_where;
 };
 
 struct FlowSpec {
