@@ -103,6 +103,8 @@ ImportCheck check_imports(const std::vector<std::string>& imports, const NodeSpe
     std::vector<const CapabilityInfo*> used;
     std::vector<const CapabilityInfo*> missing;  // to grant, in order of importance
     std::string first_import;                    // the most specific import that needs one
+    bool stdio_files = false;                    // denied: files ...
+    bool stdio_streams = false;                  // ... and terminals: C stdio
     std::size_t denied_imports = 0;
     // Most specific first: a file import says more than the streams it needs.
     std::vector<std::string> ordered = imports;
@@ -141,6 +143,9 @@ ImportCheck check_imports(const std::vector<std::string>& imports, const NodeSpe
         if (first_import.empty()) {
             first_import = imp;
         }
+        stdio_files = stdio_files || iface.rfind("wasi:filesystem/", 0) == 0;
+        stdio_streams = stdio_streams || iface == "wasi:cli/stdout" || iface == "wasi:cli/stdin" ||
+                        iface.rfind("wasi:cli/terminal-", 0) == 0;
         // A shared interface (streams) asks for a capability only if nothing
         // more specific was asked for.
         if (is_shared(covering)) {
@@ -172,6 +177,16 @@ ImportCheck check_imports(const std::vector<std::string>& imports, const NodeSpe
             hints.insert(hints.begin(), fmt::format("capabilities = [{}]", fmt::join(named, ", ")));
         }
         hints.front().insert(0, missing.size() > 1 ? "grant them: " : "grant it: ");
+        if (stdio_files && stdio_streams) {
+            // Files and terminals together: the C library's stdio, not what
+            // the component means to do. Never nudge towards a directory.
+            hints.front().insert(
+                0,
+                "these imports are what the C library's stdio (printf, puts, fopen) brings in: "
+                "print with the SDK's helpers instead (C: torvyn_stdout_write, C++: "
+                "torvyn::print; they need only capabilities = [\"stdout\"]; sdk/README.md), and "
+                "grant a directory only if the component reads files; otherwise ");
+        }
         out.errors.emplace_back(
             ErrorCode::component_link,
             fmt::format(
