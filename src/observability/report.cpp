@@ -1,5 +1,7 @@
 #include "torvyn/observability/report.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace torvyn {
@@ -88,25 +90,35 @@ std::string format_summary(const FlowReport& r) {
                        r.name, status(r), r.emitted, duration(r.wall), r.elements_per_second(),
                        duration(r.startup),
                        r.threads > 1 ? fmt::format(", {} threads", r.threads) : "");
-    out += fmt::format("  {:<14} {:<10} {:>8} {:>8} {:>8} {:>6} {:>11} {:>7} {:>10}{}\n", "node",
-                       "role", "in", "out", "filtered", "errors", "time", "copies", "copied",
-                       r.threads > 1 ? "  thread" : "");
+    // Columns as wide as the longest name, so long names keep the table aligned.
+    std::size_t node_width = 14;
+    for (const auto& n : r.nodes) {
+        node_width = std::max(node_width, n.name.size());
+    }
+    std::size_t queue_width = 26;
+    for (const auto& e : r.edges) {
+        queue_width = std::max(queue_width, e.from.size() + e.to.size() + 4);
+    }
+    out += fmt::format("  {:<{}} {:<10} {:>8} {:>8} {:>8} {:>6} {:>11} {:>7} {:>10}{}\n", "node",
+                       node_width, "role", "in", "out", "filtered", "errors", "time", "copies",
+                       "copied", r.threads > 1 ? "  thread" : "");
     for (const auto& n : r.nodes) {
         out += fmt::format(
-            "  {:<14} {:<10} {:>8} {:>8} {:>8} {:>6} {:>11} {:>7} {:>10}{}{}\n", n.name,
+            "  {:<{}} {:<10} {:>8} {:>8} {:>8} {:>6} {:>11} {:>7} {:>10}{}{}\n", n.name, node_width,
             role_name(n.role), n.elements_in, n.elements_out, n.filtered, n.errors,
             duration(n.busy), n.copies.total().copies, bytes(n.copies.total().bytes),
             r.threads > 1 ? fmt::format("  {:>6}", n.thread) : "", n.stopped ? "  (stopped)" : "");
     }
-    out += fmt::format("  {:<26} {:>8} {:>8} {:>8} {:>8} {:>12}\n", "queue", "capacity", "peak",
-                       "dropped", "pressure", "pressured");
+    out += fmt::format("  {:<{}} {:>8} {:>8} {:>8} {:>8} {:>12}\n", "queue", queue_width,
+                       "capacity", "peak", "dropped", "pressure", "pressured");
     for (const auto& e : r.edges) {
         const std::string name = fmt::format("{} -> {}", e.from, e.to);
-        out += fmt::format("  {:<26} {:>8} {:>8} {:>8} {:>8} {:>12}{}\n", name, e.capacity, e.peak,
-                           e.dropped, e.pressure_episodes, duration(e.pressured),
-                           e.overflow == OverflowPolicy::block
-                               ? ""
-                               : fmt::format("  ({})", overflow_policy_name(e.overflow)));
+        out +=
+            fmt::format("  {:<{}} {:>8} {:>8} {:>8} {:>8} {:>12}{}\n", name, queue_width,
+                        e.capacity, e.peak, e.dropped, e.pressure_episodes, duration(e.pressured),
+                        e.overflow == OverflowPolicy::block
+                            ? ""
+                            : fmt::format("  ({})", overflow_policy_name(e.overflow)));
     }
     const auto total = r.copies.total();
     out += fmt::format(
