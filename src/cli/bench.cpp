@@ -174,6 +174,22 @@ int bench(const BenchArgs& args) {
         std::ofstream(args.html_file) << bench_html(reports, views, benches);
     }
     int rc = last.ran.rc;
+    // A warm-up that took every delivery leaves nothing measured: the
+    // figures would be zeros, not a measurement.
+    for (std::size_t i = 0; i < last.ran.reports.size(); ++i) {
+        const FlowReport& r = last.ran.reports[i];
+        if (r.ok() && r.delivered <= args.warmup) {
+            diag.error(
+                Error(ErrorCode::usage,
+                      fmt::format("bench '{}': the warm-up of {} deliveries took the whole run ({} "
+                                  "delivered): nothing was measured",
+                                  r.name, args.warmup, r.delivered),
+                      {},
+                      fmt::format("lower --warmup (e.g. --warmup {}) or let the flow emit more",
+                                  r.delivered / 10)));
+            rc = kExitInvalid;
+        }
+    }
     if (!args.compare_file.empty()) {
         const auto deltas = compare_bench(before, benches, args.threshold);
         fmt::print(stderr, "compared with {} (threshold {}%):\n{}", args.compare_file,

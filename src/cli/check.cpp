@@ -44,6 +44,9 @@ int check(const CheckArgs& args) {
                             {"flows", flows},
                             {"nodes", nodes},
                             {"wit", check_wit ? wit.string() : ""}};
+        if (!check_wit) {
+            j["wit_skipped"] = fmt::format("no folder {}", wit.string());
+        }
         auto& ej = j["errors"] = nlohmann::json::array();
         for (const auto& e : errors) {
             ej.push_back(error_json(e));
@@ -56,7 +59,10 @@ int check(const CheckArgs& args) {
         }
         if (errors.empty()) {
             fmt::print(stderr, "{}: {} flow(s), {} node(s){}\n", diag.ok("check ok"), flows, nodes,
-                       check_wit ? fmt::format(", WIT in {}", wit.string()) : "");
+                       check_wit ? fmt::format(", WIT in {}", wit.string())
+                                 : fmt::format("; WIT not checked: no folder {} (--wit DIR "
+                                               "checks another)",
+                                               wit.string()));
         } else {
             fmt::print(stderr, "check: {} error(s)\n", errors.size());
         }
