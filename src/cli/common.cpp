@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "torvyn/core/limits.hpp"
+#include "torvyn/core/suggest.hpp"
 #include "torvyn/observability/report.hpp"
 
 namespace torvyn::cli {
@@ -132,8 +133,62 @@ void add_common(CLI::App& command, CommonArgs& a, bool components) {
                            "TORVYN_COMPONENT_PATH)");
         command.add_option("--cache-dir", a.cache_dir, "Where compiled components are cached");
         command.add_flag("--no-cache", a.no_cache, "Compile every component afresh");
+        command.add_option("--set", a.sets,
+                           "Override a node's config: NODE.config=VALUE, or "
+                           "FLOW.NODE.config=VALUE when several flows have the node (repeatable)");
     }
 }
+
+namespace {
+
+// Applies one --set to the manifest; an error says what is wrong with it.
+std::optional<Error> apply_set(Manifest& m, const std::string& set) {
+    const auto usage = [&](std::string message, std::string hint) {
+        return Error(ErrorCode::usage, fmt::format("--set {}: {}", set, message), {},
+                     std::move(hint));
+    };
+    const auto eq = set.find('=');
+    const std::string path = set.substr(0, eq);
+    const auto key_dot = path.rfind('.');
+    if (eq == std::string::npos || key_dot == std::string::npos || key_dot == 0) {
+        return usage("not NODE.config=VALUE", "write e.g. --set src.config=\"count=10\"");
+    }
+    const std::string key = path.substr(key_dot + 1);
+    if (key != "config") {
+        const std::string_view keys[] = {"config"};
+        return usage(fmt::format("'{}' cannot be set from the command line", key),
+                     fmt::format("{}only a node's config can", did_you_mean(key, keys)));
+    }
+    std::string flow_name;
+    std::string node_name = path.substr(0, key_dot);
+    if (const auto dot = node_name.find('.'); dot != std::string::npos) {
+        flow_name = node_name.substr(0, dot);
+        node_name = node_name.substr(dot + 1);
+    }
+    std::vector<NodeSpec*> found;
+    std::vector<std::string> names;
+    for (auto& f : m.flows) {
+        for (auto& n : f.nodes) {
+            names.push_back(n.name);
+            if (n.name == node_name && (flow_name.empty() || f.name == flow_name)) {
+                found.push_back(&n);
+            }
+        }
+    }
+    if (found.empty()) {
+        return usage(fmt::format("no node '{}'{}", node_name,
+                                 flow_name.empty() ? "" : fmt::format(" in flow '{}'", flow_name)),
+                     did_you_mean(node_name, names) + "name a node of the manifest");
+    }
+    if (found.size() > 1) {
+        return usage(fmt::format("several flows have a node '{}'", node_name),
+                     fmt::format("write --set FLOW.{}.config=...", node_name));
+    }
+    found.front()->config = set.substr(eq + 1);
+    return std::nullopt;
+}
+
+}  // namespace
 
 std::optional<Manifest> load_checked(const CommonArgs& args, const Diagnostics& diag,
                                      std::vector<Error>* errors) {
@@ -157,6 +212,12 @@ std::optional<Manifest> load_checked(const CommonArgs& args, const Diagnostics& 
             report(Error(ErrorCode::usage,
                          fmt::format("no flow named '{}' in {}", want, load.manifest.path.string()),
                          {}, "omit --flow to use every flow"));
+            return std::nullopt;
+        }
+    }
+    for (const auto& set : args.sets) {
+        if (auto e = apply_set(load.manifest, set)) {
+            report(*e);
             return std::nullopt;
         }
     }

@@ -95,6 +95,8 @@ struct CommonArgs {
     std::string cache_dir;
     bool no_cache = false;
     bool json = false;
+    // --set [FLOW.]NODE.config=VALUE: overrides from the command line.
+    std::vector<std::string> sets;
 };
 // Adds them to `command` (the component options only when `components`).
 void add_common(CLI::App& command, CommonArgs& args, bool components);
