@@ -251,9 +251,25 @@ Result<std::unique_ptr<Runtime>> make_runtime(const CommonArgs& args, const Mani
 }
 
 std::vector<std::filesystem::path> component_path(const CommonArgs& args) {
-    std::vector<std::filesystem::path> out(args.component_path.begin(), args.component_path.end());
+    namespace fs = std::filesystem;
+    std::vector<fs::path> out(args.component_path.begin(), args.component_path.end());
     for (auto& p : env_component_path()) {
         out.push_back(std::move(p));
+    }
+    // Then where builds put components, so a project (or this repository's
+    // examples) runs without -L: the project's build/components beside the
+    // manifest, and the components of the build this torvyn comes from.
+    std::error_code ec;
+    const fs::path manifest = fs::path(args.manifest);
+    const fs::path project = fs::is_directory(manifest, ec) ? manifest : manifest.parent_path();
+    std::vector<fs::path> built = {project / "build" / "components"};
+    if (const fs::path exe = fs::read_symlink("/proc/self/exe", ec); !ec && exe.is_absolute()) {
+        built.push_back(exe.parent_path().parent_path() / "components");
+    }
+    for (fs::path& dir : built) {
+        if (fs::is_directory(dir, ec) && std::find(out.begin(), out.end(), dir) == out.end()) {
+            out.push_back(std::move(dir));
+        }
     }
     return out;
 }

@@ -699,7 +699,8 @@ Result<std::filesystem::path> resolve_component(
         fmt::format("node '{}': component file '{}' not found (looked in {})", node.name,
                     node.component, where),
         node.where.str(),
-        "build the components (make build) or pass --component-path / set TORVYN_COMPONENT_PATH");
+        "build the components (make build; builds put them in build/components, searched by "
+        "default) or pass --component-path / set TORVYN_COMPONENT_PATH");
 }
 
 }  // namespace torvyn
