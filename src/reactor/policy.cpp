@@ -28,6 +28,40 @@ ErrorCode code_for(const CallResult& r) {
     }
 }
 
+// The component model's handle rules, as Wasmtime words a trap that broke
+// one: which rule, and what in the SDKs keeps to it.
+struct HandleRule {
+    std::string_view trap;  // in Wasmtime's message
+    std::string_view rule;
+    std::string_view hint;
+};
+constexpr std::string_view kHeldRule =
+    "a handle may be used only while held: not after it was dropped, frozen or returned";
+constexpr std::string_view kHeldHint =
+    "C: use the buffer torvyn_make_buffer gave you once (return it or drop it); C++: Buffer and "
+    "MutableBuffer are move-only, use what freeze() returns; docs/errors.md, E0401";
+constexpr HandleRule kHandleRules[] = {
+    {"borrow handles still remain",
+     "a handle lent for a call must be dropped before the call returns",
+     "C: call torvyn_element_done(element) on every path before the export returns (errors "
+     "too); C++: keep no Element or BufferView past the call (the SDK drops them when it "
+     "ends); docs/errors.md, E0401"},
+    {"unknown handle index", kHeldRule, kHeldHint},
+    {"used with the wrong type", kHeldRule, kHeldHint},
+};
+
+const HandleRule* broken_handle_rule(const CallResult& r) {
+    if (r.status != CallStatus::trap) {
+        return nullptr;
+    }
+    for (const HandleRule& rule : kHandleRules) {
+        if (r.message.find(rule.trap) != std::string::npos) {
+            return &rule;
+        }
+    }
+    return nullptr;
+}
+
 std::string describe(const CallResult& r) {
     if (r.status == CallStatus::guest_error) {
         return r.message.empty()
@@ -240,6 +274,11 @@ Error error_for(const State& s, const Node& n, const CallResult& r, std::string_
         case ErrorPolicy::dead_letter:
             hint = fmt::format("the element goes to the dead-letter sink '{}'", n.spec.dead_letter);
             break;
+    }
+    if (const HandleRule* rule = broken_handle_rule(r)) {
+        return Error(ErrorCode::resource_handle,
+                     fmt::format("{} (the rule: {})", message, rule->rule), n.spec.where.str(),
+                     std::string(rule->hint));
     }
     if (r.status == CallStatus::deadline) {
         hint = "raise the call-timeout or fix the component's loop";

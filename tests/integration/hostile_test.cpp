@@ -155,9 +155,9 @@ INSTANTIATE_TEST_SUITE_P(
         HostileCase{"huge_buffers", "misbehave.wasm", "mode=huge-buffers at=1", "",
                     ErrorCode::resource_budget, false, "contain"},
         HostileCase{"borrow_past_call", "misbehave.wasm", "mode=keep-borrow at=1", "",
-                    ErrorCode::guest_trap, false, "contain"},
+                    ErrorCode::resource_handle, false, "contain"},
         HostileCase{"consumed_mutable_buffer", "misbehave.wasm", "mode=use-consumed at=1", "",
-                    ErrorCode::guest_trap, false, "contain"},
+                    ErrorCode::resource_handle, false, "contain"},
         HostileCase{"fuel_exhausted", "misbehave.wasm", "mode=spin at=1", "fuel = 5000000",
                     ErrorCode::guest_limit, false, "contain"},
         // What a guest with no grant makes the host hold.
