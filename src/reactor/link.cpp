@@ -52,15 +52,40 @@ Result<LinkedNode> link_node(const LinkContext& ctx, const FlowSpec& flow, const
         const auto other = std::find_if(exports.begin(), exports.end(), [&](const std::string& e) {
             return e.rfind(prefix, 0) == 0;
         });
-        std::string message =
-            other != exports.end()
-                ? fmt::format("component exports {}, but this host speaks {} (versions {})", *other,
-                              iface, compatible_versions())
-                : fmt::format("component does not export {} (role '{}'); it exports: {}", iface,
-                              role_name(node.role), fmt::join(exports, ", "));
-        return at_node(Error(ErrorCode::component_wrong_world, std::move(message), {},
-                             wrong_world_hint(node.role)),
-                       node);
+        if (other != exports.end()) {
+            return at_node(
+                Error(ErrorCode::component_wrong_world,
+                      fmt::format("component exports {}, but this host speaks {} (versions {})",
+                                  *other, iface, compatible_versions()),
+                      {}, wrong_world_hint(node.role)),
+                node);
+        }
+        // Say which role it is, whichever role was declared.
+        std::vector<std::string_view> is;
+        for (const RoleInfo& r : all_roles()) {
+            if (std::any_of(exports.begin(), exports.end(),
+                            [&](const std::string& e) { return exports_role(e, r.role); })) {
+                is.push_back(r.name);
+            }
+        }
+        if (is.empty()) {
+            return at_node(Error(ErrorCode::component_wrong_world,
+                                 fmt::format("component exports no Torvyn role (it exports: {}), "
+                                             "so it cannot be the {} the manifest declares",
+                                             fmt::join(exports, ", "), role_name(node.role)),
+                                 {}, wrong_world_hint(node.role)),
+                           node);
+        }
+        return at_node(
+            Error(ErrorCode::component_wrong_world,
+                  fmt::format("component is a {}, not the {} the manifest declares (it does not "
+                              "export {})",
+                              fmt::join(is, " and a "), role_name(node.role), iface),
+                  {},
+                  fmt::format("set role = \"{}\" for this node, or build the component for the "
+                              "'{}' world (torvyn_add_component ROLE {})",
+                              is.front(), role_world(node.role), role_name(node.role))),
+            node);
     }
 
     // Deny-all: every import must be a torvyn interface or granted.
