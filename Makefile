@@ -11,7 +11,7 @@ SOAK_ELEMENTS ?= 10000000
 CMAKE_FLAGS ?=
 ENV := source scripts/env.sh &&
 
-.PHONY: all setup build demo test test-asan test-tsan fuzz soak examples bench clean format
+.PHONY: all setup build demo test test-asan test-tsan fuzz soak examples bench clean format install
 
 all: build
 
@@ -33,6 +33,12 @@ examples: build
 
 test: build
 	@$(ENV) ctest --test-dir $(BUILD) --output-on-failure -j2
+
+# The CLI and the SDK's CMake package (find_package(Torvyn)) under PREFIX:
+# PREFIX/bin/torvyn, PREFIX/share/torvyn/{cmake,wit,sdk}.
+PREFIX ?= $(HOME)/.local
+install: build
+	@$(ENV) cmake --install $(BUILD) --prefix $(PREFIX)
 
 # The benchmark suite; writes docs/benchmarks.md and docs/bench-report.html.
 bench: build
