@@ -1,5 +1,5 @@
 # torvyn_add_component(<name> ROLE <role> SOURCES <files>... [OUTPUT_DIR <dir>]
-#                      [INCLUDES <dirs>...] [CONTRACT <version>])
+#                      [INCLUDES <dirs>...] [CONTRACT <version>] [EXCLUDE_FROM_ALL])
 #
 # Builds a WebAssembly component for one Torvyn role from C and/or C++
 # sources, with Debian's clang for wasm32-wasi, the SDK and bindings that
@@ -198,7 +198,8 @@ endfunction()
 # headers; for header-only libraries point at a directory holding only them,
 # never at the host's /usr/include).
 function(torvyn_add_component name)
-  cmake_parse_arguments(ARG "" "ROLE;OUTPUT_DIR;WIT;WORLD;CONTRACT" "SOURCES;INCLUDES" ${ARGN})
+  cmake_parse_arguments(ARG "EXCLUDE_FROM_ALL" "ROLE;OUTPUT_DIR;WIT;WORLD;CONTRACT" "SOURCES;INCLUDES"
+    ${ARGN})
   if(NOT ARG_CONTRACT)
     set(ARG_CONTRACT "${TORVYN_CONTRACT}")
   endif()
@@ -285,6 +286,10 @@ function(torvyn_add_component name)
     DEPENDS ${objs} ${world_objs} ${console_objs}
     COMMENT "component ${name}.wasm (${ARG_ROLE})"
     VERBATIM)
-  add_custom_target(${name} ALL DEPENDS "${out}")
+  if(ARG_EXCLUDE_FROM_ALL)
+    add_custom_target(${name} DEPENDS "${out}")
+  else()
+    add_custom_target(${name} ALL DEPENDS "${out}")
+  endif()
   set_target_properties(${name} PROPERTIES TORVYN_COMPONENT_FILE "${out}" TORVYN_ROLE "${ARG_ROLE}")
 endfunction()

@@ -127,12 +127,16 @@ inline std::string take_string(torvyn_string_t s) {
 
 // An element's payload for the current call: a host buffer lent by handle
 // (reading copies into the component), or bytes the call carried in by
-// value (reading is free).
+// value (reading is free). Lent for the call only, so it cannot be copied
+// or kept: keep what read_all() returns instead (a handle kept past the call
+// would trap the component, E0401).
 class BufferView {
 public:
     explicit BufferView(torvyn_borrow_buffer_t h) : h_(h), lent_(true) {}
     BufferView(std::span<const std::byte> bytes, std::string_view content_type)
         : h_{}, lent_(false), bytes_(bytes), type_(content_type) {}
+    BufferView(const BufferView&) = delete;
+    BufferView& operator=(const BufferView&) = delete;
     [[nodiscard]] std::uint64_t size() const {
         return lent_ ? torvyn_streaming_types_method_buffer_size(h_) : bytes_.size();
     }
@@ -199,7 +203,8 @@ public:
     }
 };
 
-// An element lent to the current call.
+// An element lent to the current call; like its payload it cannot be copied
+// or kept past the call.
 struct Element {
     std::uint64_t sequence;
     std::uint64_t timestamp_ns;
