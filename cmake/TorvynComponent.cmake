@@ -103,7 +103,8 @@ function(_torvyn_world_objects contract role world out_objs out_includes)
   set(gen "${CMAKE_BINARY_DIR}/torvyn-sdk/${contract}/${world}")
   set(includes "${gen}" "${TORVYN_SDK_DIR}/c/include" "${TORVYN_SDK_DIR}/cpp/include"
       "${CMAKE_BINARY_DIR}/torvyn-sdk/console-io")
-  set(defines)
+  # The role macro of the C++ SDK is checked against it.
+  set(defines "TORVYN_BUILT_ROLE=${role}")
   # The world says what the role may import: read it, not a list of roles.
   _torvyn_world_text("${wit_dir}" "data-${role}" world_text)
   if(world_text MATCHES "import buffer-allocator;")

@@ -848,7 +848,7 @@ T& instance() {
 // Source: `Result<Pulled> pull()` (or `Result<std::optional<Output>>`;
 // nullopt ends the stream; either may take a `const ContextView&`).
 // Optional `void notify(bool pause)`. Also exports pull-batch.
-#define TORVYN_SOURCE(Type)                                                                     \
+#define TORVYN_DETAIL_SOURCE_EXPORTS(Type)                                                      \
     TORVYN_DETAIL_LIFECYCLE(Type)                                                               \
     extern "C" bool exports_torvyn_streaming_source_pull(torvyn_pulled_t* ret,                  \
                                                          torvyn_error_t* err) {                 \
@@ -867,7 +867,7 @@ T& instance() {
 
 // Processor: `Result<std::optional<Output>> process(const Element&)`;
 // nullopt drops the element. Also exports process-batch.
-#define TORVYN_PROCESSOR(Type)                                                               \
+#define TORVYN_DETAIL_PROCESSOR_EXPORTS(Type)                                                \
     TORVYN_DETAIL_LIFECYCLE(Type)                                                            \
     extern "C" bool exports_torvyn_streaming_processor_process(                              \
         torvyn_element_t* element, exports_torvyn_streaming_processor_process_result_t* ret, \
@@ -894,7 +894,7 @@ T& instance() {
 
 // Sink: `Result<bool> push(const Element&)` (true asks the host to pause)
 // and optional `Result<Ok> complete()`. Also exports push-batch.
-#define TORVYN_SINK(Type)                                                                        \
+#define TORVYN_DETAIL_SINK_EXPORTS(Type)                                                         \
     TORVYN_DETAIL_LIFECYCLE(Type)                                                                \
     extern "C" bool exports_torvyn_streaming_sink_push(                                          \
         torvyn_element_t* element, exports_torvyn_streaming_sink_backpressure_signal_t* ret,     \
@@ -920,7 +920,7 @@ T& instance() {
     }
 
 // Filter: `Result<bool> accept(const Element&)`. Also exports accept-batch.
-#define TORVYN_FILTER(Type)                                                                        \
+#define TORVYN_DETAIL_FILTER_EXPORTS(Type)                                                         \
     TORVYN_DETAIL_LIFECYCLE(Type)                                                                  \
     extern "C" bool exports_torvyn_streaming_filter_accept(torvyn_element_t* element, bool* ret,   \
                                                            torvyn_error_t* err) {                  \
@@ -946,7 +946,7 @@ T& instance() {
 // `Result<std::vector<std::string_view>> route(const Element&)` picks the
 // ports of one element (empty: discard it). Elements are never copied: every
 // chosen port gets the same host buffer.
-#define TORVYN_ROUTER(Type)                                                                  \
+#define TORVYN_DETAIL_ROUTER_EXPORTS(Type)                                                   \
     TORVYN_DETAIL_LIFECYCLE(Type)                                                            \
     namespace torvyn::detail {                                                               \
     inline void lower_names(const auto& names, data_router_list_string_t* ret) {             \
@@ -977,7 +977,7 @@ T& instance() {
 // Aggregator: `Result<std::optional<Output>> ingest(const Element&)` absorbs
 // one element (and may emit), `Result<std::vector<Output>> flush()` emits what
 // is left when upstream is exhausted.
-#define TORVYN_AGGREGATOR(Type)                                                                  \
+#define TORVYN_DETAIL_AGGREGATOR_EXPORTS(Type)                                                   \
     TORVYN_DETAIL_LIFECYCLE(Type)                                                                \
     extern "C" bool exports_torvyn_streaming_aggregator_ingest(                                  \
         torvyn_element_t* element,                                                               \
@@ -1007,3 +1007,76 @@ T& instance() {
         }                                                                                        \
         return true;                                                                             \
     }
+
+// The role macros. Each must match the ROLE the component is built with
+// (torvyn_add_component passes it as TORVYN_BUILT_ROLE): a mismatch is one
+// clear error, not the errors of exports this world does not have.
+#define TORVYN_DETAIL_CAT(a, b) TORVYN_DETAIL_CAT_(a, b)
+#define TORVYN_DETAIL_CAT_(a, b) a##b
+#define TORVYN_DETAIL_WRONG_ROLE(macro, built)                                            \
+    static_assert(sizeof(int) == 0,                                                       \
+                  macro " does not match ROLE " #built                                    \
+                        " (torvyn_add_component): use the macro of ROLE " #built          \
+                        " (TORVYN_SOURCE, TORVYN_PROCESSOR, TORVYN_SINK, TORVYN_FILTER, " \
+                        "TORVYN_ROUTER, TORVYN_AGGREGATOR) or change ROLE");
+#ifdef TORVYN_BUILT_ROLE
+#define TORVYN_SOURCE(Type) TORVYN_DETAIL_CAT(TORVYN_DETAIL_SOURCE_IN_, TORVYN_BUILT_ROLE)(Type)
+#define TORVYN_PROCESSOR(Type) \
+    TORVYN_DETAIL_CAT(TORVYN_DETAIL_PROCESSOR_IN_, TORVYN_BUILT_ROLE)(Type)
+#define TORVYN_SINK(Type) TORVYN_DETAIL_CAT(TORVYN_DETAIL_SINK_IN_, TORVYN_BUILT_ROLE)(Type)
+#define TORVYN_FILTER(Type) TORVYN_DETAIL_CAT(TORVYN_DETAIL_FILTER_IN_, TORVYN_BUILT_ROLE)(Type)
+#define TORVYN_ROUTER(Type) TORVYN_DETAIL_CAT(TORVYN_DETAIL_ROUTER_IN_, TORVYN_BUILT_ROLE)(Type)
+#define TORVYN_AGGREGATOR(Type) \
+    TORVYN_DETAIL_CAT(TORVYN_DETAIL_AGGREGATOR_IN_, TORVYN_BUILT_ROLE)(Type)
+#define TORVYN_DETAIL_SOURCE_IN_source(Type) TORVYN_DETAIL_SOURCE_EXPORTS(Type)
+#define TORVYN_DETAIL_SOURCE_IN_processor(Type) TORVYN_DETAIL_WRONG_ROLE("TORVYN_SOURCE", processor)
+#define TORVYN_DETAIL_SOURCE_IN_sink(Type) TORVYN_DETAIL_WRONG_ROLE("TORVYN_SOURCE", sink)
+#define TORVYN_DETAIL_SOURCE_IN_filter(Type) TORVYN_DETAIL_WRONG_ROLE("TORVYN_SOURCE", filter)
+#define TORVYN_DETAIL_SOURCE_IN_router(Type) TORVYN_DETAIL_WRONG_ROLE("TORVYN_SOURCE", router)
+#define TORVYN_DETAIL_SOURCE_IN_aggregator(Type) \
+    TORVYN_DETAIL_WRONG_ROLE("TORVYN_SOURCE", aggregator)
+#define TORVYN_DETAIL_PROCESSOR_IN_source(Type) TORVYN_DETAIL_WRONG_ROLE("TORVYN_PROCESSOR", source)
+#define TORVYN_DETAIL_PROCESSOR_IN_processor(Type) TORVYN_DETAIL_PROCESSOR_EXPORTS(Type)
+#define TORVYN_DETAIL_PROCESSOR_IN_sink(Type) TORVYN_DETAIL_WRONG_ROLE("TORVYN_PROCESSOR", sink)
+#define TORVYN_DETAIL_PROCESSOR_IN_filter(Type) TORVYN_DETAIL_WRONG_ROLE("TORVYN_PROCESSOR", filter)
+#define TORVYN_DETAIL_PROCESSOR_IN_router(Type) TORVYN_DETAIL_WRONG_ROLE("TORVYN_PROCESSOR", router)
+#define TORVYN_DETAIL_PROCESSOR_IN_aggregator(Type) \
+    TORVYN_DETAIL_WRONG_ROLE("TORVYN_PROCESSOR", aggregator)
+#define TORVYN_DETAIL_SINK_IN_source(Type) TORVYN_DETAIL_WRONG_ROLE("TORVYN_SINK", source)
+#define TORVYN_DETAIL_SINK_IN_processor(Type) TORVYN_DETAIL_WRONG_ROLE("TORVYN_SINK", processor)
+#define TORVYN_DETAIL_SINK_IN_sink(Type) TORVYN_DETAIL_SINK_EXPORTS(Type)
+#define TORVYN_DETAIL_SINK_IN_filter(Type) TORVYN_DETAIL_WRONG_ROLE("TORVYN_SINK", filter)
+#define TORVYN_DETAIL_SINK_IN_router(Type) TORVYN_DETAIL_WRONG_ROLE("TORVYN_SINK", router)
+#define TORVYN_DETAIL_SINK_IN_aggregator(Type) TORVYN_DETAIL_WRONG_ROLE("TORVYN_SINK", aggregator)
+#define TORVYN_DETAIL_FILTER_IN_source(Type) TORVYN_DETAIL_WRONG_ROLE("TORVYN_FILTER", source)
+#define TORVYN_DETAIL_FILTER_IN_processor(Type) TORVYN_DETAIL_WRONG_ROLE("TORVYN_FILTER", processor)
+#define TORVYN_DETAIL_FILTER_IN_sink(Type) TORVYN_DETAIL_WRONG_ROLE("TORVYN_FILTER", sink)
+#define TORVYN_DETAIL_FILTER_IN_filter(Type) TORVYN_DETAIL_FILTER_EXPORTS(Type)
+#define TORVYN_DETAIL_FILTER_IN_router(Type) TORVYN_DETAIL_WRONG_ROLE("TORVYN_FILTER", router)
+#define TORVYN_DETAIL_FILTER_IN_aggregator(Type) \
+    TORVYN_DETAIL_WRONG_ROLE("TORVYN_FILTER", aggregator)
+#define TORVYN_DETAIL_ROUTER_IN_source(Type) TORVYN_DETAIL_WRONG_ROLE("TORVYN_ROUTER", source)
+#define TORVYN_DETAIL_ROUTER_IN_processor(Type) TORVYN_DETAIL_WRONG_ROLE("TORVYN_ROUTER", processor)
+#define TORVYN_DETAIL_ROUTER_IN_sink(Type) TORVYN_DETAIL_WRONG_ROLE("TORVYN_ROUTER", sink)
+#define TORVYN_DETAIL_ROUTER_IN_filter(Type) TORVYN_DETAIL_WRONG_ROLE("TORVYN_ROUTER", filter)
+#define TORVYN_DETAIL_ROUTER_IN_router(Type) TORVYN_DETAIL_ROUTER_EXPORTS(Type)
+#define TORVYN_DETAIL_ROUTER_IN_aggregator(Type) \
+    TORVYN_DETAIL_WRONG_ROLE("TORVYN_ROUTER", aggregator)
+#define TORVYN_DETAIL_AGGREGATOR_IN_source(Type) \
+    TORVYN_DETAIL_WRONG_ROLE("TORVYN_AGGREGATOR", source)
+#define TORVYN_DETAIL_AGGREGATOR_IN_processor(Type) \
+    TORVYN_DETAIL_WRONG_ROLE("TORVYN_AGGREGATOR", processor)
+#define TORVYN_DETAIL_AGGREGATOR_IN_sink(Type) TORVYN_DETAIL_WRONG_ROLE("TORVYN_AGGREGATOR", sink)
+#define TORVYN_DETAIL_AGGREGATOR_IN_filter(Type) \
+    TORVYN_DETAIL_WRONG_ROLE("TORVYN_AGGREGATOR", filter)
+#define TORVYN_DETAIL_AGGREGATOR_IN_router(Type) \
+    TORVYN_DETAIL_WRONG_ROLE("TORVYN_AGGREGATOR", router)
+#define TORVYN_DETAIL_AGGREGATOR_IN_aggregator(Type) TORVYN_DETAIL_AGGREGATOR_EXPORTS(Type)
+#else  // built some other way: trust the macro
+#define TORVYN_SOURCE(Type) TORVYN_DETAIL_SOURCE_EXPORTS(Type)
+#define TORVYN_PROCESSOR(Type) TORVYN_DETAIL_PROCESSOR_EXPORTS(Type)
+#define TORVYN_SINK(Type) TORVYN_DETAIL_SINK_EXPORTS(Type)
+#define TORVYN_FILTER(Type) TORVYN_DETAIL_FILTER_EXPORTS(Type)
+#define TORVYN_ROUTER(Type) TORVYN_DETAIL_ROUTER_EXPORTS(Type)
+#define TORVYN_AGGREGATOR(Type) TORVYN_DETAIL_AGGREGATOR_EXPORTS(Type)
+#endif
