@@ -14,15 +14,17 @@ bool exports_torvyn_streaming_lifecycle_init(torvyn_string_t* config, torvyn_err
     return true;
 }
 
-bool exports_torvyn_streaming_aggregator_ingest(
-    torvyn_element_t* element, exports_torvyn_streaming_aggregator_option_output_element_t* ret,
-    torvyn_error_t* err) {
+// The SDK's macro releases the element's handles after ingest returns.
+static bool ingest(torvyn_element_t* element,
+                   exports_torvyn_streaming_aggregator_option_output_element_t* ret,
+                   torvyn_error_t* err) {
+    (void)element;
     (void)err;
-    torvyn_element_done(element);
     ++absorbed;
     ret->is_some = false;
     return true;
 }
+TORVYN_C_AGGREGATOR(ingest)
 
 bool exports_torvyn_streaming_aggregator_flush(
     exports_torvyn_streaming_aggregator_list_output_element_t* ret, torvyn_error_t* err) {

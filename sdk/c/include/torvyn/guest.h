@@ -15,8 +15,10 @@
  * pending or exhausted; see torvyn_pulled_*).
  *
  * Ownership rules the helpers follow (and the contract demands):
- * - Handles inside a torvyn_element_t are borrowed for the current call.
- *   Call torvyn_element_done() before returning from the export.
+ * - Handles inside a torvyn_element_t are borrowed for the current call and
+ *   must be released before the export returns. The TORVYN_C_<ROLE> macros
+ *   below do it for you; an export written by hand calls
+ *   torvyn_element_done() on every path.
  * - A buffer made with torvyn_make_buffer() is owned; return it in an output
  *   element (ownership passes to the host) or drop it.
  * - Strings and lists the host returned (torvyn_list_u8_t from reads) are
@@ -74,6 +76,37 @@ static inline bool torvyn_pulled_pending(torvyn_pulled_t* ret, uint64_t retry_af
     return true;
 }
 #endif
+
+/* The element exports, with the element's borrowed handles released for you
+ * after your function returns, on every path. Write a function with the
+ * export's parameters (element, ret, err), do not call torvyn_element_done in
+ * it, and name it in the macro of the component's role:
+ *
+ *   static bool count(torvyn_element_t* element,
+ *                     exports_torvyn_streaming_sink_backpressure_signal_t* ret,
+ *                     torvyn_error_t* err) { ...; return true; }
+ *   TORVYN_C_SINK(count)
+ */
+#define TORVYN_DETAIL_C_ELEMENT_EXPORT(export_name, ret_type, fn)                     \
+    bool export_name(torvyn_element_t* element, ret_type* ret, torvyn_error_t* err) { \
+        const bool ok = fn(element, ret, err);                                        \
+        torvyn_element_done(element);                                                 \
+        return ok;                                                                    \
+    }
+#define TORVYN_C_PROCESSOR(fn)                                                 \
+    TORVYN_DETAIL_C_ELEMENT_EXPORT(exports_torvyn_streaming_processor_process, \
+                                   exports_torvyn_streaming_processor_process_result_t, fn)
+#define TORVYN_C_SINK(fn)                                              \
+    TORVYN_DETAIL_C_ELEMENT_EXPORT(exports_torvyn_streaming_sink_push, \
+                                   exports_torvyn_streaming_sink_backpressure_signal_t, fn)
+#define TORVYN_C_FILTER(fn) \
+    TORVYN_DETAIL_C_ELEMENT_EXPORT(exports_torvyn_streaming_filter_accept, bool, fn)
+#define TORVYN_C_ROUTER(fn) \
+    TORVYN_DETAIL_C_ELEMENT_EXPORT(exports_torvyn_streaming_router_route, torvyn_list_string_t, fn)
+#define TORVYN_C_AGGREGATOR(fn)                                                                 \
+    TORVYN_DETAIL_C_ELEMENT_EXPORT(exports_torvyn_streaming_aggregator_ingest,                  \
+                                   exports_torvyn_streaming_aggregator_option_output_element_t, \
+                                   fn)
 
 /* Copies the whole payload into component memory. Free with torvyn_list_u8_free. */
 torvyn_list_u8_t torvyn_read_all(torvyn_borrow_buffer_t payload);
