@@ -10,7 +10,7 @@ use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, Resource, ResourceType, WasmList, WasmStr};
 
 use crate::bindings::torvyn::streaming0_1_0::types::BufferError;
-use crate::bindings::torvyn::streaming0_2_0::types::FlowContext;
+use crate::bindings::torvyn::streaming0_2_0::types::{DeadLetterReason, FlowContext};
 use crate::error::HostRefused;
 use crate::node::{NodeData, tvb_buffer_error_kind, tvb_context_field};
 
@@ -279,6 +279,32 @@ fn add_version(linker: &mut Linker<NodeData>, version: &str) -> wasmtime::Result
                 span_id: context_field(&store, TVB_CTX_SPAN_ID)?,
                 remaining_deadline_ns: if present != 0 { Some(ns) } else { None },
             },))
+        })?;
+        types.func_wrap("why-dead-lettered", |store: Ctx<'_>, (): ()| {
+            use tvb_context_field::*;
+            let d = store.data();
+            let (mut present, mut attempts) = (0u8, 0u32);
+            check(
+                unsafe {
+                    (d.callbacks.dead_letter_attempts)(
+                        d.node,
+                        d.context,
+                        &mut present,
+                        &mut attempts,
+                    )
+                },
+                "why-dead-lettered",
+            )?;
+            if present == 0 {
+                return Ok((None,));
+            }
+            Ok((Some(DeadLetterReason {
+                code: context_field(&store, TVB_CTX_REASON_CODE)?,
+                kind: context_field(&store, TVB_CTX_REASON_KIND)?,
+                message: context_field(&store, TVB_CTX_REASON_MESSAGE)?,
+                node: context_field(&store, TVB_CTX_REASON_NODE)?,
+                attempts,
+            }),))
         })?;
     }
 

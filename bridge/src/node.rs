@@ -27,6 +27,11 @@ pub enum tvb_context_field {
     TVB_CTX_FLOW_ID = 0,
     TVB_CTX_TRACE_ID = 1,
     TVB_CTX_SPAN_ID = 2,
+    /// The dead-letter reason of the element being pushed (0.2.0).
+    TVB_CTX_REASON_CODE = 3,
+    TVB_CTX_REASON_KIND = 4,
+    TVB_CTX_REASON_MESSAGE = 5,
+    TVB_CTX_REASON_NODE = 6,
 }
 
 /// Which of a guest's output streams (`guest_output`).
@@ -107,6 +112,14 @@ pub struct tvb_host_callbacks {
         field: tvb_context_field,
         data: *mut *const u8,
         len: *mut usize,
+    ) -> i32,
+    /// `present` = 0 unless the element being pushed was dead-lettered; then
+    /// the TVB_CTX_REASON_* fields say why.
+    pub dead_letter_attempts: unsafe extern "C" fn(
+        node: *mut c_void,
+        context: u32,
+        present: *mut u8,
+        attempts: *mut u32,
     ) -> i32,
     /// `present` = 0 when the element has no deadline.
     pub context_remaining_deadline: unsafe extern "C" fn(

@@ -228,11 +228,33 @@ int32_t context_string(void* node, uint32_t c, tvb_context_field field, const ui
         case TVB_CTX_SPAN_ID:
             s = &h.context->span_id;
             break;
+        case TVB_CTX_REASON_CODE:
+        case TVB_CTX_REASON_KIND:
+        case TVB_CTX_REASON_MESSAGE:
+        case TVB_CTX_REASON_NODE:
+            if (h.dead_letter == nullptr) {
+                return refuse(h, "why-dead-lettered", BufferOp::invalid_state);
+            }
+            s = field == TVB_CTX_REASON_CODE      ? &h.dead_letter->code
+                : field == TVB_CTX_REASON_KIND    ? &h.dead_letter->kind
+                : field == TVB_CTX_REASON_MESSAGE ? &h.dead_letter->message
+                                                  : &h.dead_letter->node;
+            break;
         default:
             return refuse(h, "flow-context", BufferOp::invalid_state);
     }
     *data = reinterpret_cast<const uint8_t*>(s->data());
     *len = s->size();
+    return kOk;
+}
+
+int32_t dead_letter_attempts(void* node, uint32_t c, uint8_t* present, uint32_t* attempts) {
+    auto& h = host(node);
+    if (h.context == nullptr || c != h.context_handle) {
+        return refuse(h, "why-dead-lettered", BufferOp::invalid_handle);
+    }
+    *present = h.dead_letter != nullptr ? 1 : 0;
+    *attempts = h.dead_letter != nullptr ? h.dead_letter->attempts : 0;
     return kOk;
 }
 
@@ -357,6 +379,7 @@ const tvb_host_callbacks& host_callbacks() {
         .mutable_freeze = mutable_freeze,
         .mutable_drop = mutable_drop,
         .context_string = context_string,
+        .dead_letter_attempts = dead_letter_attempts,
         .context_remaining_deadline = context_remaining_deadline,
         .buffer_make = buffer_make,
         .should_stop = should_stop,

@@ -338,8 +338,12 @@ void sink_paced(Node& n, bool pause) {
 
 void sink_step(State& s, Node& n, const ElementRef& in, std::uint32_t from) {
     bool pause = false;
+    // A dead-lettered element: the sink may ask why (why-dead-lettered).
+    const std::optional<DeadLetterReason> why = take_dead_letter_reason(s, from, in);
+    n.host.dead_letter = why ? &*why : nullptr;
     const CallResult r = call_with_retries(s, n, CallKind::push, in.sequence,
                                            [&] { return n.stage->push(in, pause); });
+    n.host.dead_letter = nullptr;
     if (!r.ok()) {
         on_failure(s, n, in, r, on_element(in));
         return;

@@ -29,6 +29,7 @@ void note_depth(State& s, std::uint32_t index) {
 }
 
 void dropped(State& s, std::uint32_t index, const ElementRef& el) {
+    take_dead_letter_reason(s, index, el);
     s.buffers.release(el.payload);
     ++s.edges[index].report.dropped;
     ++s.report.dropped;
@@ -70,6 +71,23 @@ void push(State& s, std::uint32_t index, const ElementRef& el) {
     e.report.occupancy_sum += e.queue.size();
     note_depth(s, index);
     wake_driver(s, s.nodes[e.to]->thread);
+}
+
+std::optional<DeadLetterReason> take_dead_letter_reason(State& s, std::uint32_t from,
+                                                        const ElementRef& el) {
+    if (!s.edges[from].report.dead_letter) {
+        return std::nullopt;
+    }
+    const auto it = s.dead_letters.find(el.payload);
+    if (it == s.dead_letters.end() || it->second.empty()) {
+        return std::nullopt;
+    }
+    DeadLetterReason why = std::move(it->second.front());
+    it->second.pop_front();
+    if (it->second.empty()) {
+        s.dead_letters.erase(it);
+    }
+    return why;
 }
 
 ElementRef pop(State& s, std::uint32_t index) {

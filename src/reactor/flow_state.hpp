@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -112,6 +113,10 @@ struct Node {
     Clock::duration pull_period{0};
     Clock::time_point next_pull{};
     std::chrono::microseconds pause_backoff{0};
+    // The failed call the node's last given-up element is given up for (a
+    // dead-letter sink may ask), and the calls made on it (retries).
+    DeadLetterReason failure;
+    std::uint32_t attempts = 1;
     std::vector<std::string> route_scratch;    // routers: ports of this element
     std::vector<std::uint32_t> route_targets;  // routers: their edges, deduplicated
     // Aggregators: flushed, and the flush's outputs still waiting for room
@@ -151,6 +156,9 @@ struct Flow::State {
     std::vector<Error> warnings;
     // Failures after the report's first few, up to the last few (policy.cpp).
     std::deque<FailureRecord> recent_failures;
+    // Why each element queued for a dead-letter sink was given up, by its
+    // payload (shared buffers: in the order they were given up).
+    std::unordered_map<BufferHandle, std::deque<DeadLetterReason>> dead_letters;
     // The accounting as of the last sweep or emission, for other threads.
     PublishedCounters<10> progress;
     std::vector<std::unique_ptr<FlowObserver>> owned_observers;
@@ -245,6 +253,10 @@ void forward(State& s, const std::vector<std::uint32_t>& targets, const ElementR
 // Releases what is still queued (and flushed outputs that never found room),
 // counting it failed.
 void drain_queues(State& s);
+// For element `el` taken from edge `from`: why it was dead-lettered, when
+// `from` leads to a dead-letter sink (and forgets it).
+std::optional<DeadLetterReason> take_dead_letter_reason(State& s, std::uint32_t from,
+                                                        const ElementRef& el);
 
 // policy.cpp
 // Calls `call` (timed, observed) and, under on-error = "retry", again with

@@ -145,6 +145,11 @@ void apply_policy(State& s, Node& n, const CallResult& r, std::string_view durin
     Error e = error_for(s, n, r, during);
     note_failure(s, n, e, element);
     note_containment(s, n, r, e, element);
+    n.failure = DeadLetterReason{
+        error_code_name(e.code),
+        std::string(r.status == CallStatus::guest_error ? guest_error_kind_name(r.guest_kind)
+                                                        : call_status_name(r.status)),
+        r.message, n.spec.name, n.attempts};
     if (r.instance_dead() && restart(s, n)) {
         // The node goes on with a fresh stage; the element that broke the
         // old one still follows the error policy.
@@ -198,6 +203,7 @@ CallResult call_with_retries(State& s, Node& n, CallKind kind, std::optional<std
                              FunctionRef<CallResult()> call) {
     n.host.refusal = Refusal::none;
     n.host.refusal_message.clear();
+    n.attempts = 1;
     CallResult r = call_once(s, n, kind, call);
     if (n.spec.on_error != ErrorPolicy::retry) {
         return r;
@@ -216,6 +222,7 @@ CallResult call_with_retries(State& s, Node& n, CallKind kind, std::optional<std
             std::this_thread::sleep_for(backoff);
         }
         backoff *= 2;
+        ++n.attempts;
         r = call_once(s, n, kind, call);
     }
     return r;
@@ -291,6 +298,7 @@ Error error_for(const State& s, const Node& n, const CallResult& r, std::string_
 void give_up(State& s, Node& n, const ElementRef& el) {
     if (n.spec.on_error == ErrorPolicy::dead_letter) {
         ++n.report.dead_lettered;
+        s.dead_letters[el.payload].push_back(n.failure);
         push(s, n.dead_letter, el);  // counted when the dead-letter sink takes it
         return;
     }

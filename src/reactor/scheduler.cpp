@@ -169,8 +169,10 @@ bool run_source(State& s, Node& n, const Driver& d, Idle& idle) {
 // driver has a batch form, and each batch comes from its one input. (Retries
 // are per element, so a node that retries takes them one at a time.)
 bool batched(const State& s, const Node& n, const Driver& d) {
+    // A dead-letter sink takes its elements one at a time, each with its reason.
     return d.handle_batch != nullptr && n.batch_limit > 1 && n.inputs.size() == 1 &&
-           n.spec.on_error != ErrorPolicy::retry && !n.stopped && !s.stopping;
+           !s.edges[n.inputs.front()].report.dead_letter && n.spec.on_error != ErrorPolicy::retry &&
+           !n.stopped && !s.stopping;
 }
 
 // Hands a batched node what is waiting, in batches of at most its limit

@@ -173,10 +173,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             case 10: {
                 std::uint8_t present = 0;
                 const std::uint32_t c = in.u8() < 200 ? 1 : in.u32();
-                // Field 3 is none of the enum's: a forged value must be refused.
-                cb.context_string(node, c, static_cast<tvb_context_field>(in.u8() % 4), &text,
+                // Fields 3-6 need a dead-letter reason (none here: refused);
+                // 7 is none of the enum's: a forged value must be refused.
+                cb.context_string(node, c, static_cast<tvb_context_field>(in.u8() % 8), &text,
                                   &len);
                 cb.context_remaining_deadline(node, c, &present, &u);
+                std::uint32_t attempts = 0;
+                cb.dead_letter_attempts(node, c, &present, &attempts);
+                TORVYN_FUZZ_CHECK(present == 0);
                 break;
             }
             case 11: {  // the guest returned a buffer: the flow adopts it

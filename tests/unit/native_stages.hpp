@@ -236,6 +236,11 @@ public:
         std::span<const std::byte> b;
         host_.buffers->bytes(in.payload, 0, ~0ull, &b);
         payloads.emplace_back(reinterpret_cast<const char*>(b.data()), b.size());
+        // What a dead-letter sink is told about the element ("" for none).
+        reasons.push_back(host_.dead_letter == nullptr
+                              ? std::string()
+                              : host_.dead_letter->code + " " + host_.dead_letter->kind + " " +
+                                    host_.dead_letter->node + ": " + host_.dead_letter->message);
         pause = pause_every_ != 0 && sequences.size() % pause_every_ == 0;
         return {};
     }
@@ -246,6 +251,7 @@ public:
     std::vector<std::uint64_t> sequences;
     std::vector<std::uint64_t> born;
     std::vector<std::string> payloads;
+    std::vector<std::string> reasons;
     bool completed = false;
 
 private:

@@ -360,6 +360,10 @@ TEST(Policy, DeadLetterSinkReceivesFailedElements) {
     EXPECT_EQ(r.delivered, 3u);
     EXPECT_EQ(r.dead_lettered, 7u);
     EXPECT_EQ(f.stage<RecordingSink>("dead").sequences.size(), 7u);
+    // Each told why; the healthy sink is told nothing.
+    EXPECT_EQ(f.stage<RecordingSink>("dead").reasons.front(),
+              "E0303 invalid-input mid: bad element");
+    EXPECT_EQ(f.stage<RecordingSink>("out").reasons.front(), "");
     EXPECT_TRUE(r.accounting_balanced());
 }
 

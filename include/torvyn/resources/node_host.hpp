@@ -21,6 +21,16 @@ struct FlowContextInfo {
     std::optional<std::uint64_t> deadline_ns;
 };
 
+// Why an element reached a dead-letter sink (the contract's
+// dead-letter-reason), lent to that sink's push.
+struct DeadLetterReason {
+    std::string code;  // "E0303"
+    std::string kind;  // "invalid-input", "trap", ...
+    std::string message;
+    std::string node;  // the node that gave it up
+    std::uint32_t attempts = 1;
+};
+
 // How a run is asked to stop, shared by every flow of the run: 0 run, 1 stop
 // gracefully (sources stop, queues drain, sinks complete), 2 stop now (the
 // calls in progress end too).
@@ -50,6 +60,8 @@ struct NodeHost {
     const std::atomic<int>* stop = nullptr;
     const FlowContextInfo* context = nullptr;
     std::uint32_t context_handle = 1;
+    // During a dead-letter sink's push of a dead-lettered element: why.
+    const DeadLetterReason* dead_letter = nullptr;
     // The last refusal of the current call and what it said (why the guest
     // trapped, or why its own error followed). Reset before every call.
     Refusal refusal = Refusal::none;

@@ -191,6 +191,28 @@ inline Context current_context() {
     return out;
 }
 
+// Why an element reached a dead-letter sink (the node that gave it up, its
+// error, the calls made on it).
+struct DeadLetterReason {
+    std::string code;     // "E0303", as in the run's report
+    std::string kind;     // "invalid-input", "trap", ...
+    std::string message;  // the error's own text
+    std::string node;
+    std::uint32_t attempts = 1;
+};
+
+// In a dead-letter sink's push: why the element was dead-lettered; nullopt
+// for any other element. One host call.
+inline std::optional<DeadLetterReason> dead_letter_reason() {
+    torvyn_streaming_types_dead_letter_reason_t r;
+    if (!torvyn_streaming_types_why_dead_lettered(&r)) {
+        return std::nullopt;
+    }
+    return DeadLetterReason{detail::take_string(r.code), detail::take_string(r.kind),
+                            detail::take_string(r.message), detail::take_string(r.node),
+                            r.attempts};
+}
+
 // The flow context of the current call, read on demand (each accessor is one
 // host call; current_context() gets all of it at once).
 class ContextView {
