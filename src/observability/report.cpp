@@ -210,6 +210,8 @@ nlohmann::json report_to_json(const FlowReport& r) {
     j["wall_ns"] = r.wall.count();
     j["startup_ns"] = r.startup.count();
     j["threads"] = r.threads;
+    j["spreads"] = r.spreads;
+    j["regroups"] = r.regroups;
     j["elements_per_second"] = r.elements_per_second();
     j["copies"] = ledger_json(r.copies);
     j["buffers"] = {{"allocations", r.buffers.allocations},

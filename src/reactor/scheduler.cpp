@@ -500,8 +500,12 @@ void drive(State& s) {
         return;
     }
     Measuring measuring(s);
-    while (drive_thread(s, 0, nullptr, &measuring) == Ended::spread &&
-           drive_shared(s, &measuring) == Ended::regrouped) {
+    while (drive_thread(s, 0, nullptr, &measuring) == Ended::spread) {
+        ++s.report.spreads;
+        if (drive_shared(s, &measuring) != Ended::regrouped) {
+            break;
+        }
+        ++s.report.regroups;
     }
 }
 

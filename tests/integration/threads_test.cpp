@@ -62,8 +62,15 @@ TEST_F(ThreadsTest, HeavyStagesArePlacedOnThreadsOfTheirOwn) {
     // element, which keeps one thread busy; measured, they are split.
     const FlowReport r = run("m", chain("threads = 2\n", "work=200"));
     ASSERT_TRUE(r.ok()) << r.error->format();
-    EXPECT_EQ(r.threads, 2u);
-    EXPECT_NE(node(r, "a").thread, node(r, "b").thread);
+    EXPECT_EQ(r.spreads, 1u);
+    // With the machine's other core busy (tests run side by side), two
+    // threads run no faster and the flow regroups on one.
+    if (r.regroups == 0) {
+        EXPECT_EQ(r.threads, 2u);
+        EXPECT_NE(node(r, "a").thread, node(r, "b").thread);
+    } else {
+        EXPECT_EQ(r.threads, 1u);
+    }
     EXPECT_EQ(r.delivered, 5000u);
     EXPECT_TRUE(r.accounting_balanced());
 }

@@ -218,8 +218,15 @@ TEST(Threads, HeavyStagesMoveToSeveralThreads) {
     };
     const FlowReport r = f.run(chain4("threads = 2\n"));
     ASSERT_TRUE(r.ok()) << r.error->format();
-    EXPECT_EQ(r.threads, 2u);
-    EXPECT_NE(r.nodes[1].thread, r.nodes[2].thread);
+    EXPECT_EQ(r.spreads, 1u);
+    // On a machine whose other core is busy (tests run side by side), two
+    // threads run no faster and the flow regroups: measured, not assumed.
+    if (r.regroups == 0) {
+        EXPECT_EQ(r.threads, 2u);
+        EXPECT_NE(r.nodes[1].thread, r.nodes[2].thread);
+    } else {
+        EXPECT_EQ(r.threads, 1u);
+    }
     EXPECT_EQ(r.delivered, 600u);
     EXPECT_TRUE(r.accounting_balanced());
     EXPECT_TRUE(std::is_sorted(f.stage<RecordingSink>("out").sequences.begin(),
@@ -258,7 +265,9 @@ TEST(Threads, NodesThatRunSlowerSpreadRegroupOnOneThread) {
     const FlowReport r = f.run(chain4("threads = 2\n"));
     ASSERT_TRUE(r.ok()) << r.error->format();
     EXPECT_TRUE(f.stage<HomeBound>("b").ran_away);  // it was spread, and measured
-    EXPECT_EQ(r.threads, 1u);                       // and regrouped
+    EXPECT_GE(r.regroups, 1u);                      // and regrouped
+    EXPECT_EQ(r.spreads, r.regroups);
+    EXPECT_EQ(r.threads, 1u);
     EXPECT_EQ(r.delivered, 1'500u);
     EXPECT_TRUE(r.accounting_balanced());
     EXPECT_TRUE(std::is_sorted(f.stage<RecordingSink>("out").sequences.begin(),

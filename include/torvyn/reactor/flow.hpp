@@ -107,7 +107,9 @@ struct FlowReport : Accounting {
     BufferStats buffers;
     std::chrono::nanoseconds wall{0};
     std::chrono::nanoseconds startup{0};  // load + link + instantiate
-    std::uint32_t threads = 1;            // driver threads that ran the stages
+    std::uint32_t threads = 1;            // driver threads that ran the stages at the end
+    std::uint32_t spreads = 0;            // times placement moved the nodes to several threads
+    std::uint32_t regroups = 0;           // ... and back to one, when that ran no faster
     StopReason stop = StopReason::completed;
     std::optional<Error> error;  // why the flow failed
     // Nodes that stopped while the flow went on (on-error other than fail).
