@@ -28,7 +28,7 @@ demo: build
 	@$(ENV) $(BUILD)/bin/torvyn run examples/hello --component-path $(BUILD)/components
 
 examples: build
-	@$(ENV) for ex in hello filter fan-out backpressure aggregate; do \
+	@$(ENV) for ex in hello filter fan-out backpressure aggregate polyglot; do \
 	  echo "== examples/$$ex"; $(BUILD)/bin/torvyn run examples/$$ex --component-path $(BUILD)/components || exit 1; done
 
 test: build

@@ -294,3 +294,47 @@ function(torvyn_add_component name)
   endif()
   set_target_properties(${name} PROPERTIES TORVYN_COMPONENT_FILE "${out}" TORVYN_ROLE "${ARG_ROLE}")
 endfunction()
+
+# torvyn_add_rust_component(<name> CRATE <dir> [OUTPUT_DIR <dir>] [EXCLUDE_FROM_ALL])
+#
+# Builds the Rust crate in <dir> (a cdylib using the `torvyn` crate of
+# sdk/rust, with the feature of its role) for wasm32-unknown-unknown and
+# makes it a component: <OUTPUT_DIR or ${CMAKE_BINARY_DIR}/components>/<name>.wasm.
+# Without WASI, the component imports only the torvyn interfaces of its
+# role. The crate's Cargo.lock pins its dependencies (cargo --locked).
+find_program(TORVYN_CARGO cargo HINTS "$ENV{HOME}/.cargo/bin")
+function(torvyn_add_rust_component name)
+  cmake_parse_arguments(ARG "EXCLUDE_FROM_ALL" "CRATE;OUTPUT_DIR" "" ${ARGN})
+  if(NOT ARG_CRATE)
+    message(FATAL_ERROR "torvyn_add_rust_component(${name}): CRATE is required (the crate's folder)")
+  endif()
+  if(NOT TORVYN_CARGO OR NOT TORVYN_WASM_TOOLS)
+    message(FATAL_ERROR "torvyn_add_rust_component(${name}): needs cargo and wasm-tools (scripts/setup.sh installs them)")
+  endif()
+  if(NOT ARG_OUTPUT_DIR)
+    set(ARG_OUTPUT_DIR "${CMAKE_BINARY_DIR}/components")
+  endif()
+  get_filename_component(crate "${ARG_CRATE}" ABSOLUTE)
+  file(STRINGS "${crate}/Cargo.toml" crate_name REGEX "^name *= *\"")
+  string(REGEX REPLACE "^name *= *\"([^\"]+)\".*$" "\\1" crate_name "${crate_name}")
+  string(REPLACE "-" "_" core_name "${crate_name}")
+  set(target_dir "${CMAKE_BINARY_DIR}/rust-components")
+  set(core "${target_dir}/wasm32-unknown-unknown/release/${core_name}.wasm")
+  set(out "${ARG_OUTPUT_DIR}/${name}.wasm")
+  file(GLOB_RECURSE sources CONFIGURE_DEPENDS "${crate}/src/*.rs" "${TORVYN_SDK_DIR}/rust/src/*.rs")
+  add_custom_command(
+    OUTPUT "${out}"
+    COMMAND ${CMAKE_COMMAND} -E env CARGO_TARGET_DIR=${target_dir}
+            ${TORVYN_CARGO} build --quiet --release --locked --target wasm32-unknown-unknown
+            --manifest-path "${crate}/Cargo.toml"
+    COMMAND ${CMAKE_COMMAND} -E make_directory "${ARG_OUTPUT_DIR}"
+    COMMAND ${TORVYN_WASM_TOOLS} component new "${core}" -o "${out}"
+    DEPENDS ${sources} "${crate}/Cargo.toml" "${crate}/Cargo.lock" "${TORVYN_SDK_DIR}/rust/Cargo.toml"
+    COMMENT "component ${name}.wasm (Rust)"
+    VERBATIM)
+  if(ARG_EXCLUDE_FROM_ALL)
+    add_custom_target(${name} DEPENDS "${out}")
+  else()
+    add_custom_target(${name} ALL DEPENDS "${out}")
+  endif()
+endfunction()

@@ -49,6 +49,13 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
+# Rust guest components (sdk/rust) build for wasm32-unknown-unknown: no WASI.
+if command -v rustup >/dev/null 2>&1 &&
+  ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  log "adding the Rust target wasm32-unknown-unknown (once)"
+  rustup target add wasm32-unknown-unknown
+fi
+
 # --- pinned cargo tools ------------------------------------------------------
 # name version features
 tools=(
