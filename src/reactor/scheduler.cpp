@@ -330,7 +330,7 @@ private:
     Measured measured(const State& s) const {
         Measured m;
         m.wall = std::max<std::uint64_t>(ticks() - started_, 1);
-        m.elements = s.report.emitted - emitted_;
+        m.elements = s.report.paths_ended() - ended_;
         m.ns_per_tick = scale_.ns_per_tick();
         for (std::size_t i = 0; i < s.topo.size(); ++i) {
             m.busy.push_back(s.nodes[s.topo[i]]->busy_ticks - busy_[i]);
@@ -342,7 +342,7 @@ private:
         due_ = Clock::now() + window;
         scale_ = TickScale();
         started_ = ticks();
-        emitted_ = s.report.emitted;
+        ended_ = s.report.paths_ended();
         busy_.clear();
         for (const std::uint32_t i : s.topo) {
             busy_.push_back(s.nodes[i]->busy_ticks);
@@ -355,7 +355,9 @@ private:
     Clock::time_point due_;
     TickScale scale_;
     std::uint64_t started_ = 0;
-    std::uint64_t emitted_ = 0;
+    // Elements through the whole flow, not emitted: a source that fills the
+    // queues after a change would make a slower flow look faster.
+    std::uint64_t ended_ = 0;
     std::vector<std::uint64_t> busy_;
 };
 

@@ -233,7 +233,7 @@ TEST(Threads, HeavyStagesMoveToSeveralThreads) {
                                f.stage<RecordingSink>("out").sequences.end()));
 }
 
-// Heavy, and three times heavier off the thread that made it (as a stage
+// Heavy, and ten times heavier off the thread that made it (as a stage
 // whose data lives in another core's cache might be): spreading does not pay.
 class HomeBound final : public Stage {
 public:
@@ -244,7 +244,7 @@ public:
         const bool away = std::this_thread::get_id() != home_;
         ran_away = ran_away || away;
         const auto until =
-            std::chrono::steady_clock::now() + std::chrono::microseconds(away ? 600 : 200);
+            std::chrono::steady_clock::now() + std::chrono::microseconds(away ? 2'000 : 200);
         while (std::chrono::steady_clock::now() < until) {
         }
         host_.buffers->add_ref(in.payload);
