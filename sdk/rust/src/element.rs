@@ -71,7 +71,7 @@ impl Output {
     }
 }
 
-#[cfg(any(feature = "source", feature = "processor"))]
+#[cfg(any(feature = "source", feature = "processor", feature = "aggregator"))]
 fn make_buffer(bytes: &[u8], content_type: &str) -> Result<types::Buffer, Error> {
     crate::bindings::torvyn::streaming::buffer_allocator::make(bytes, content_type)
         .map_err(|e| Error::Internal(format!("the host refused a buffer: {e:?}")))
@@ -90,8 +90,8 @@ pub fn output(bytes: &[u8], content_type: &str, from: &Element<'_>) -> Result<Ou
 }
 
 /// A new element carrying `bytes` with sequence `sequence` (what a source
-/// emits).
-#[cfg(feature = "source")]
+/// emits, or an aggregator derives).
+#[cfg(any(feature = "source", feature = "aggregator"))]
 pub fn new_output(bytes: &[u8], content_type: &str, sequence: u64) -> Result<Output, Error> {
     Ok(Output {
         inner: types::OutputElement {

@@ -46,6 +46,21 @@ pub mod bindings {
         default_bindings_module: "torvyn::bindings" });
 }
 
+#[cfg(feature = "router")]
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({ world: "data-router", path: "../../wit",
+        pub_export_macro: true, export_macro_name: "export_bindings",
+        default_bindings_module: "torvyn::bindings" });
+}
+#[cfg(feature = "aggregator")]
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({ world: "data-aggregator", path: "../../wit",
+        pub_export_macro: true, export_macro_name: "export_bindings",
+        default_bindings_module: "torvyn::bindings" });
+}
+
 mod element;
 pub use element::*;
 mod roles;

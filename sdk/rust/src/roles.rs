@@ -45,6 +45,22 @@ pub trait Filter: Sized {
     fn accept(&mut self, element: &Element<'_>) -> Result<bool, Error>;
 }
 
+/// A router: names the output ports of each element (none: filtered).
+pub trait Router: Sized {
+    fn init(config: &str) -> Result<Self, Error>;
+    /// The ports it may name, checked against the manifest's edges.
+    fn ports(&self) -> Vec<String>;
+    fn route(&mut self, element: &Element<'_>) -> Result<Vec<String>, Error>;
+}
+
+/// An aggregator: absorbs elements, may emit one per element, and emits the
+/// rest when its input ends.
+pub trait Aggregator: Sized {
+    fn init(config: &str) -> Result<Self, Error>;
+    fn ingest(&mut self, element: &Element<'_>) -> Result<Option<Output>, Error>;
+    fn flush(&mut self) -> Result<Vec<Output>, Error>;
+}
+
 #[doc(hidden)]
 pub mod detail {
     use core::cell::RefCell;
@@ -198,6 +214,67 @@ macro_rules! filter {
                 match __TORVYN_INSTANCE.with(|c| $crate::Filter::accept(c, &view)) {
                     None => Err($crate::detail::not_initialised()),
                     Some(r) => r.map_err(Into::into),
+                }
+            }
+        }
+        $crate::bindings::export_bindings!(__TorvynGuest with_types_in $crate::bindings);
+    };
+}
+
+/// Exports a [`Router`] (feature `router`).
+#[cfg(feature = "router")]
+#[macro_export]
+macro_rules! router {
+    ($t:ty) => {
+        struct __TorvynGuest;
+        $crate::__torvyn_lifecycle!($t, __TorvynGuest, $crate::Router);
+        impl $crate::bindings::exports::torvyn::streaming::router::Guest for __TorvynGuest {
+            fn ports() -> Vec<String> {
+                __TORVYN_INSTANCE.with(|c| $crate::Router::ports(c)).unwrap_or_default()
+            }
+            fn route(
+                element: $crate::bindings::torvyn::streaming::types::StreamElement,
+            ) -> Result<Vec<String>, $crate::bindings::torvyn::streaming::types::ProcessError> {
+                let view = $crate::Element::lent(&element);
+                match __TORVYN_INSTANCE.with(|c| $crate::Router::route(c, &view)) {
+                    None => Err($crate::detail::not_initialised()),
+                    Some(r) => r.map_err(Into::into),
+                }
+            }
+        }
+        $crate::bindings::export_bindings!(__TorvynGuest with_types_in $crate::bindings);
+    };
+}
+
+/// Exports an [`Aggregator`] (feature `aggregator`).
+#[cfg(feature = "aggregator")]
+#[macro_export]
+macro_rules! aggregator {
+    ($t:ty) => {
+        struct __TorvynGuest;
+        $crate::__torvyn_lifecycle!($t, __TorvynGuest, $crate::Aggregator);
+        impl $crate::bindings::exports::torvyn::streaming::aggregator::Guest for __TorvynGuest {
+            fn ingest(
+                element: $crate::bindings::torvyn::streaming::types::StreamElement,
+            ) -> Result<
+                Option<$crate::bindings::torvyn::streaming::types::OutputElement>,
+                $crate::bindings::torvyn::streaming::types::ProcessError,
+            > {
+                let view = $crate::Element::lent(&element);
+                match __TORVYN_INSTANCE.with(|c| $crate::Aggregator::ingest(c, &view)) {
+                    None => Err($crate::detail::not_initialised()),
+                    Some(Ok(out)) => Ok(out.map($crate::Output::into_inner)),
+                    Some(Err(e)) => Err(e.into()),
+                }
+            }
+            fn flush() -> Result<
+                Vec<$crate::bindings::torvyn::streaming::types::OutputElement>,
+                $crate::bindings::torvyn::streaming::types::ProcessError,
+            > {
+                match __TORVYN_INSTANCE.with(|c| $crate::Aggregator::flush(c)) {
+                    None => Err($crate::detail::not_initialised()),
+                    Some(Ok(outs)) => Ok(outs.into_iter().map($crate::Output::into_inner).collect()),
+                    Some(Err(e)) => Err(e.into()),
                 }
             }
         }
