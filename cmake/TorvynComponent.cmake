@@ -198,6 +198,15 @@ endfunction()
 # [INCLUDES <dirs>...] adds directories of third-party headers (as system
 # headers; for header-only libraries point at a directory holding only them,
 # never at the host's /usr/include).
+# The target that builds component file `out` (in `all` unless `exclude`).
+function(_torvyn_component_target name out exclude)
+  if(exclude)
+    add_custom_target(${name} DEPENDS "${out}")
+  else()
+    add_custom_target(${name} ALL DEPENDS "${out}")
+  endif()
+endfunction()
+
 function(torvyn_add_component name)
   cmake_parse_arguments(ARG "EXCLUDE_FROM_ALL" "ROLE;OUTPUT_DIR;WIT;WORLD;CONTRACT" "SOURCES;INCLUDES"
     ${ARGN})
@@ -287,11 +296,7 @@ function(torvyn_add_component name)
     DEPENDS ${objs} ${world_objs} ${console_objs}
     COMMENT "component ${name}.wasm (${ARG_ROLE})"
     VERBATIM)
-  if(ARG_EXCLUDE_FROM_ALL)
-    add_custom_target(${name} DEPENDS "${out}")
-  else()
-    add_custom_target(${name} ALL DEPENDS "${out}")
-  endif()
+  _torvyn_component_target(${name} "${out}" ${ARG_EXCLUDE_FROM_ALL})
   set_target_properties(${name} PROPERTIES TORVYN_COMPONENT_FILE "${out}" TORVYN_ROLE "${ARG_ROLE}")
 endfunction()
 
@@ -332,9 +337,5 @@ function(torvyn_add_rust_component name)
     DEPENDS ${sources} "${crate}/Cargo.toml" "${crate}/Cargo.lock" "${TORVYN_SDK_DIR}/rust/Cargo.toml"
     COMMENT "component ${name}.wasm (Rust)"
     VERBATIM)
-  if(ARG_EXCLUDE_FROM_ALL)
-    add_custom_target(${name} DEPENDS "${out}")
-  else()
-    add_custom_target(${name} ALL DEPENDS "${out}")
-  endif()
+  _torvyn_component_target(${name} "${out}" ${ARG_EXCLUDE_FROM_ALL})
 endfunction()

@@ -12,6 +12,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "torvyn/config/manifest.hpp"
@@ -87,7 +88,20 @@ public:
         items_.pop_front();
         return {};
     }
-    // Feeder side.
+    // Feeder side: from another thread, `count` items ("0", "1", ...) one
+    // `gap` apart, each followed by a wake of the flow, then the end.
+    std::thread feed_from_another_thread(FlowWaker& waker, int count,
+                                         std::chrono::milliseconds gap) {
+        return std::thread([this, &waker, count, gap] {
+            for (int i = 0; i < count; ++i) {
+                std::this_thread::sleep_for(gap);
+                feed(std::to_string(i));
+                waker.wake();
+            }
+            finish();
+            waker.wake();
+        });
+    }
     void feed(std::string item) {
         const std::lock_guard lock(mutex_);
         items_.push_back(std::move(item));

@@ -103,16 +103,7 @@ TEST(Scheduler, PendingSourceWaitsForItsFeedersWake) {
     auto flow = f.create(NativeFlows::spec(chain()));
     ASSERT_TRUE(flow.ok()) << flow.error().format();
     auto& src = f.stage<testing::FedSource>("src");
-    FlowWaker* waker = f.waker;
-    std::thread feeder([&] {
-        for (int i = 0; i < 20; ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(2));
-            src.feed(std::to_string(i));
-            waker->wake();
-        }
-        src.finish();
-        waker->wake();
-    });
+    std::thread feeder = src.feed_from_another_thread(*f.waker, 20, std::chrono::milliseconds(2));
     const auto cpu0 = thread_cpu();
     const auto t0 = std::chrono::steady_clock::now();
     const FlowReport r = flow.value()->run();

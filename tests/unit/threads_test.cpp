@@ -160,16 +160,7 @@ TEST(Threads, APendingSourceOnItsOwnThreadIsWokenByItsFeeder) {
     auto flow = f.create(NativeFlows::spec(chain4("", {"", "thread = 2\n"})));
     ASSERT_TRUE(flow.ok()) << flow.error().format();
     auto& src = f.stage<testing::FedSource>("src");
-    FlowWaker* waker = f.waker;
-    std::thread feeder([&] {
-        for (int i = 0; i < 20; ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-            src.feed(std::to_string(i));
-            waker->wake();
-        }
-        src.finish();
-        waker->wake();
-    });
+    std::thread feeder = src.feed_from_another_thread(*f.waker, 20, std::chrono::milliseconds(1));
     const FlowReport r = flow.value()->run();
     feeder.join();
     ASSERT_TRUE(r.ok()) << r.error->format();
