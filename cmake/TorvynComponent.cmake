@@ -339,3 +339,5 @@ function(torvyn_add_rust_component name)
     VERBATIM)
   _torvyn_component_target(${name} "${out}" ${ARG_EXCLUDE_FROM_ALL})
 endfunction()
+
+include("${CMAKE_CURRENT_LIST_DIR}/TorvynLanguages.cmake")

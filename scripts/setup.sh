@@ -77,4 +77,38 @@ for entry in "${tools[@]}"; do
     cargo install --quiet --locked --root "$TORVYN_TOOLS_DIR" "$crate@$version" $extra
   touch "$stamp"
 done
-log "ready (tools in $TORVYN_TOOLS_DIR/bin)"
+# --- Python guest components (sdk/python) -----------------------------------
+componentize_py_version=0.25.1
+py_dir="$TORVYN_TOOLS_DIR/py"
+if [ ! -f "$py_dir/.componentize-py-$componentize_py_version" ]; then
+  command -v python3 >/dev/null 2>&1 || { log "python3 not found: install Python 3.11+ and re-run"; exit 1; }
+  log "installing componentize-py $componentize_py_version (once; in $py_dir)"
+  python3 -m venv "$py_dir"
+  "$py_dir/bin/pip" install --quiet --disable-pip-version-check "componentize-py==$componentize_py_version"
+  touch "$py_dir/.componentize-py-$componentize_py_version"
+fi
+
+# --- JavaScript guest components (sdk/js) -----------------------------------
+js_dir="$TORVYN_TOOLS_DIR/js"
+js_lock="$here/js-tools/package-lock.json"
+js_stamp="$js_dir/.lock-$(sha256sum "$js_lock" | cut -c1-16)"
+if [ ! -f "$js_stamp" ]; then
+  command -v npm >/dev/null 2>&1 || { log "npm not found: install Node.js 20+ with npm and re-run"; exit 1; }
+  log "installing the JavaScript component tools (once; in $js_dir)"
+  mkdir -p "$js_dir"
+  cp "$here/js-tools/package.json" "$js_lock" "$js_dir/"
+  (cd "$js_dir" && npm ci --silent --no-audit --no-fund)
+  rm -f "$js_dir"/.lock-*
+  touch "$js_stamp"
+fi
+
+# --- Go guest components (sdk/go) -------------------------------------------
+go_cmd="$(command -v go || echo /usr/local/go/bin/go)"
+if [ ! -x "$go_cmd" ]; then
+  log "go not found: install Go 1.25+ (https://go.dev/dl or Debian's golang) and re-run"
+  exit 1
+fi
+GO="$go_cmd" TORVYN_TOOLS="$TORVYN_CACHE_DIR" CARGO_TARGET_DIR="$TORVYN_CACHE_DIR/tools-target" \
+  bash "$here/../sdk/go/setup.sh"
+
+log "ready (tools in $TORVYN_TOOLS_DIR/bin, $py_dir, $js_dir, $TORVYN_CACHE_DIR/tools-go)"

@@ -1,0 +1,7 @@
+module torvyn.dev/examples/polyglot/time_go
+
+go 1.25
+
+require torvyn.dev/sdk v0.0.0
+
+replace torvyn.dev/sdk => ../../../sdk/go

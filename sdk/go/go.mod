@@ -1,0 +1,3 @@
+module torvyn.dev/sdk
+
+go 1.25

@@ -1,0 +1,1 @@
+"""One module per role; each binds only its own world's interfaces."""
