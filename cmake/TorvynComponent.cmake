@@ -306,7 +306,8 @@ endfunction()
 # sdk/rust, with the feature of its role) for wasm32-unknown-unknown and
 # makes it a component: <OUTPUT_DIR or ${CMAKE_BINARY_DIR}/components>/<name>.wasm.
 # Without WASI, the component imports only the torvyn interfaces of its
-# role. The crate's Cargo.lock pins its dependencies (cargo --locked).
+# role. The crate's Cargo.lock, when there is one, pins its dependencies
+# (cargo --locked).
 find_program(TORVYN_CARGO cargo HINTS "$ENV{HOME}/.cargo/bin")
 function(torvyn_add_rust_component name)
   cmake_parse_arguments(ARG "EXCLUDE_FROM_ALL" "CRATE;OUTPUT_DIR" "" ${ARGN})
@@ -323,18 +324,31 @@ function(torvyn_add_rust_component name)
   file(STRINGS "${crate}/Cargo.toml" crate_name REGEX "^name *= *\"")
   string(REGEX REPLACE "^name *= *\"([^\"]+)\".*$" "\\1" crate_name "${crate_name}")
   string(REPLACE "-" "_" core_name "${crate_name}")
-  set(target_dir "${CMAKE_BINARY_DIR}/rust-components")
+  # CARGO_TARGET_DIR, when set, shares one target folder between projects.
+  if(DEFINED ENV{CARGO_TARGET_DIR})
+    set(target_dir "$ENV{CARGO_TARGET_DIR}")
+  else()
+    set(target_dir "${CMAKE_BINARY_DIR}/rust-components")
+  endif()
+  # A crate with a Cargo.lock builds exactly it (commit it); a new one
+  # (torvyn init) gets one from its first build.
+  set(locked)
+  set(lock_file)
+  if(EXISTS "${crate}/Cargo.lock")
+    set(locked --locked)
+    set(lock_file "${crate}/Cargo.lock")
+  endif()
   set(core "${target_dir}/wasm32-unknown-unknown/release/${core_name}.wasm")
   set(out "${ARG_OUTPUT_DIR}/${name}.wasm")
   file(GLOB_RECURSE sources CONFIGURE_DEPENDS "${crate}/src/*.rs" "${TORVYN_SDK_DIR}/rust/src/*.rs")
   add_custom_command(
     OUTPUT "${out}"
     COMMAND ${CMAKE_COMMAND} -E env CARGO_TARGET_DIR=${target_dir}
-            ${TORVYN_CARGO} build --quiet --release --locked --target wasm32-unknown-unknown
+            ${TORVYN_CARGO} build --quiet --release ${locked} --target wasm32-unknown-unknown
             --manifest-path "${crate}/Cargo.toml"
     COMMAND ${CMAKE_COMMAND} -E make_directory "${ARG_OUTPUT_DIR}"
     COMMAND ${TORVYN_WASM_TOOLS} component new "${core}" -o "${out}"
-    DEPENDS ${sources} "${crate}/Cargo.toml" "${crate}/Cargo.lock" "${TORVYN_SDK_DIR}/rust/Cargo.toml"
+    DEPENDS ${sources} "${crate}/Cargo.toml" ${lock_file} "${TORVYN_SDK_DIR}/rust/Cargo.toml"
     COMMENT "component ${name}.wasm (Rust)"
     VERBATIM)
   _torvyn_component_target(${name} "${out}" ${ARG_EXCLUDE_FROM_ALL})

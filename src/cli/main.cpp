@@ -1,5 +1,5 @@
 // torvyn — the command-line front end: a table of verbs, one file each
-// (check.cpp, link.cpp, run.cpp, bench.cpp). Exit codes: common.hpp.
+// (check.cpp, link.cpp, run.cpp, bench.cpp, init.cpp). Exit codes: common.hpp.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -15,6 +15,7 @@ std::function<int()> define_check(CLI::App& command);
 std::function<int()> define_link(CLI::App& command);
 std::function<int()> define_run(CLI::App& command);
 std::function<int()> define_bench(CLI::App& command);
+std::function<int()> define_init(CLI::App& command);
 
 namespace {
 
@@ -26,6 +27,8 @@ const Verb kVerbs[] = {
     {"run", "Link, then run the flows of a manifest", define_run},
     {"bench", "Run flows with a warm-up and report throughput, latency, cost, copies, memory",
      define_bench},
+    {"init", "Create a project: one component (language, role) in a flow that runs as made",
+     define_init},
 };
 
 // Granted nodes hold sockets and files, each a descriptor of this process

@@ -1,0 +1,29 @@
+// Test source of this project: "line 0", "line 1", ... (config "count=N",
+// default 5). Pure computation: it needs no grant.
+#include <string.h>
+
+#include <torvyn/guest.h>
+
+static uint64_t count = 5;
+static uint64_t next = 0;
+
+bool exports_torvyn_streaming_lifecycle_init(torvyn_string_t* config, torvyn_error_t* err) {
+    (void)err;
+    count = torvyn_config_u64(config, "count", 5);
+    torvyn_string_free(config);
+    return true;
+}
+
+bool exports_torvyn_streaming_source_pull(torvyn_pulled_t* ret, torvyn_error_t* err) {
+    if (next == count) {
+        return torvyn_pulled_exhausted(ret);
+    }
+    char text[32] = "line ";
+    const size_t n = 5 + torvyn_format_u64(next, text + 5);
+    return torvyn_pulled_element(text, n, "text/plain", next++, ret, err);
+}
+
+void exports_torvyn_streaming_source_notify(
+    exports_torvyn_streaming_source_backpressure_signal_t signal) {
+    (void)signal;
+}
