@@ -238,6 +238,7 @@ light1 = one("torvyn_light_1.json")
 heavy_gain = heavy2["elements_per_second"] / heavy1["elements_per_second"]
 light_ratio = t64["elements_per_second"] / light1["elements_per_second"]
 heavy_work = os.environ.get("BENCH_HEAVY_WORK", "20")
+lang_count_label = f"{int(os.environ.get('BENCH_LANG_COUNT', '20000')):,}"
 o.append("## Multi-core flows\n")
 o.append(f"blobs → checked_copy → checked_copy → slow_sink, 1 KiB payloads, each copy stage "
          f"summing its payload {heavy_work} times over inside the sandbox; once with "
@@ -271,6 +272,40 @@ inst = floor["instantiate"]
 o.append(f"\nInstantiation (pooling allocator): {inst['us_per_instance']:.1f} µs per instance "
          f"resident memory per idle instance: "
          f"{inst['rss_bytes_per_idle_instance'] / 1024:.1f} KiB.\n")
+o.append("## Languages\n")
+o.append("The same pass-through processor (read the payload, emit a copy) in each SDK's language, "
+         "as the middle stage of blobs → pass → slow_sink (bench/components/languages). Start-up: "
+         "the 3-node flow's first run with no compiled code (Wasmtime compiles every component) and "
+         "its second (compiled code from the cache). Memory: peak resident memory of the flow with "
+         "9 instances of the processor, less that with 1, per extra instance. Time: the stage's own "
+         f"time per element ({lang_count_label} elements).\n")
+o.append("| language | component | first run | cached start | memory per instance | 64 B | 1 KiB | "
+         "vs C++ (64 B) |")
+o.append("|---|---|---|---|---|---|---|---|")
+sizes_by_lang = {l["lang"]: l["bytes"] for l in lines("lang_size.jsonl")}
+
+
+def pass_ns(run):
+    return next(n for n in run["nodes"] if n["name"] == "p1")["ns_per_element"]
+
+
+lang_names = {"c": "C", "cpp": "C++", "rust": "Rust", "go": "Go", "python": "Python",
+              "js": "JavaScript"}
+cpp64 = pass_ns(one("lang_cpp_64.json"))
+for lang, label_ in lang_names.items():
+    cold, warm = one(f"lang_{lang}_cold.json"), one(f"lang_{lang}_warm.json")
+    rss1, rss9 = warm["memory"]["peak_rss_bytes"], one(f"lang_{lang}_mem9.json")["memory"][
+        "peak_rss_bytes"]
+    t64_, t1k = pass_ns(one(f"lang_{lang}_64.json")), pass_ns(one(f"lang_{lang}_1024.json"))
+    size_ = sizes_by_lang[lang]
+    size_text = (f"{size_ / 1024 / 1024:.1f} MiB" if size_ >= 1024 * 1024
+                 else f"{size_ / 1024:.0f} KiB")
+    o.append(f"| {label_} | {size_text} | {cold['startup_ns'] / 1e6:.0f} ms | "
+             f"{warm['startup_ns'] / 1e6:.1f} ms | {max(rss9 - rss1, 0) / 8 / 1024 / 1024:.1f} MiB | "
+             f"{us(t64_)} | {us(t1k)} | {t64_ / cpp64:.1f}x |")
+o.append("\nC++ calls its batch export (the SDK provides it); the others are called once per "
+         "element. Python and JavaScript carry their interpreter (CPython, StarlingMonkey) in the "
+         "component; Go its runtime and garbage collector.\n")
 chain10_ns = 1e9 / chain10["elements_per_second"]
 o.append("## Goals (issue 10)\n")
 o.append("| goal | this run | met |")

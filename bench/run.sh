@@ -127,6 +127,31 @@ for m in start3:"$m3" start100:"$m100"; do
   "$torvyn" bench "$file" "${L[@]}" --warmup 0 --out "$out/${name}_warm.json" >/dev/null 2>&1
 done
 
+echo "bench: languages" >&2
+# The same pass-through processor (bench/components/languages) in each SDK's
+# language, as the middle stage of blobs -> pass -> slow_sink: component
+# size, start-up (compile on the first run, cached after), resident memory
+# per instance, and time per element at 64 B and 1 KiB.
+lang_count=${BENCH_LANG_COUNT:-20000}
+for lang in c cpp rust go python js; do
+  lang_manifest() {  # lang_manifest NAME SIZE COUNT STAGES
+    local f
+    f=$(manifest "$1" "$2" "$3" "$4")
+    sed -i "s/checked_copy.wasm/pass_$lang.wasm/" "$f"
+    echo "$f"
+  }
+  stat -c '{"lang":"'"$lang"'","bytes":%s}' "$build/bench-components/pass_$lang.wasm" >>"$out/lang_size.jsonl"
+  m=$(lang_manifest "lang_${lang}_start" 64 1 1)
+  "$torvyn" bench "$m" "${L[@]}" --warmup 0 --no-cache --out "$out/lang_${lang}_cold.json" >/dev/null 2>&1
+  "$torvyn" bench "$m" "${L[@]}" --warmup 0 --out "$out/lang_${lang}_warm.json" >/dev/null 2>&1
+  "$torvyn" bench "$(lang_manifest "lang_${lang}_mem9" 64 1 9)" "${L[@]}" --warmup 0 \
+    --out "$out/lang_${lang}_mem9.json" >/dev/null 2>&1
+  for s in 64 1024; do
+    "$torvyn" bench "$(lang_manifest "lang_${lang}_$s" "$s" "$lang_count" 1)" "${L[@]}" \
+      --warmup $((lang_count / 10)) --repeat "$rounds" --out "$out/lang_${lang}_$s.json" >/dev/null 2>&1
+  done
+done
+
 echo "bench: process pipeline (pipes)" >&2
 for ((r = 0; r < rounds; r++)); do for s in "${sizes[@]}"; do
   c=$(count_for "$s")
