@@ -228,16 +228,22 @@ TEST_F(FlowTest, ARefusedComponentIsNotCompiled) {
 // node links and runs, with the environment interface and nothing else.
 TEST_F(FlowTest, AGrantedVariableUnsetOnTheHostLinksAndReadsUnset) {
     ::unsetenv("TORVYN_TEST_NEVER_SET");
-    const std::string text =
-        toml_source("f", "src", "hello_greeter.wasm", "count=2") +
-        toml_node("f", "env", "reads_env.wasm", "processor",
-                  "config = \"name=TORVYN_TEST_NEVER_SET\"\nenv = [\"TORVYN_TEST_NEVER_SET\"]\n"
-                  "ungranted-imports = \"deny\"\n") +
-        toml_node("f", "out", "hello_printer.wasm", "sink", "capabilities = [\"stdout\"]\n") +
-        toml_edge("f", "src", "env") + toml_edge("f", "env", "out");
-    const FlowReport r = run("env-unset", text);
-    ASSERT_TRUE(r.ok()) << r.error->format();
-    EXPECT_EQ(node(r, "out").copies.total().bytes, 2u * 7);  // "(unset)"
+    // The component's other imports (stderr) granted, or linked to stubs.
+    for (const std::string other :
+         {"capabilities = [\"stderr\"]", "ungranted-imports = \"deny\""}) {
+        SCOPED_TRACE(other);
+        const std::string text =
+            toml_source("f", "src", "hello_greeter.wasm", "count=2") +
+            toml_node(
+                "f", "env", "reads_env.wasm", "processor",
+                "config = \"name=TORVYN_TEST_NEVER_SET\"\nenv = [\"TORVYN_TEST_NEVER_SET\"]\n" +
+                    other + "\n") +
+            toml_node("f", "out", "hello_printer.wasm", "sink", "capabilities = [\"stdout\"]\n") +
+            toml_edge("f", "src", "env") + toml_edge("f", "env", "out");
+        const FlowReport r = run("env-unset", text);
+        ASSERT_TRUE(r.ok()) << r.error->format();
+        EXPECT_EQ(node(r, "out").copies.total().bytes, 2u * 7);  // "(unset)"
+    }
 }
 
 }  // namespace
