@@ -46,7 +46,14 @@ int main(int argc, char** argv) {
         return 2;
     }
     RuntimeOptions o;
-    o.max_instances = 1100;
+    auto facts = inspect_component_file(argv[1]);
+    if (!facts) {
+        std::fprintf(stderr, "%s\n", facts.error().format().c_str());
+        return 1;
+    }
+    PoolSize many{.component_instances = 0, .use = {}};
+    many.add(facts.value().pool, 1100);
+    o.pool = o.pool.at_least(many);
     auto rt = Runtime::create(o);
     if (!rt) {
         std::fprintf(stderr, "%s\n", rt.error().format().c_str());

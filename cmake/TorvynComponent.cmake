@@ -280,10 +280,18 @@ function(torvyn_add_component name)
 
   if(has_cxx)
     set(linker ${TORVYN_WASM_CXX})
+    set(language C_plus_plus_20)
   else()
     set(linker ${TORVYN_WASM_CC})
+    set(language C11)
   endif()
   set(out "${ARG_OUTPUT_DIR}/${name}.wasm")
+  # The producers section says the component's language (the host shows it
+  # in `torvyn link` and the run summary); --strip-all drops the compiler's.
+  set(mark_language)
+  if(TORVYN_WASM_TOOLS)
+    set(mark_language COMMAND ${TORVYN_WASM_TOOLS} metadata add --language ${language}= "${out}" -o "${out}")
+  endif()
   # wasm-component-ld links the core module (wasm-ld), then wraps it as a
   # component from the embedded component-type sections. No -O at link time:
   # clang would run wasm-opt, which cannot read components.
@@ -293,6 +301,7 @@ function(torvyn_add_component name)
     COMMAND ${linker} --target=wasm32-wasi -mexec-model=reactor
             -fuse-ld=${TORVYN_WASM_COMPONENT_LD} -Wl,--strip-all
             ${objs} ${world_objs} ${console_objs} -o "${out}"
+    ${mark_language}
     DEPENDS ${objs} ${world_objs} ${console_objs}
     COMMENT "component ${name}.wasm (${ARG_ROLE})"
     VERBATIM)

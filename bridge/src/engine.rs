@@ -2,14 +2,15 @@
 //! components compiled (or loaded from the host's cache) and inspected, and
 //! the project's WIT checked. Every entry point returns a `tvb_error*`.
 
-use std::ffi::{CStr, c_char, c_void};
+use std::ffi::{CStr, c_char};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use wasmtime::component::{Component, types::ComponentItem};
+use wasmtime::component::Component;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
 
 use crate::error::{Failure, fail, guard, tvb_error, tvb_status::*};
+use crate::inspect::tvb_pool_use;
 use crate::node::{tvb_guest_limits, tvb_host_callbacks};
 
 /// How the host wants its engine.
@@ -18,8 +19,10 @@ pub struct tvb_engine_config {
     /// Use the pooling instance allocator (fast instantiation, memory
     /// reserved up front).
     pub pooling: u8,
-    /// Upper bound of live component instances (pooling only).
-    pub max_instances: u32,
+    /// What the pool holds at once (pooling only): component instances and
+    /// what they instantiate (core instances, memories, tables).
+    pub pool_instances: u32,
+    pub pool: tvb_pool_use,
     /// Upper bound of one linear memory, in bytes.
     pub max_memory_bytes: u64,
     /// Compile with Cranelift's speed optimisations (1) or none (0).
@@ -93,12 +96,11 @@ pub extern "C" fn tvb_engine_new(
         });
         if cfg.pooling != 0 {
             let mut pool = PoolingAllocationConfig::default();
-            let instances = cfg.max_instances.max(1);
+            let instances = cfg.pool_instances.max(1);
             pool.total_component_instances(instances);
-            // A C/C++ guest is a handful of core instances and one memory.
-            pool.total_core_instances(instances.saturating_mul(4));
-            pool.total_memories(instances.saturating_mul(2));
-            pool.total_tables(instances.saturating_mul(2));
+            pool.total_core_instances(cfg.pool.core_instances.max(1));
+            pool.total_memories(cfg.pool.memories.max(1));
+            pool.total_tables(cfg.pool.tables.max(1));
             pool.total_stacks(instances);
             pool.max_memory_size(cfg.max_memory_bytes as usize);
             c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
@@ -229,54 +231,6 @@ pub extern "C" fn tvb_component_free(component: *mut tvb_component) {
     if !component.is_null() {
         drop(unsafe { Box::from_raw(component) });
     }
-}
-
-/// Whether a name is one of a component's imports or its exports.
-#[repr(C)]
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum tvb_interface_kind {
-    TVB_IMPORT = 0,
-    TVB_EXPORT = 1,
-}
-
-/// Calls `each` with the name of every import and export of the component's
-/// top level, e.g. "torvyn:streaming/types@0.1.0".
-#[unsafe(no_mangle)]
-pub extern "C" fn tvb_component_interfaces(
-    component: *const tvb_component,
-    user: *mut c_void,
-    each: extern "C" fn(user: *mut c_void, kind: tvb_interface_kind, name: *const u8, len: usize),
-) {
-    let error = guard(|| {
-        let Some(c) = (unsafe { component.as_ref() }) else {
-            return Err(fail(TVB_INVALID_ARGUMENT, "null component"));
-        };
-        let ty = c.component.component_type();
-        let engine = c.component.engine();
-        for (name, _) in ty.imports(engine) {
-            each(
-                user,
-                tvb_interface_kind::TVB_IMPORT,
-                name.as_ptr(),
-                name.len(),
-            );
-        }
-        for (name, item) in ty.exports(engine) {
-            if matches!(
-                item.ty,
-                ComponentItem::ComponentInstance(_) | ComponentItem::ComponentFunc(_)
-            ) {
-                each(
-                    user,
-                    tvb_interface_kind::TVB_EXPORT,
-                    name.as_ptr(),
-                    name.len(),
-                );
-            }
-        }
-        Ok(())
-    });
-    crate::error::tvb_error_free(error);
 }
 
 /// Parses the WIT package in `dir` (with its `deps/`). On failure the

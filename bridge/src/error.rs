@@ -41,6 +41,12 @@ pub enum tvb_status {
     /// A host callback refused the guest's request (a handle it does not
     /// hold, a limit); the host keeps its own record of why. Instance is dead.
     TVB_REFUSED = 12,
+    /// The engine's instance pool is full (the host's resource, not the
+    /// guest's fault); the message names the pool and its size.
+    TVB_POOL_EXHAUSTED = 13,
+    /// The guest called a WASI function its node is not granted, linked to
+    /// a denying stub; the message names the function. Instance is dead.
+    TVB_DENIED = 14,
 }
 
 /// Cases of `torvyn:streaming/types.process-error`.
@@ -137,6 +143,12 @@ pub fn call_failure(err: wasmtime::Error, limits: &tvb_guest_limits) -> Failure 
     }
     if err.downcast_ref::<Stopped>().is_some() {
         return fail(TVB_STOPPED, Stopped.to_string());
+    }
+    if let Some(pool) = err.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
+        return fail(TVB_POOL_EXHAUSTED, pool.to_string());
+    }
+    if let Some(denied) = err.downcast_ref::<crate::denied::DeniedCall>() {
+        return fail(TVB_DENIED, denied.to_string());
     }
     if let Some(refused) = err.downcast_ref::<HostRefused>() {
         return fail(TVB_REFUSED, refused.to_string());

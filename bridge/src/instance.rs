@@ -205,6 +205,7 @@ pub extern "C" fn tvb_prepare(
         let mut linker = Linker::<NodeData>::new(&e.engine);
         crate::host::add_torvyn_to_linker(&mut linker)
             .and_then(|()| crate::wasi::add_granted_to_linker(&mut linker, &grants))
+            .and_then(|()| crate::denied::add_stubs(&mut linker, &c.component, &grants))
             .map_err(|err| fail(TVB_INTERNAL, format!("{err:#}")))?;
         let pre = linker
             .instantiate_pre(&c.component)

@@ -23,6 +23,8 @@
 //!   bounded_io  wasi:io with every wait bounded by the call's deadline
 //!   guest_output  a granted guest's stdout/stderr, handed to C++
 //!   wasi        the grantable WASI interfaces, one row each
+//!   denied      ungranted WASI imports linked to stubs that refuse
+//!   inspect     a component's imports, exports, language, pool use (bytes)
 //!   engine      the engine, compiled components, WIT checks
 //!   instance    linking for a role (which version, which batch form), instances
 //!   calls       the typed calls of every role, one element at a time
@@ -33,10 +35,12 @@
 mod batch;
 mod bounded_io;
 mod calls;
+mod denied;
 mod engine;
 mod error;
 mod guest_output;
 mod host;
+mod inspect;
 mod instance;
 mod node;
 mod wasi;
@@ -45,6 +49,7 @@ pub use batch::*;
 pub use calls::*;
 pub use engine::*;
 pub use error::*;
+pub use inspect::*;
 pub use instance::*;
 pub use node::*;
 pub use wasi::*;

@@ -291,6 +291,18 @@ pub struct tvb_grants {
     /// Called, on the calling thread, for every refused network operation.
     pub audit_user: *mut c_void,
     pub audit_deny: Option<extern "C" fn(user: *mut c_void, what: *const u8, len: usize)>,
+    /// Imports (full names, e.g. "wasi:cli/stdout@0.2.6") linked to denying
+    /// stubs instead of being granted (denied.rs).
+    pub stubbed: *const tvb_stubbed_import,
+    pub stubbed_count: usize,
+}
+
+/// An ungranted import the node's operator chose to deny call by call.
+#[repr(C)]
+pub struct tvb_stubbed_import {
+    pub name: *const c_char,
+    /// What would grant it, for the message of a denied call ("" if nothing).
+    pub hint: *const c_char,
 }
 
 /// The grants, copied out of C memory so they outlive the call that gave them.
@@ -301,16 +313,17 @@ pub struct Grants {
     env: Vec<(String, String)>,
     connect: HashSet<SocketAddr>,
     audit: Option<Audit>,
+    stubbed: Vec<(String, String)>, // import name, what would grant it
 }
 
 #[derive(Clone, Copy)]
-struct Audit {
+pub(crate) struct Audit {
     user: usize, // *mut c_void, kept as an integer so the closure is Send + Sync
     deny: extern "C" fn(*mut c_void, *const u8, usize),
 }
 
 impl Audit {
-    fn deny(&self, what: &str) {
+    pub(crate) fn deny(&self, what: &str) {
         (self.deny)(self.user as *mut c_void, what.as_ptr(), what.len());
     }
 }
@@ -355,6 +368,9 @@ impl Grants {
                 .map_err(|_| format!("not an IP address and port: '{text}'"))?;
             out.connect.insert(addr);
         }
+        for s in slice(g.stubbed, g.stubbed_count) {
+            out.stubbed.push((c_str(s.name), c_str(s.hint)));
+        }
         if let Some(deny) = g.audit_deny {
             out.audit = Some(Audit {
                 user: g.audit_user as usize,
@@ -370,6 +386,18 @@ impl Grants {
 
     fn any(&self) -> bool {
         self.interfaces != 0
+    }
+
+    /// What would grant import `name`, when it is linked to denying stubs.
+    pub(crate) fn stub_hint(&self, name: &str) -> Option<&str> {
+        self.stubbed
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, hint)| hint.as_str())
+    }
+
+    pub(crate) fn audit(&self) -> Option<Audit> {
+        self.audit
     }
 }
 
@@ -518,6 +546,8 @@ mod tests {
             connect_count: 1,
             audit_user: std::ptr::null_mut(),
             audit_deny: None,
+            stubbed: std::ptr::null(),
+            stubbed_count: 0,
         };
         assert!(Grants::from_c(Some(&g)).is_err());
         assert!(!Grants::from_c(None).unwrap().any());

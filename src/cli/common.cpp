@@ -12,6 +12,7 @@
 #include "torvyn/core/limits.hpp"
 #include "torvyn/core/suggest.hpp"
 #include "torvyn/observability/report.hpp"
+#include "torvyn/reactor/link.hpp"
 
 namespace torvyn::cli {
 namespace {
@@ -133,6 +134,9 @@ void add_common(CLI::App& command, CommonArgs& a, bool components) {
                            "TORVYN_COMPONENT_PATH)");
         command.add_option("--cache-dir", a.cache_dir, "Where compiled components are cached");
         command.add_flag("--no-cache", a.no_cache, "Compile every component afresh");
+        command.add_flag("--no-pool", a.no_pool,
+                         "Allocate instances one by one instead of from a pool sized for the "
+                         "manifest's components (slower start, no limit on instances)");
         command.add_option("--set", a.sets,
                            "Override a node's config: NODE.config=VALUE, or "
                            "FLOW.NODE.config=VALUE when several flows have the node (repeatable)");
@@ -247,6 +251,11 @@ Result<std::unique_ptr<Runtime>> make_runtime(const CommonArgs& args, const Mani
             ro.fuel |= n.fuel != 0;
         }
     }
+    // The pool holds what the selected flows' components need at once (a
+    // Python component instantiates ~40 core instances), and never less
+    // than the default.
+    ro.pooling = !args.no_pool;
+    ro.pool = ro.pool.at_least(pool_for(m, selected_flows(m, args), component_path(args)));
     return Runtime::create(ro);
 }
 

@@ -94,6 +94,7 @@ struct CommonArgs {
     std::vector<std::string> component_path;
     std::string cache_dir;
     bool no_cache = false;
+    bool no_pool = false;
     bool json = false;
     // --set [FLOW.]NODE.config=VALUE: overrides from the command line.
     std::vector<std::string> sets;

@@ -37,19 +37,34 @@ int link(const CommonArgs& args) {
                                        {"linked", ln.prepared != nullptr},
                                        {"component", ln.file.string()},
                                        {"sha256", ln.load.digest},
-                                       {"imports", ln.interfaces.imports},
-                                       {"exports", ln.interfaces.exports},
-                                       {"grants", ln.grants}});
+                                       {"language", ln.facts.language},
+                                       {"pool",
+                                        {{"core_instances", ln.facts.pool.core_instances},
+                                         {"memories", ln.facts.pool.memories},
+                                         {"tables", ln.facts.pool.tables}}},
+                                       {"imports", ln.facts.interfaces.imports},
+                                       {"exports", ln.facts.interfaces.exports},
+                                       {"grants", ln.grants},
+                                       {"stubbed", ln.stubbed}});
                 if (!args.json) {
-                    fmt::print("  {:<14} {:<10} {}\n", spec.name, role_name(spec.role),
-                               ln.prepared ? ln.file.filename().string() : "(not linked)");
+                    fmt::print("  {:<14} {:<10} {}{}\n", spec.name, role_name(spec.role),
+                               ln.prepared ? ln.file.filename().string() : "(not linked)",
+                               ln.prepared && !ln.facts.language.empty()
+                                   ? fmt::format(" ({})", ln.facts.language)
+                                   : "");
                     if (ln.prepared) {
                         fmt::print("  {:<25} imports: {}\n", "",
-                                   fmt::join(ln.interfaces.imports, ", "));
+                                   fmt::join(ln.facts.interfaces.imports, ", "));
                         fmt::print("  {:<25} grants:  {}\n", "",
                                    ln.grants.empty()
                                        ? "none (pure computation)"
                                        : fmt::format("{}", fmt::join(ln.grants, ", ")));
+                        if (!ln.stubbed.empty()) {
+                            fmt::print(
+                                "  {:<25} stubbed: {} (ungranted-imports = \"deny\": every "
+                                "call fails)\n",
+                                "", fmt::join(ln.stubbed, ", "));
+                        }
                     }
                 }
             }

@@ -21,17 +21,34 @@ constexpr std::string_view kFlowKeys[] = {
     "description",   "source-batch", "queue-capacity", "backpressure",  "high-watermark",
     "low-watermark", "call-timeout", "timeout",        "drain-timeout", "max-buffer-memory",
     "threads",       "nodes",        "edges",          "allow-failures"};
-constexpr std::string_view kNodeKeys[] = {"component",     "role",        "config",
-                                          "capabilities",  "dirs",        "env",
-                                          "connect",       "on-error",    "retries",
-                                          "retry-backoff", "dead-letter", "max-buffer-memory",
-                                          "call-timeout",  "max-memory",  "max-table-elements",
-                                          "fuel",          "on-trap",     "max-restarts",
-                                          "ports",         "max-rate",    "batch",
-                                          "thread"};
+constexpr std::string_view kNodeKeys[] = {"component",
+                                          "role",
+                                          "config",
+                                          "capabilities",
+                                          "dirs",
+                                          "env",
+                                          "connect",
+                                          "on-error",
+                                          "retries",
+                                          "retry-backoff",
+                                          "dead-letter",
+                                          "max-buffer-memory",
+                                          "call-timeout",
+                                          "max-memory",
+                                          "max-table-elements",
+                                          "fuel",
+                                          "on-trap",
+                                          "max-restarts",
+                                          "ports",
+                                          "max-rate",
+                                          "batch",
+                                          "thread",
+                                          "ungranted-imports"};
 constexpr std::string_view kDirKeys[] = {"host", "guest", "mode"};
 constexpr std::string_view kDirModes[] = {"ro", "rw"};
 constexpr std::string_view kTrapPolicies[] = {"fail", "restart"};
+// In UngrantedImports order.
+constexpr std::string_view kUngrantedImports[] = {"refuse", "deny"};
 constexpr std::string_view kEdgeKeys[] = {"from", "to", "capacity", "backpressure"};
 constexpr std::string_view kErrorPolicies[] = {"fail", "skip", "retry", "dead-letter"};
 constexpr std::string_view kOverflowPolicies[] = {"block", "drop-oldest", "drop-newest", "fail"};
@@ -203,8 +220,9 @@ public:
                 }
             }
         }
+        const std::string_view written = str != nullptr ? std::string_view(str->get()) : "";
         error(ErrorCode::manifest_value, at(*n), fmt::format("invalid '{}' for {}", key, what),
-              fmt::format("one of: {}", list(names)));
+              fmt::format("{}one of: {}", did_you_mean(written, names), list(names)));
         return -1;
     }
 
@@ -356,6 +374,9 @@ public:
         }
         if (const toml::node* d = t->get("dirs")) {
             parse_dirs(node, *d, what);
+        }
+        if (const int u = get_choice(*t, "ungranted-imports", what, kUngrantedImports); u >= 0) {
+            node.ungranted_imports = static_cast<UngrantedImports>(u);
         }
         for (const char* key : {"capabilities", "dirs", "env", "connect"}) {
             if (const toml::node* g = t->get(key); g != nullptr && node.grants_where.line == 0) {

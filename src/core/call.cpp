@@ -20,6 +20,8 @@ std::string_view call_status_name(CallStatus status) {
             return "internal error";
         case CallStatus::stopped:
             return "stopped";
+        case CallStatus::denied:
+            return "denied";
     }
     return "unknown";
 }

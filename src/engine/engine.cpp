@@ -11,9 +11,9 @@
 #include <unordered_map>
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include "bridge_objects.hpp"
+#include "component_file.hpp"
 #include "host_calls.hpp"
 #include "torvyn/core/guest_text.hpp"
 #include "torvyn/core/limits.hpp"
@@ -43,6 +43,16 @@ PreparedComponent::PreparedComponent(std::unique_ptr<Raw> raw, Role role)
     : raw_(std::move(raw)), role_(role) {}
 
 namespace {
+
+// How to get past a full instance pool, with its size.
+std::string pool_hint(const RuntimeOptions& o) {
+    return fmt::format(
+        "the instance pool holds {} component instances, {} core instances, {} memories and {} "
+        "tables at once (torvyn sizes it from the manifest's components); run fewer nodes, or "
+        "pass --no-pool to allocate instances one by one (no such limit, slower start)",
+        o.pool.component_instances, o.pool.use.core_instances, o.pool.use.memories,
+        o.pool.use.tables);
+}
 
 tvb_role bridge_role(Role role) {
     switch (role) {
@@ -103,36 +113,6 @@ private:
     std::thread thread_;
 };
 
-Result<std::vector<std::uint8_t>> read_file(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        return Error(ErrorCode::component_not_found, fmt::format("cannot open {}", file.string()));
-    }
-    std::error_code ec;
-    if (const auto size = std::filesystem::file_size(file, ec);
-        !ec && size > limits::kMaxComponentFileBytes) {
-        return Error(ErrorCode::component_invalid,
-                     fmt::format("{} is {} bytes; components of more than {} bytes are refused",
-                                 file.string(), size, limits::kMaxComponentFileBytes),
-                     {}, "build the component in release mode and strip it (--strip-all)");
-    }
-    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                                    std::istreambuf_iterator<char>());
-    return bytes;
-}
-
-std::string sha256_hex(std::span<const std::uint8_t> bytes) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
-    std::string hex;
-    hex.reserve(len * 2);
-    for (unsigned int i = 0; i < len; ++i) {
-        hex += fmt::format("{:02x}", digest[i]);
-    }
-    return hex;
-}
-
 }  // namespace
 
 struct Runtime::Impl {
@@ -162,7 +142,13 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimeOptions& options) 
     impl->options = options;
     tvb_engine_config config{
         .pooling = options.pooling ? uint8_t{1} : uint8_t{0},
-        .max_instances = options.max_instances,
+        .pool_instances = options.pool.component_instances,
+        .pool =
+            tvb_pool_use{
+                .core_instances = options.pool.use.core_instances,
+                .memories = options.pool.use.memories,
+                .tables = options.pool.use.tables,
+            },
         .max_memory_bytes = options.max_memory_bytes,
         .optimize = 1,
         .fuel = options.fuel ? uint8_t{1} : uint8_t{0},
@@ -200,17 +186,60 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimeOptions& options) 
 
 Component::~Component() = default;
 
-ComponentInterfaces Component::interfaces() const {
-    ComponentInterfaces out;
-    tvb_component_interfaces(
-        raw_->handle.get(), &out,
+void PoolSize::add(const PoolUse& one, std::uint32_t count) {
+    const auto grow = [count](std::uint32_t& total, std::uint32_t each) {
+        const std::uint64_t sum = total + std::uint64_t{each} * count;
+        total = static_cast<std::uint32_t>(std::min<std::uint64_t>(sum, UINT32_MAX));
+    };
+    grow(component_instances, 1);
+    grow(use.core_instances, one.core_instances);
+    grow(use.memories, one.memories);
+    grow(use.tables, one.tables);
+}
+
+PoolSize PoolSize::at_least(const PoolSize& other) const {
+    return PoolSize{
+        .component_instances = std::max(component_instances, other.component_instances),
+        .use = {.core_instances = std::max(use.core_instances, other.use.core_instances),
+                .memories = std::max(use.memories, other.use.memories),
+                .tables = std::max(use.tables, other.use.tables)}};
+}
+
+Result<ComponentFacts> inspect_component(std::span<const std::uint8_t> bytes) {
+    ComponentFacts out;
+    tvb_pool_use pool{};
+    const char* language = nullptr;
+    const ErrorPtr error(tvb_component_inspect(
+        bytes.data(), bytes.size(), &out.interfaces,
         [](void* user, tvb_interface_kind kind, const uint8_t* name, size_t len) {
             auto& o = *static_cast<ComponentInterfaces*>(user);
             // Names come from the component file.
             (kind == TVB_IMPORT ? o.imports : o.exports)
                 .push_back(guest_text(text(name, len), limits::kMaxGuestTextBytes));
-        });
+        },
+        &pool, &language));
+    if (error) {
+        return Error(ErrorCode::component_invalid,
+                     "not a valid WebAssembly component: " + message_of(error.get()), {},
+                     "build it with torvyn_add_component or `wasm-tools component new`");
+    }
+    out.language = language != nullptr ? language : "";
+    out.pool = PoolUse{pool.core_instances, pool.memories, pool.tables};
     return out;
+}
+
+Result<ComponentFacts> inspect_component_file(const std::filesystem::path& file) {
+    auto mapped = detail::MappedFile::open(file);
+    if (!mapped) {
+        return std::move(mapped).error();
+    }
+    auto facts = inspect_component(mapped.value().bytes());
+    if (!facts) {
+        auto e = std::move(facts).error();
+        e.message = fmt::format("{}: {}", file.string(), e.message);
+        return e;
+    }
+    return facts;
 }
 
 PreparedComponent::~PreparedComponent() = default;
@@ -231,13 +260,14 @@ Result<std::shared_ptr<const Component>> Runtime::compile(std::span<const std::u
 Result<std::shared_ptr<const Component>> Runtime::load(const std::filesystem::path& file,
                                                        LoadInfo* info) {
     const auto start = std::chrono::steady_clock::now();
-    auto bytes = read_file(file);
-    if (!bytes) {
-        return std::move(bytes).error();
+    auto mapped = detail::MappedFile::open(file);
+    if (!mapped) {
+        return std::move(mapped).error();
     }
-    const std::string digest = sha256_hex(bytes.value());
     LoadInfo local;
     LoadInfo& li = info != nullptr ? *info : local;
+    const std::string digest =
+        detail::component_digest(mapped.value(), impl_->options.cache_dir, li.digest_indexed);
     li.digest = digest;
     li.cache_hit = false;
 
@@ -262,7 +292,7 @@ Result<std::shared_ptr<const Component>> Runtime::load(const std::filesystem::pa
         }
     }
 
-    auto component = compile(bytes.value());
+    auto component = compile(mapped.value().bytes());
     if (!component) {
         auto e = std::move(component).error();
         e.message = fmt::format("{}: {}", file.string(), e.message);
@@ -332,6 +362,12 @@ Result<std::shared_ptr<const PreparedComponent>> Runtime::prepare(
     g.env_count = env.size();
     g.connect = connect.data();
     g.connect_count = connect.size();
+    std::vector<tvb_stubbed_import> stubbed;
+    for (const auto& s : grants.stubbed) {
+        stubbed.push_back(tvb_stubbed_import{.name = s.name.c_str(), .hint = s.hint.c_str()});
+    }
+    g.stubbed = stubbed.data();
+    g.stubbed_count = stubbed.size();
     auto on_denied = grants.on_denied
                          ? std::make_unique<std::function<void(std::string_view)>>(grants.on_denied)
                          : nullptr;
@@ -384,7 +420,15 @@ Result<std::unique_ptr<Instance>> Runtime::instantiate(
     if (const ErrorPtr error(tvb_instance_new(prepared->raw_->handle.get(), &host, &l, &i));
         error) {
         ErrorCode code = ErrorCode::engine;
+        std::string hint;
         switch (tvb_error_status(error.get())) {
+            case TVB_POOL_EXHAUSTED:
+                code = ErrorCode::host_pool;
+                hint = pool_hint(impl_->options);
+                break;
+            case TVB_DENIED:
+                code = ErrorCode::denied_call;
+                break;
             case TVB_LIMIT:
             case TVB_HOST_LIMIT:
                 code = ErrorCode::guest_limit;
@@ -402,7 +446,8 @@ Result<std::unique_ptr<Instance>> Runtime::instantiate(
             default:
                 break;
         }
-        return Error(code, "cannot instantiate component: " + message_of(error.get()));
+        return Error(code, "cannot instantiate component: " + message_of(error.get()), {},
+                     std::move(hint));
     }
     return std::make_unique<Instance>(
         std::make_unique<Instance::Raw>(Instance::Raw{prepared, Owned<tvb_instance>(i), {}}),

@@ -55,6 +55,8 @@ CallStatus call_status(tvb_status status) {
             return CallStatus::stopped;
         case TVB_HOST_LIMIT:
             return CallStatus::host_limit;
+        case TVB_DENIED:
+            return CallStatus::denied;
         default:
             return CallStatus::internal;
     }

@@ -99,15 +99,16 @@ std::string format_summary(const FlowReport& r) {
     for (const auto& e : r.edges) {
         queue_width = std::max(queue_width, e.from.size() + e.to.size() + 4);
     }
-    out += fmt::format("  {:<{}} {:<10} {:>8} {:>8} {:>8} {:>6} {:>11} {:>7} {:>10}{}\n", "node",
-                       node_width, "role", "in", "out", "filtered", "errors", "time", "copies",
-                       "copied", r.threads > 1 ? "  thread" : "");
+    out += fmt::format("  {:<{}} {:<10} {:<10} {:>8} {:>8} {:>8} {:>6} {:>11} {:>7} {:>10}{}\n",
+                       "node", node_width, "role", "lang", "in", "out", "filtered", "errors",
+                       "time", "copies", "copied", r.threads > 1 ? "  thread" : "");
     for (const auto& n : r.nodes) {
         out += fmt::format(
-            "  {:<{}} {:<10} {:>8} {:>8} {:>8} {:>6} {:>11} {:>7} {:>10}{}{}\n", n.name, node_width,
-            role_name(n.role), n.elements_in, n.elements_out, n.filtered, n.errors,
-            duration(n.busy), n.copies.total().copies, bytes(n.copies.total().bytes),
-            r.threads > 1 ? fmt::format("  {:>6}", n.thread) : "", n.stopped ? "  (stopped)" : "");
+            "  {:<{}} {:<10} {:<10} {:>8} {:>8} {:>8} {:>6} {:>11} {:>7} {:>10}{}{}\n", n.name,
+            node_width, role_name(n.role), n.language.empty() ? "-" : n.language, n.elements_in,
+            n.elements_out, n.filtered, n.errors, duration(n.busy), n.copies.total().copies,
+            bytes(n.copies.total().bytes), r.threads > 1 ? fmt::format("  {:>6}", n.thread) : "",
+            n.stopped ? "  (stopped)" : "");
     }
     out += fmt::format("  {:<{}} {:>8} {:>8} {:>8} {:>8} {:>12}\n", "queue", queue_width,
                        "capacity", "peak", "dropped", "pressure", "pressured");
@@ -222,6 +223,7 @@ nlohmann::json report_to_json(const FlowReport& r) {
     for (const auto& n : r.nodes) {
         nodes.push_back({{"name", n.name},
                          {"role", role_name(n.role)},
+                         {"language", n.language},
                          {"in", n.elements_in},
                          {"out", n.elements_out},
                          {"filtered", n.filtered},

@@ -155,6 +155,7 @@ Result<std::unique_ptr<Flow>> Flow::create(Runtime& runtime, const Manifest& man
             return std::move(linked).error();
         }
         slot.report.cache_hit = linked.value().load.cache_hit;
+        slot.report.language = linked.value().facts.language;
         const NodeSpec& n = slot.node;
         InstanceLimits limits;
         limits.call_deadline = n.call_timeout.count() > 0 ? n.call_timeout : slot.flow.call_timeout;

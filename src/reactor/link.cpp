@@ -36,15 +36,18 @@ Result<LinkedNode> link_node(const LinkContext& ctx, const FlowSpec& flow, const
         return std::move(file).error();
     }
     out.file = file.value();
-    auto component = ctx.runtime->load(out.file, &out.load);
-    if (!component) {
-        return at_node(std::move(component).error(), node);
+    // Read from the file before compiling: a component refused for its role
+    // or an import costs milliseconds, not the seconds compiling a language
+    // runtime takes.
+    auto facts = inspect_component_file(out.file);
+    if (!facts) {
+        return at_node(std::move(facts).error(), node);
     }
-    out.interfaces = component.value()->interfaces();
+    out.facts = std::move(facts).value();
 
     // The role's interface, at a version this host speaks, read from the
     // component's own type.
-    const auto& exports = out.interfaces.exports;
+    const auto& exports = out.facts.interfaces.exports;
     if (std::none_of(exports.begin(), exports.end(),
                      [&](const std::string& e) { return exports_role(e, node.role); })) {
         const std::string iface = role_interface(node.role);
@@ -89,7 +92,7 @@ Result<LinkedNode> link_node(const LinkContext& ctx, const FlowSpec& flow, const
     }
 
     // Deny-all: every import must be a torvyn interface or granted.
-    ImportCheck imports = check_imports(out.interfaces.imports, node);
+    ImportCheck imports = check_imports(out.facts.interfaces.imports, node);
     for (auto& w : imports.warnings) {
         warnings.push_back(std::move(w));
     }
@@ -111,19 +114,50 @@ Result<LinkedNode> link_node(const LinkContext& ctx, const FlowSpec& flow, const
         grants.cover(iface);
     }
     out.grants = resolved.value().described;
+    for (const auto& s : imports.stubbed) {
+        out.stubbed.push_back(s.name);
+    }
+    grants.stubbed = std::move(imports.stubbed);
     if (ctx.audit != nullptr) {
         AuditLog* log = ctx.audit;
         grants.on_denied = [log, f = flow.name, n = node.name](std::string_view what) {
             log->deny(f, n, {{"reason", std::string(what)}});
         };
     }
-    audit(ctx, "grant", flow, node, {{"grants", out.grants}});
+    nlohmann::json granted = {{"grants", out.grants}};
+    if (!out.stubbed.empty()) {
+        granted["stubbed"] = out.stubbed;
+    }
+    audit(ctx, "grant", flow, node, std::move(granted));
+    auto component = ctx.runtime->load(out.file, &out.load);
+    if (!component) {
+        return at_node(std::move(component).error(), node);
+    }
     auto prepared = ctx.runtime->prepare(component.value(), node.role, grants);
     if (!prepared) {
         return at_node(std::move(prepared).error(), node);
     }
     out.prepared = std::move(prepared).value();
     return out;
+}
+
+PoolSize pool_for(const Manifest& manifest, const std::vector<const FlowSpec*>& flows,
+                  const std::vector<std::filesystem::path>& component_path) {
+    PoolSize need{.component_instances = 0, .use = {}};
+    for (const FlowSpec* f : flows) {
+        for (const auto& node : f->nodes) {
+            // A component that cannot be found or read is reported when
+            // its node is linked.
+            auto file = resolve_component(manifest, node, component_path);
+            if (!file) {
+                continue;
+            }
+            if (auto facts = inspect_component_file(file.value())) {
+                need.add(facts.value().pool);
+            }
+        }
+    }
+    return need;
 }
 
 FlowLink link_flow(const LinkContext& ctx, const FlowSpec& flow) {

@@ -23,6 +23,8 @@ ErrorCode code_for(const CallResult& r) {
         case CallStatus::limit:
         case CallStatus::host_limit:
             return ErrorCode::guest_limit;
+        case CallStatus::denied:
+            return ErrorCode::denied_call;
         default:
             return ErrorCode::internal;
     }
@@ -291,6 +293,10 @@ Error error_for(const State& s, const Node& n, const CallResult& r, std::string_
         hint = "raise the call-timeout or fix the component's loop";
     } else if (r.status == CallStatus::host_limit) {
         hint = "the host's limits are fixed (docs/limits.md); fix the component";
+    } else if (r.status == CallStatus::denied) {
+        hint =
+            "grant what the message names, or keep the component from calling it (the node "
+            "has ungranted-imports = \"deny\")";
     }
     return Error(code, std::move(message), n.spec.where.str(), std::move(hint));
 }
@@ -342,7 +348,8 @@ void fail_node(State& s, Node& n, const CallResult& r, std::string_view during,
     }
     stop_node(s, n, r);
     Error e = error_for(s, n, r, during);
-    if (code) {
+    // A denied call keeps its own code: the fix is a grant, not the node.
+    if (code && r.status != CallStatus::denied) {
         e.code = *code;
     }
     note_failure(s, n, e, std::nullopt);

@@ -98,14 +98,91 @@ bool holds(const NodeSpec& node, const CapabilityInfo& capability) {
     return false;
 }
 
+namespace {
+
+// What a call of a stubbed import says would allow it.
+std::string grant_to_allow(const std::vector<const CapabilityInfo*>& covering) {
+    if (covering.empty()) {
+        return "no capability grants it";
+    }
+    std::vector<std::string> names;
+    for (const CapabilityInfo* c : covering) {
+        names.push_back(fmt::format("'{}'", c->name));
+    }
+    return fmt::format("grant {}{} to allow it", names.size() > 1 ? "one of " : "",
+                       fmt::join(names, ", "));
+}
+
+// The one error that refuses a component: every ungranted import, what
+// would grant those a capability covers (a hint to paste), and the rest.
+Error refusal(const NodeSpec& node, const std::vector<std::string_view>& denied,
+              const std::vector<std::string_view>& ungrantable,
+              std::vector<const CapabilityInfo*> missing, bool c_stdio) {
+    std::vector<std::string> parts;
+    std::vector<std::string> hints;
+    if (!denied.empty()) {
+        if (missing.empty()) {
+            missing = capabilities_covering(denied.front());
+            missing.resize(1);
+        }
+        // One line the operator can paste: named capabilities together, then
+        // the grants that take values.
+        std::vector<std::string> named;
+        std::vector<std::string_view> names;
+        for (const CapabilityInfo* m : missing) {
+            names.push_back(m->name);
+            if (m->key == GrantKey::named) {
+                named.push_back(fmt::format("\"{}\"", m->name));
+            } else {
+                hints.emplace_back(m->how_to_grant);
+            }
+        }
+        if (!named.empty()) {
+            hints.insert(hints.begin(), fmt::format("capabilities = [{}]", fmt::join(named, ", ")));
+        }
+        hints.front().insert(0, missing.size() > 1 ? "grant them: " : "grant it: ");
+        if (c_stdio) {
+            // Files and terminals together: the C library's stdio, not what
+            // the component means to do. Never nudge towards a directory.
+            hints.front().insert(
+                0,
+                "these imports are what the C library's stdio (printf, puts, fopen) brings in: "
+                "print with the SDK's helpers instead (C: torvyn_stdout_write, C++: "
+                "torvyn::print; they need only capabilities = [\"stdout\"]; sdk/README.md), and "
+                "grant a directory only if the component reads files; otherwise ");
+        }
+        parts.push_back(fmt::format(
+            "{}, which need{} {} '{}'", fmt::join(denied, ", "), denied.size() > 1 ? "" : "s",
+            missing.size() > 1 ? "capabilities" : "capability", fmt::join(names, "', '")));
+    }
+    if (!ungrantable.empty()) {
+        parts.push_back(
+            fmt::format("{}, which no capability grants", fmt::join(ungrantable, ", ")));
+        hints.emplace_back(
+            "components may import torvyn:streaming interfaces and the WASI interfaces of their "
+            "grants; rebuild the component without what no capability grants, or set "
+            "ungranted-imports = \"deny\" on the node to link its WASI imports to stubs that "
+            "refuse every call");
+    }
+    const std::size_t count = denied.size() + ungrantable.size();
+    return Error(ErrorCode::component_link,
+                 fmt::format("node '{}': component imports {}{}", node.name,
+                             count > 1 ? fmt::format("{} ungranted interfaces: ", count) : "",
+                             fmt::join(parts, "; and ")),
+                 node.where.str(), fmt::format("{}", fmt::join(hints, "; ")));
+}
+
+}  // namespace
+
 ImportCheck check_imports(const std::vector<std::string>& imports, const NodeSpec& node) {
     ImportCheck out;
+    const bool deny = node.ungranted_imports == UngrantedImports::deny;
     std::vector<const CapabilityInfo*> used;
     std::vector<const CapabilityInfo*> missing;  // to grant, in order of importance
-    std::string first_import;                    // the most specific import that needs one
+    std::vector<std::string_view> denied;        // every ungranted import, most specific first
+    std::vector<std::string_view> ungrantable;   // imports no capability grants
     bool stdio_files = false;                    // denied: files ...
     bool stdio_streams = false;                  // ... and terminals: C stdio
-    std::size_t denied_imports = 0;
     // Most specific first: a file import says more than the streams it needs.
     std::vector<std::string> ordered = imports;
     std::stable_sort(
@@ -129,20 +206,22 @@ ImportCheck check_imports(const std::vector<std::string>& imports, const NodeSpe
             }
             continue;
         }
-        if (covering.empty()) {
-            out.errors.emplace_back(
-                ErrorCode::component_link,
-                fmt::format("node '{}': component imports {}, which no capability grants",
-                            node.name, imp),
-                node.where.str(),
-                "components may import torvyn:streaming interfaces and the WASI interfaces of "
-                "their grants; rebuild the component without this import");
+        if (deny && is_shared(covering)) {
+            // wasi:io reaches nothing by itself (a stream or pollable comes
+            // only from another interface), and the interfaces that need no
+            // grant (stdin) hand out its real streams: linked, not stubbed.
+            out.implicit.emplace_back(iface);
             continue;
         }
-        ++denied_imports;
-        if (first_import.empty()) {
-            first_import = imp;
+        if (deny && iface.rfind("wasi:", 0) == 0) {
+            out.stubbed.push_back(StubbedImport{imp, grant_to_allow(covering)});
+            continue;
         }
+        if (covering.empty()) {
+            ungrantable.push_back(imp);
+            continue;
+        }
+        denied.push_back(imp);
         stdio_files = stdio_files || iface.rfind("wasi:filesystem/", 0) == 0;
         stdio_streams = stdio_streams || iface == "wasi:cli/stdout" || iface == "wasi:cli/stdin" ||
                         iface.rfind("wasi:cli/terminal-", 0) == 0;
@@ -155,47 +234,9 @@ ImportCheck check_imports(const std::vector<std::string>& imports, const NodeSpe
             missing.push_back(covering.front());
         }
     }
-    if (denied_imports > 0) {
-        if (missing.empty()) {
-            missing = capabilities_covering(first_import);
-            missing.resize(1);
-        }
-        // One line the operator can paste: named capabilities together, then
-        // the grants that take values.
-        std::vector<std::string> named;
-        std::vector<std::string> hints;
-        std::vector<std::string_view> names;
-        for (const CapabilityInfo* m : missing) {
-            names.push_back(m->name);
-            if (m->key == GrantKey::named) {
-                named.push_back(fmt::format("\"{}\"", m->name));
-            } else {
-                hints.emplace_back(m->how_to_grant);
-            }
-        }
-        if (!named.empty()) {
-            hints.insert(hints.begin(), fmt::format("capabilities = [{}]", fmt::join(named, ", ")));
-        }
-        hints.front().insert(0, missing.size() > 1 ? "grant them: " : "grant it: ");
-        if (stdio_files && stdio_streams) {
-            // Files and terminals together: the C library's stdio, not what
-            // the component means to do. Never nudge towards a directory.
-            hints.front().insert(
-                0,
-                "these imports are what the C library's stdio (printf, puts, fopen) brings in: "
-                "print with the SDK's helpers instead (C: torvyn_stdout_write, C++: "
-                "torvyn::print; they need only capabilities = [\"stdout\"]; sdk/README.md), and "
-                "grant a directory only if the component reads files; otherwise ");
-        }
-        out.errors.emplace_back(
-            ErrorCode::component_link,
-            fmt::format(
-                "node '{}': component imports {}{}, which needs {} '{}'", node.name, first_import,
-                denied_imports > 1
-                    ? fmt::format(" and {} more ungranted interface(s)", denied_imports - 1)
-                    : "",
-                missing.size() > 1 ? "capabilities" : "capability", fmt::join(names, "', '")),
-            node.where.str(), fmt::format("{}", fmt::join(hints, "; ")));
+    if (!denied.empty() || !ungrantable.empty()) {
+        out.errors.push_back(
+            refusal(node, denied, ungrantable, missing, stdio_files && stdio_streams));
     }
     for (const auto& c : all_capabilities()) {
         if (c.key == GrantKey::implicit || !holds(node, c) ||

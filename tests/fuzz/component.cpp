@@ -35,7 +35,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         TORVYN_FUZZ_CHECK(component.error().code == torvyn::ErrorCode::component_invalid);
         return 0;
     }
-    const torvyn::ComponentInterfaces names = component.value()->interfaces();
+    auto facts = torvyn::inspect_component(std::span<const std::uint8_t>(data, size));
+    if (!facts.ok()) {
+        return 0;
+    }
+    const torvyn::ComponentInterfaces& names = facts.value().interfaces;
     for (const auto* list : {&names.imports, &names.exports}) {
         for (const auto& n : *list) {
             for (const char c : n) {

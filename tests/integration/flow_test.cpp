@@ -232,7 +232,7 @@ to = "snk"
     auto flow = create(m);
     ASSERT_FALSE(flow.ok());
     EXPECT_EQ(flow.error().code, ErrorCode::component_link);
-    EXPECT_NE(flow.error().message.find("needs capability 'stdout'"), std::string::npos)
+    EXPECT_NE(flow.error().message.find("which need capability 'stdout'"), std::string::npos)
         << flow.error().message;
     EXPECT_NE(flow.error().hint.find("capabilities = [\"stdout\"]"), std::string::npos);
 }

@@ -42,9 +42,10 @@ TEST(Capabilities, AnUngrantedImportAsksForTheCapabilityWithAHintToPaste) {
     const Error& e = check.errors.front();
     EXPECT_EQ(e.code, ErrorCode::component_link);
     // The specific import is named, not the streams it needs.
-    EXPECT_NE(e.message.find("imports wasi:filesystem/types@0.2.0 and 1 more"), std::string::npos)
+    EXPECT_NE(e.message.find("imports 2 ungranted interfaces: wasi:filesystem/types@0.2.0, "
+                             "wasi:io/streams@0.2.0, which need capability 'dirs'"),
+              std::string::npos)
         << e.message;
-    EXPECT_NE(e.message.find("needs capability 'dirs'"), std::string::npos) << e.message;
     EXPECT_EQ(e.hint.rfind("grant it: dirs = [{", 0), 0u) << e.hint;
 }
 
@@ -60,9 +61,65 @@ TEST(Capabilities, SeveralMissingAreOneLineNamedFirst) {
         node_with({}));
     ASSERT_EQ(check.errors.size(), 1u);
     const Error& e = check.errors.front();
-    EXPECT_NE(e.message.find("needs capabilities 'random', 'env', 'stdout'"), std::string::npos)
+    EXPECT_NE(e.message.find("need capabilities 'random', 'env', 'stdout'"), std::string::npos)
         << e.message;
     EXPECT_EQ(e.hint, "grant them: capabilities = [\"random\", \"stdout\"]; env = [\"NAME\"]");
+}
+
+TEST(Capabilities, EveryUngrantedImportIsNamedInOneRefusal) {
+    const std::vector<std::string> imports = {
+        "wasi:cli/stdout@0.2.0",        "wasi:random/random@0.2.0",
+        "wasi:clocks/wall-clock@0.2.0", "wasi:sockets/ip-name-lookup@0.2.0",
+        "wasi:http/types@0.2.0",        "wasi:io/streams@0.2.0"};
+    const auto check = check_imports(imports, node_with({}));
+    ASSERT_EQ(check.errors.size(), 1u);
+    const Error& e = check.errors.front();
+    EXPECT_NE(e.message.find("imports 6 ungranted interfaces"), std::string::npos) << e.message;
+    for (const auto& i : imports) {
+        EXPECT_NE(e.message.find(i), std::string::npos) << i << " missing from: " << e.message;
+    }
+    EXPECT_NE(e.message.find("wasi:sockets/ip-name-lookup@0.2.0, wasi:http/types@0.2.0, which no "
+                             "capability grants"),
+              std::string::npos)
+        << e.message;
+    EXPECT_EQ(
+        e.hint.rfind("grant them: capabilities = [\"random\", \"wall-clock\", \"stdout\"]", 0), 0u)
+        << e.hint;
+}
+
+TEST(Capabilities, DenyStubsEveryUngrantedWasiImportAndLinksWasiIo) {
+    NodeSpec n = node_with({"stdout"});
+    n.ungranted_imports = UngrantedImports::deny;
+    const auto check =
+        check_imports({"wasi:cli/stdout@0.2.0", "wasi:io/streams@0.2.0", "wasi:random/random@0.2.0",
+                       "wasi:sockets/ip-name-lookup@0.2.0", "wasi:cli/exit@0.2.0"},
+                      n);
+    EXPECT_TRUE(check.errors.empty());
+    ASSERT_EQ(check.stubbed.size(), 2u);
+    EXPECT_EQ(check.stubbed[0].name, "wasi:sockets/ip-name-lookup@0.2.0");
+    EXPECT_EQ(check.stubbed[0].hint, "no capability grants it");
+    EXPECT_EQ(check.stubbed[1].name, "wasi:random/random@0.2.0");
+    EXPECT_EQ(check.stubbed[1].hint, "grant 'random' to allow it");
+    // Granted interfaces stay granted; the implicit ones stay real.
+    EXPECT_TRUE(contains(check.implicit, "wasi:cli/exit"));
+
+    // Nothing granted: wasi:io reaches nothing by itself, so it is linked
+    // (stdin hands out its streams), not stubbed.
+    NodeSpec bare = node_with({});
+    bare.ungranted_imports = UngrantedImports::deny;
+    const auto io = check_imports({"wasi:io/streams@0.2.0", "wasi:cli/stdout@0.2.0"}, bare);
+    EXPECT_TRUE(io.errors.empty());
+    EXPECT_TRUE(contains(io.implicit, "wasi:io/streams"));
+    ASSERT_EQ(io.stubbed.size(), 1u);
+    EXPECT_EQ(io.stubbed[0].hint, "grant 'stdout' to allow it");
+}
+
+TEST(Capabilities, DenyStillRefusesWhatIsNotWasi) {
+    NodeSpec n = node_with({});
+    n.ungranted_imports = UngrantedImports::deny;
+    const auto check = check_imports({"acme:db/query@1.0.0"}, n);
+    ASSERT_EQ(check.errors.size(), 1u);
+    EXPECT_TRUE(check.stubbed.empty());
 }
 
 TEST(Capabilities, AnInterfaceNoCapabilityCoversIsRefusedOnItsOwn) {

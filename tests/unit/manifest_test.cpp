@@ -116,6 +116,27 @@ TEST(Manifest, UnknownKeyErrorListsTheKnownKeys) {
     EXPECT_NE(it->hint.find("queue-capacity"), std::string::npos);
 }
 
+TEST(Manifest, UngrantedImportsIsRefuseByDefaultDenyWhenAskedAndCheckedAtItsPlace) {
+    const std::string_view nodes =
+        "[flow.f]\n[flow.f.nodes.a]\ncomponent=\"a\"\nrole=\"source\"\n"
+        "[flow.f.nodes.b]\ncomponent=\"b\"\nrole=\"sink\"\n";
+    const std::string_view edge = "[[flow.f.edges]]\nfrom=\"a\"\nto=\"b\"\n";
+    const auto ok =
+        parse(std::string(nodes) + "ungranted-imports = \"deny\"\n" + std::string(edge));
+    ASSERT_TRUE(ok.errors.empty()) << ok.errors.front().format();
+    EXPECT_EQ(ok.manifest.flows[0].find("a")->ungranted_imports, UngrantedImports::refuse);
+    EXPECT_EQ(ok.manifest.flows[0].find("b")->ungranted_imports, UngrantedImports::deny);
+
+    const auto bad =
+        parse(std::string(nodes) + "ungranted-imports = \"deni\"\n" + std::string(edge));
+    ASSERT_EQ(bad.errors.size(), 1u);
+    const Error& e = bad.errors.front();
+    EXPECT_EQ(e.code, ErrorCode::manifest_value);
+    EXPECT_EQ(e.where, "Torvyn.toml:8:21");
+    EXPECT_NE(e.message.find("invalid 'ungranted-imports'"), std::string::npos) << e.message;
+    EXPECT_EQ(e.hint, "did you mean 'deny'? one of: refuse, deny");
+}
+
 TEST(Manifest, MaxRateIsForSources) {
     const auto ok = parse(
         "[flow.f]\n[flow.f.nodes.a]\ncomponent=\"a\"\nrole=\"source\"\nmax-rate = 5000\n"

@@ -39,6 +39,12 @@ enum class OverflowPolicy : std::uint8_t {
     fail,         // the flow fails
 };
 
+// What linking does with a WASI import the node is not granted.
+enum class UngrantedImports : std::uint8_t {
+    refuse,  // the component is refused (default)
+    deny,    // linked to stubs: each call fails (E0404) and is audited
+};
+
 std::string_view error_policy_name(ErrorPolicy p);
 std::string_view overflow_policy_name(OverflowPolicy p);
 
@@ -61,6 +67,7 @@ struct NodeSpec {
     std::vector<std::string> env;      // names of host environment variables
     std::vector<std::string> connect;  // "ip:port" or "localhost:port"
     SourceLocation grants_where;       // first grant key, for warnings
+    UngrantedImports ungranted_imports = UngrantedImports::refuse;
     // Limits.
     std::uint64_t max_memory = 0;          // linear memory, bytes; 0: the runtime's
     std::uint64_t max_table_elements = 0;  // 0: none

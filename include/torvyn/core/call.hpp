@@ -17,6 +17,7 @@ enum class CallStatus : std::uint8_t {
     host_limit,   // one of the host's fixed limits (limits.hpp); the instance is dead
     internal,     // a host/bridge failure
     stopped,      // ended by a forced stop of the run; the instance is dead
+    denied,       // called an ungranted WASI function (a denying stub); the instance is dead
 };
 
 // Cases of torvyn:streaming/types.process-error.
@@ -41,7 +42,8 @@ struct CallResult {
     [[nodiscard]] bool instance_dead() const {
         return status == CallStatus::trap || status == CallStatus::deadline ||
                status == CallStatus::limit || status == CallStatus::host_limit ||
-               status == CallStatus::internal || status == CallStatus::stopped;
+               status == CallStatus::internal || status == CallStatus::stopped ||
+               status == CallStatus::denied;
     }
     // An error the same call may not repeat: retry it.
     [[nodiscard]] bool retryable() const {

@@ -52,6 +52,13 @@ struct DirAccess {
     bool writable = false;
 };
 
+// An import a node is not granted, linked to stubs that refuse every call
+// (ungranted-imports = "deny"): its full name and what would grant it.
+struct StubbedImport {
+    std::string name;  // "wasi:cli/stdout@0.2.6"
+    std::string hint;  // "grant it: capabilities = [\"stdout\"]", or why nothing can
+};
+
 // What a node was granted, resolved against the host: the WASI interfaces
 // to link (names without version) and the values some of them need.
 struct Grants {
@@ -59,7 +66,10 @@ struct Grants {
     std::vector<DirAccess> dirs;
     std::vector<std::pair<std::string, std::string>> env;  // name, value
     std::vector<std::string> connect;                      // "ip:port", "[ip6]:port"
-    // Told about every network operation the grants refuse.
+    // Not granted, linked to denying stubs.
+    std::vector<StubbedImport> stubbed;
+    // Told about every network operation the grants refuse, and every call
+    // of a stub.
     std::function<void(std::string_view)> on_denied;
 
     // Adds the interfaces of `capability` not already there.

@@ -44,6 +44,8 @@ enum class ErrorCode : std::uint16_t {
     resource_budget = 400,
     resource_handle = 401,
     queue_overflow = 402,
+    host_pool = 403,    // the engine's instance pool is full
+    denied_call = 404,  // a call of an ungranted WASI function, linked to a denying stub
     // Command line and host (5xx)
     usage = 500,
     io = 501,

@@ -28,10 +28,31 @@
 
 namespace torvyn {
 
+// What one component instance takes from the engine's instance pool: the
+// core instances, memories and tables it instantiates.
+struct PoolUse {
+    std::uint32_t core_instances = 0;
+    std::uint32_t memories = 0;
+    std::uint32_t tables = 0;
+};
+
+// What the pool holds at once. The default fits 256 instances of a C, C++ or
+// Rust component (a few core instances, one or two memories each); the CLI
+// grows it to what the manifest's components need (pool_for in link.hpp).
+struct PoolSize {
+    std::uint32_t component_instances = 256;
+    PoolUse use{.core_instances = 1024, .memories = 512, .tables = 512};
+
+    // Room for `count` more instances of a component that takes `one`.
+    void add(const PoolUse& one, std::uint32_t count = 1);
+    // Each count the larger of the two.
+    [[nodiscard]] PoolSize at_least(const PoolSize& other) const;
+};
+
 struct RuntimeOptions {
     // Pooling allocator: instantiation in microseconds, memory reserved up front.
     bool pooling = true;
-    std::uint32_t max_instances = 256;
+    PoolSize pool;
     // Hard ceiling for any one linear memory.
     std::uint64_t max_memory_bytes = 256ull << 20;
     // Where compiled components are cached; empty disables the cache.
@@ -55,6 +76,19 @@ struct ComponentInterfaces {
     std::vector<std::string> exports;
 };
 
+// What a component file says about itself, read from its bytes without
+// compiling it (milliseconds, where compiling a language runtime takes
+// seconds): its top-level imports and exports, its language ("C", "C++",
+// "Rust", "Python", "JavaScript", "Go"; empty when it does not say), and
+// what one instance takes from the pool.
+struct ComponentFacts {
+    ComponentInterfaces interfaces;
+    std::string language;
+    PoolUse pool;
+};
+Result<ComponentFacts> inspect_component(std::span<const std::uint8_t> bytes);
+Result<ComponentFacts> inspect_component_file(const std::filesystem::path& file);
+
 class Component;
 class PreparedComponent;
 }  // namespace torvyn
@@ -67,6 +101,9 @@ struct LoadInfo {
     bool cache_hit = false;
     std::chrono::nanoseconds load_time{0};
     std::string digest;  // sha256 of the component file, hex
+    // The digest came from the cache's index (the file is unchanged since
+    // it was hashed), not from hashing the file again.
+    bool digest_indexed = false;
 };
 
 class Runtime {
@@ -110,7 +147,6 @@ public:
     ~Component();
     Component(const Component&) = delete;
     Component& operator=(const Component&) = delete;
-    [[nodiscard]] ComponentInterfaces interfaces() const;
 
     struct Raw;
     explicit Component(std::unique_ptr<Raw> raw);

@@ -45,6 +45,7 @@ struct NodeReport {
     CopyLedger copies;
     std::uint64_t peak_buffer_bytes = 0;  // most bytes the component held at once
     bool cache_hit = false;
+    std::string language;        // the component's, as it says ("C++", "Python"); empty: unknown
     std::uint32_t thread = 1;    // the driver thread that ran it last (1, 2, ...)
     bool stopped = false;        // stopped taking elements (failure or fatal)
     std::uint32_t restarts = 0;  // fresh instances after a trap (on-trap = "restart")

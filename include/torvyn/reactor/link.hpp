@@ -21,8 +21,9 @@ class AuditLog;
 struct LinkedNode {
     std::filesystem::path file;
     LoadInfo load;
-    ComponentInterfaces interfaces;
-    std::vector<std::string> grants;  // described, one per grant
+    ComponentFacts facts;              // read from the file before compiling
+    std::vector<std::string> grants;   // described, one per grant
+    std::vector<std::string> stubbed;  // imports linked to denying stubs
     std::shared_ptr<const PreparedComponent> prepared;
 };
 
@@ -40,6 +41,12 @@ Error at_node(Error e, const NodeSpec& n);
 // Links one node. Warnings (unused grants) are appended to `warnings`.
 Result<LinkedNode> link_node(const LinkContext& ctx, const FlowSpec& flow, const NodeSpec& node,
                              std::vector<Error>& warnings);
+
+// What the instance pool must hold to run every node of `flows` at once:
+// one instance of each node's component (a restart releases the old instance
+// first). Nodes whose component cannot be found or read are left out.
+PoolSize pool_for(const Manifest& manifest, const std::vector<const FlowSpec*>& flows,
+                  const std::vector<std::filesystem::path>& component_path);
 
 struct FlowLink {
     std::vector<LinkedNode> nodes;  // in manifest order; empty ones failed

@@ -32,6 +32,9 @@ struct ImportCheck {
     // Imports that need no grant (exit, an empty stdin, no terminal): linked
     // only when imported.
     std::vector<std::string> implicit;
+    // With ungranted-imports = "deny": the WASI imports not granted, to link
+    // to stubs that refuse every call (instead of errors).
+    std::vector<StubbedImport> stubbed;
 };
 
 // Checks every import of a component against a node's grants.
