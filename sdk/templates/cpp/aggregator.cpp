@@ -6,11 +6,7 @@
 #include <string>
 #include <vector>
 
-struct {
-    {
-        Name
-    }
-} {
+struct {{Name}} {
     std::uint64_t absorbed = 0;
 
     torvyn::Result<std::optional<torvyn::Output>> ingest(const torvyn::Element&) {

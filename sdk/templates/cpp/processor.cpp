@@ -4,20 +4,16 @@
 #include <optional>
 #include <string>
 
-struct {
-    {
-        Name
+struct {{Name}} {
+    torvyn::Result<std::optional<torvyn::Output>> process(const torvyn::Element& e) {
+        std::string text(e.payload.read_all().view());
+        for (char& c : text) {
+            if (c >= 'a' && c <= 'z') {
+                c = static_cast<char>(c - 'a' + 'A');
+            }
+        }
+        return torvyn::make_output(text, "text/plain");  // keeps e's sequence
     }
-} {torvyn::Result<std::optional<torvyn::Output>> process(const torvyn::Element& e){
-    std::string text(e.payload.read_all().view());
-for (char& c : text) {
-    if (c >= 'a' && c <= 'z') {
-        c = static_cast<char>(c - 'a' + 'A');
-    }
-}
-return torvyn::make_output(text, "text/plain");  // keeps e's sequence
-}
-}
-;
+};
 
 TORVYN_PROCESSOR({{Name}})

@@ -6,17 +6,12 @@
 #include <string_view>
 #include <vector>
 
-struct {
-    {
-        Name
-    }
-} {std::vector<std::string> ports(){return {"even", "odd"};
-}
+struct {{Name}} {
+    std::vector<std::string> ports() { return {"even", "odd"}; }
 
-torvyn::Result<std::vector<std::string_view>> route(const torvyn::Element& e) {
-    return std::vector<std::string_view>{e.sequence % 2 == 0 ? "even" : "odd"};
-}
-}
-;
+    torvyn::Result<std::vector<std::string_view>> route(const torvyn::Element& e) {
+        return std::vector<std::string_view>{e.sequence % 2 == 0 ? "even" : "odd"};
+    }
+};
 
 TORVYN_ROUTER({{Name}})

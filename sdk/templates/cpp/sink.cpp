@@ -2,11 +2,7 @@
 // is refused as invalid input (the node's on-error decides what follows).
 #include <torvyn/component.hpp>
 
-struct {
-    {
-        Name
-    }
-} {
+struct {{Name}} {
     std::uint64_t received = 0;
 
     torvyn::Result<bool> push(const torvyn::Element& e) {

@@ -4,11 +4,7 @@
 
 #include <string>
 
-struct {
-    {
-        Name
-    }
-} {
+struct {{Name}} {
     std::uint64_t count = 5;
     std::uint64_t next = 0;
 
