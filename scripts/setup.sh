@@ -59,7 +59,7 @@ fi
 # --- pinned cargo tools ------------------------------------------------------
 # name version features
 tools=(
-  "wit-bindgen-cli wit-bindgen 0.63.0 --no-default-features --features c"
+  "wit-bindgen-cli wit-bindgen 0.63.0 --no-default-features --features c,go"
   "wasm-component-ld wasm-component-ld 0.5.31"
   "wasm-tools wasm-tools 1.263.0 --no-default-features --features component,validate,print,parse,metadata,strip"
   "cbindgen cbindgen 0.29.2"
@@ -67,7 +67,7 @@ tools=(
 mkdir -p "$TORVYN_TOOLS_DIR/bin"
 for entry in "${tools[@]}"; do
   read -r crate bin version extra <<<"$entry"
-  stamp="$TORVYN_TOOLS_DIR/bin/.$bin-$version"
+  stamp="$TORVYN_TOOLS_DIR/bin/.$bin-$version-$(printf '%s' "$extra" | sha256sum | cut -c1-8)"
   if [ -x "$TORVYN_TOOLS_DIR/bin/$bin" ] && [ -f "$stamp" ]; then
     continue
   fi

@@ -2,7 +2,8 @@
 # Installs the pinned tools sdk/go/build.sh uses into ~/.cache/torvyn/tools-go
 # (idempotent: a second run only checks). Needs cargo (crates.io) and Go >= 1.25.
 #
-#   wit-bindgen-cli 0.63.0 (features go,c)     -> tools-go/bin/wit-bindgen
+#   wit-bindgen-cli 0.63.0 (features go,c)     -> tools-go/bin/wit-bindgen, only when
+#     scripts/setup.sh's wit-bindgen (tools/bin) was built without Go bindings
 #   go.bytecodealliance.org/pkg, from the       -> tools-go/go-pkg
 #     wit-bindgen-go 0.63.0 crate source (the Go module proxy does not serve
 #     it); its go directive is lowered to 1.25 to build with the local Go
@@ -22,14 +23,18 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$tools/tools-target}
 go=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 
 [ -x "$go" ] || { echo "$0: Go (>= 1.25) not found; set GO=" >&2; exit 1; }
-if [ -f "$stamp" ] && [ -x "$root/bin/wit-bindgen" ] && [ -f "$root/go-pkg/go.mod" ] \
+# scripts/setup.sh builds the project's wit-bindgen with Go bindings: use it.
+shared_bindgen=$tools/tools/bin/wit-bindgen
+has_go_bindgen() { "$1" go --help >/dev/null 2>&1; }
+if [ -f "$stamp" ] && { has_go_bindgen "$shared_bindgen" || [ -x "$root/bin/wit-bindgen" ]; } && [ -f "$root/go-pkg/go.mod" ] \
     && [ -f "$root/wasi_snapshot_preview1.reactor.wasm" ] \
     && { [ -x "$tools/tools/bin/wasm-tools" ] || [ -x "$root/bin/wasm-tools" ]; }; then
     exit 0
 fi
 mkdir -p "$root"
 
-if ! "$root/bin/wit-bindgen" --version 2>/dev/null | grep -q " $WIT_BINDGEN_VERSION"; then
+if ! has_go_bindgen "$shared_bindgen" &&
+    ! "$root/bin/wit-bindgen" --version 2>/dev/null | grep -q " $WIT_BINDGEN_VERSION"; then
     cargo install --locked --root "$root" "wit-bindgen-cli@$WIT_BINDGEN_VERSION" \
         --no-default-features --features go,c
 fi
