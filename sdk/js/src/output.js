@@ -8,13 +8,20 @@ const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 const encoder = new TextEncoder();
 
 function bytesOf(data) {
-  if (data instanceof Uint8Array) {
-    return data;
+  // What the host lends comes from the bindings' realm: `instanceof
+  // Uint8Array` is false for it, so ask for any byte view.
+  if (ArrayBuffer.isView(data)) {
+    return data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  }
+  if (data instanceof ArrayBuffer) {
+    return new Uint8Array(data);
   }
   if (typeof data === 'string') {
     return encoder.encode(data);
   }
-  throw new TypeError(`an element's payload must be a Uint8Array, a string or an Output, not ${typeof data}`);
+  throw new TypeError(
+    `an element's payload must be a Uint8Array (or another byte view), a string or an Output, not ${typeof data}`,
+  );
 }
 
 /**

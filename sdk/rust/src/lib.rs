@@ -4,6 +4,11 @@
 //! component) and build for `wasm32-unknown-unknown`: a component then
 //! imports nothing but the Torvyn interfaces (no WASI), so it links
 //! deny-all. `torvyn_add_rust_component` in the SDK's CMake does the build.
+//! A source also exports its batch form (`pull-batch`, world
+//! `data-source-batched`), made from `pull`. Processors, sinks and filters
+//! are called per element: wit-bindgen 0.63's Rust generator cannot compile
+//! an export taking `list<batch-element>` (records holding a
+//! `borrow<buffer>`: E0506 in its generated lifting code).
 //!
 //! ```ignore
 //! struct Shout;
@@ -20,7 +25,7 @@
 #[cfg(feature = "source")]
 #[doc(hidden)]
 pub mod bindings {
-    wit_bindgen::generate!({ world: "data-source", path: "../../wit",
+    wit_bindgen::generate!({ world: "data-source-batched", path: "../../wit",
         pub_export_macro: true, export_macro_name: "export_bindings",
         default_bindings_module: "torvyn::bindings" });
 }
@@ -63,5 +68,8 @@ pub mod bindings {
 
 mod element;
 pub use element::*;
+#[cfg(feature = "source")]
+#[doc(hidden)]
+pub mod batch;
 mod roles;
 pub use roles::*;

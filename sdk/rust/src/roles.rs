@@ -124,7 +124,7 @@ macro_rules! processor {
                 let view = $crate::Element::lent(&element);
                 match __TORVYN_INSTANCE.with(|c| $crate::Processor::process(c, &view)) {
                     None => Err($crate::detail::not_initialised()),
-                    Some(Ok(Some(out))) => Ok(ProcessResult::Emit(out.into_inner())),
+                    Some(Ok(Some(out))) => Ok(ProcessResult::Emit(out.into_inner()?)),
                     Some(Ok(None)) => Ok(ProcessResult::Drop),
                     Some(Err(e)) => Err(e.into()),
                 }
@@ -149,7 +149,7 @@ macro_rules! source {
                 use $crate::bindings::exports::torvyn::streaming::source::Pulled as P;
                 match __TORVYN_INSTANCE.with(|c| $crate::Source::pull(c)) {
                     None => Err($crate::detail::not_initialised()),
-                    Some(Ok($crate::Pulled::Element(out))) => Ok(P::Element(out.into_inner())),
+                    Some(Ok($crate::Pulled::Element(out))) => Ok(P::Element(out.into_inner()?)),
                     Some(Ok($crate::Pulled::Pending(ns))) => Ok(P::Pending(ns)),
                     Some(Ok($crate::Pulled::Exhausted)) => Ok(P::Exhausted),
                     Some(Err(e)) => Err(e.into()),
@@ -159,6 +159,16 @@ macro_rules! source {
                 use $crate::bindings::torvyn::streaming::types::BackpressureSignal;
                 let pause = matches!(signal, BackpressureSignal::Pause);
                 __TORVYN_INSTANCE.with(|c| $crate::Source::notify(c, pause));
+            }
+        }
+        impl $crate::bindings::exports::torvyn::streaming::batch_source::Guest for __TorvynGuest {
+            fn pull_batch(
+                max: u32,
+            ) -> Result<
+                $crate::bindings::exports::torvyn::streaming::batch_source::PulledBatch,
+                $crate::bindings::torvyn::streaming::types::ProcessError,
+            > {
+                $crate::batch::pull_batch(&__TORVYN_INSTANCE, max)
             }
         }
         $crate::bindings::export_bindings!(__TorvynGuest with_types_in $crate::bindings);
@@ -263,7 +273,7 @@ macro_rules! aggregator {
                 let view = $crate::Element::lent(&element);
                 match __TORVYN_INSTANCE.with(|c| $crate::Aggregator::ingest(c, &view)) {
                     None => Err($crate::detail::not_initialised()),
-                    Some(Ok(out)) => Ok(out.map($crate::Output::into_inner)),
+                    Some(Ok(out)) => Ok(out.map($crate::Output::into_inner).transpose()?),
                     Some(Err(e)) => Err(e.into()),
                 }
             }
@@ -273,7 +283,10 @@ macro_rules! aggregator {
             > {
                 match __TORVYN_INSTANCE.with(|c| $crate::Aggregator::flush(c)) {
                     None => Err($crate::detail::not_initialised()),
-                    Some(Ok(outs)) => Ok(outs.into_iter().map($crate::Output::into_inner).collect()),
+                    Some(Ok(outs)) => Ok(outs
+                        .into_iter()
+                        .map($crate::Output::into_inner)
+                        .collect::<Result<Vec<_>, _>>()?),
                     Some(Err(e)) => Err(e.into()),
                 }
             }
