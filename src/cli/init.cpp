@@ -274,7 +274,7 @@ std::string readme_text(const Project& p) {
         "- `harness/`: the test source (`lines.c`, config `count=N`) and printer (`print.cpp`).\n"
         "- `CMakeLists.txt` builds all three{native}.\n\n"
         "The {lang} SDK's guide: {sdk}/{guide}. Error policies, limits and capabilities:\n"
-        "Torvyn's docs (docs/error-policies.md, docs/capabilities.md).\n",
+        "Torvyn's README (Capabilities and limits), docs/error-policies.md, docs/limits.md.\n",
         fmt::arg("name", p.name), fmt::arg("a", p.role == "aggregator" ? "An" : "A"),
         fmt::arg("role", p.role), fmt::arg("lang", p.lang->name), fmt::arg("source", source),
         fmt::arg("native", p.lang->native_file.empty()
