@@ -1,5 +1,5 @@
 # Components in Python, JavaScript and Go. Each toolchain packages a
-# language runtime (Python and JS: 12-18 MB, seconds to build; Go: ~2.7 MB),
+# language runtime (sizes: docs/benchmarks.md, "Languages"),
 # and each is built to import no WASI at all, so it links deny-all like any
 # component: componentize-py --stub-wasi turns the runtime's WASI imports
 # into traps, componentize-js -d leaves out the features that import WASI,
@@ -34,10 +34,7 @@ find_program(TORVYN_GO go HINTS /usr/local/go/bin)
 # What every language's function does first: check ROLE, default
 # ARG_OUTPUT_DIR, and list the contract's WIT files (the build depends on them).
 macro(_torvyn_language_common fn)
-  _torvyn_world_text("${TORVYN_WIT_DIR}" "data-${ARG_ROLE}" world_text)
-  if(NOT ARG_ROLE MATCHES "^[a-z][a-z-]*$" OR world_text STREQUAL "")
-    message(FATAL_ERROR "${fn}: unknown ROLE '${ARG_ROLE}': wit/worlds.wit has no world data-${ARG_ROLE}")
-  endif()
+  _torvyn_check_role("${fn}" "${TORVYN_WIT_DIR}" "${ARG_ROLE}")
   if(NOT ARG_OUTPUT_DIR)
     set(ARG_OUTPUT_DIR "${CMAKE_BINARY_DIR}/components")
   endif()

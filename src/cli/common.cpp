@@ -272,7 +272,7 @@ std::vector<std::filesystem::path> component_path(const CommonArgs& args) {
     const fs::path manifest = fs::path(args.manifest);
     const fs::path project = fs::is_directory(manifest, ec) ? manifest : manifest.parent_path();
     std::vector<fs::path> built = {project / "build" / "components"};
-    if (const fs::path exe = fs::read_symlink("/proc/self/exe", ec); !ec && exe.is_absolute()) {
+    if (const fs::path exe = executable_path(); !exe.empty()) {
         built.push_back(exe.parent_path().parent_path() / "components");
     }
     for (fs::path& dir : built) {
@@ -281,6 +281,12 @@ std::vector<std::filesystem::path> component_path(const CommonArgs& args) {
         }
     }
     return out;
+}
+
+std::filesystem::path executable_path() {
+    std::error_code ec;
+    std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return !ec && exe.is_absolute() ? exe : std::filesystem::path();
 }
 
 Executed execute(const CommonArgs& args, const Manifest& manifest, const RunOptions& options,

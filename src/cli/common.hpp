@@ -109,6 +109,9 @@ std::optional<Manifest> load_checked(const CommonArgs& args, const Diagnostics& 
 std::vector<const FlowSpec*> selected_flows(const Manifest& m, const CommonArgs& args);
 Result<std::unique_ptr<Runtime>> make_runtime(const CommonArgs& args, const Manifest& m);
 std::vector<std::filesystem::path> component_path(const CommonArgs& args);
+// This torvyn's own file (empty if the system cannot say): where it finds
+// its build's components, SDKs and templates.
+std::filesystem::path executable_path();
 
 struct Executed {
     int rc = kExitOk;

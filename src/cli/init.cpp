@@ -132,7 +132,7 @@ std::string type_name(std::string_view name) {
 Result<fs::path> torvyn_home() {
     std::vector<fs::path> candidates;
     std::error_code ec;
-    if (const fs::path exe = fs::read_symlink("/proc/self/exe", ec); !ec) {
+    if (const fs::path exe = executable_path(); !exe.empty()) {
         candidates.push_back(exe.parent_path().parent_path() / "share" / "torvyn");
     }
     if (std::string_view(TORVYN_SOURCE_DIR).size() != 0) {
@@ -239,8 +239,7 @@ std::string cmake_text(const Project& p) {
 }
 
 std::string makefile_text(const Project& p) {
-    std::error_code ec;
-    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    const fs::path exe = executable_path();
     return fmt::format(
         "# make: builds the component into build/components; make run: runs Torvyn.toml.\n"
         "TORVYN ?= {exe}\n"
@@ -253,7 +252,7 @@ std::string makefile_text(const Project& p) {
         "clean:\n"
         "\trm -rf build\n\n"
         ".PHONY: all run clean\n",
-        fmt::arg("exe", ec ? std::string("torvyn") : exe.string()),
+        fmt::arg("exe", exe.empty() ? std::string("torvyn") : exe.string()),
         fmt::arg("cmake", (p.home / "cmake").string()));
 }
 

@@ -55,6 +55,8 @@ export function guarded(call) {
   }
 }
 
+const decoder = new TextDecoder();
+
 /** An element lent for one call: read it, do not keep it. */
 export class Element {
   #raw;
@@ -71,7 +73,7 @@ export class Element {
   }
   /** The payload as UTF-8 text. */
   get text() {
-    return new TextDecoder().decode(this.data);
+    return decoder.decode(this.data);
   }
   /** Part of the payload, without copying the rest. */
   read(offset, length) {
