@@ -24,7 +24,8 @@ double ns_per_accept(Runtime& rt, const std::shared_ptr<const PreparedComponent>
         std::exit(1);
     }
     const BufferHandle h = host.buffers->make_host_buffer({}, "", nullptr);
-    const ElementRef e{0, 0, h, 0};
+    ElementRef e;
+    e.payload = h;
     bool accepted = false;
     for (int i = 0; i < 1000; ++i) {  // warm-up
         (void)inst.value()->accept(e, accepted);

@@ -177,9 +177,9 @@ if grpc_paced and pipes_paced:
              f"{us(paced['latency_ns']['p99'])}, pipes {us(pipes_paced['latency_p50_ns'])} / "
              f"{us(pipes_paced['latency_p99_ns'])}, gRPC {us(grpc_paced['latency_p50_ns'])} / "
              f"{us(grpc_paced['latency_p99_ns'])}.")
-def median_ns(prefix):
-    t = sorted(1e9 / one(f"{prefix}_{i}.json")["elements_per_second"] for i in (1, 2, 3))
-    return t[1]
+def median_ns(prefix, runs=3):
+    t = sorted(1e9 / one(f"{prefix}_{i}.json")["elements_per_second"] for i in range(1, runs + 1))
+    return t[runs // 2]
 
 
 without = median_ns("observer_without")
@@ -188,6 +188,13 @@ o.append(f"- One counting observer (told of every call, copy, emission, delivery
          f"change): {us(without)} → {us(with_counter)} per element, "
          f"{with_counter - without:+.0f} ns (median of 3 alternating runs; run-to-run spread "
          "is of the same order).")
+base5 = median_ns("observer_without", 5)
+trace100 = median_ns("observer_trace100", 5)
+trace_all = median_ns("observer_traceall", 5)
+o.append(f"- Tracing (`torvyn trace`'s recorder, in memory; median of 5 alternating runs): "
+         f"none {us(base5)}, 1 element in 100 {us(trace100)} "
+         f"({100 * (trace100 / base5 - 1):+.1f}%), every element {us(trace_all)} "
+         f"({100 * (trace_all / base5 - 1):+.1f}%) per element.")
 copies = one("torvyn_copies.json")
 copy_ns = 1e9 / copies["elements_per_second"]
 n_copies = copies["copies_per_element"]

@@ -23,7 +23,7 @@ apt_packages=(
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev libssl-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev clang-format
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  rapidjson-dev
+  rapidjson-dev libcurl4-openssl-dev libspdlog-dev
 )
 for extra in "$@"; do
   case "$extra" in
@@ -86,6 +86,13 @@ if [ ! -f "$py_dir/.componentize-py-$componentize_py_version" ]; then
   python3 -m venv "$py_dir"
   "$py_dir/bin/pip" install --quiet --disable-pip-version-check "componentize-py==$componentize_py_version"
   touch "$py_dir/.componentize-py-$componentize_py_version"
+fi
+# The OpenTelemetry protobuf definitions, for the tests' OTLP receiver.
+otel_proto_version=1.45.0
+if [ ! -f "$py_dir/.opentelemetry-proto-$otel_proto_version" ]; then
+  log "installing opentelemetry-proto $otel_proto_version (once; in $py_dir)"
+  "$py_dir/bin/pip" install --quiet --disable-pip-version-check "opentelemetry-proto==$otel_proto_version"
+  touch "$py_dir/.opentelemetry-proto-$otel_proto_version"
 fi
 
 # --- JavaScript guest components (sdk/js) -----------------------------------

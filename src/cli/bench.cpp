@@ -7,8 +7,9 @@
 
 #include <fmt/format.h>
 
-#include "common.hpp"
+#include "run.hpp"
 #include "torvyn/observability/bench.hpp"
+#include "torvyn/observability/trace.hpp"
 
 namespace torvyn::cli {
 namespace {
@@ -21,6 +22,7 @@ struct BenchArgs : CommonArgs {
     std::string compare_file;
     double threshold = 10.0;
     bool count_events = false;
+    std::string trace;  // --trace SAMPLING: what tracing costs
     std::uint32_t repeat = 1;
 };
 
@@ -35,6 +37,7 @@ struct BenchRun {
     Executed ran;
     std::vector<std::unique_ptr<BenchObserver>> measured;
     std::vector<std::unique_ptr<CountingObserver>> counters;
+    std::vector<std::unique_ptr<TraceRecorder>> traces;
     nlohmann::json benches = nlohmann::json::array();
 };
 
@@ -47,6 +50,7 @@ BenchRun run_once(const BenchArgs& args, const Manifest& manifest, const RunOpti
     for (std::size_t i = 0; i < count; ++i) {
         run.measured.push_back(std::make_unique<BenchObserver>(args.warmup));
         run.counters.push_back(args.count_events ? std::make_unique<CountingObserver>() : nullptr);
+        run.traces.push_back(args.trace.empty() ? nullptr : std::make_unique<TraceRecorder>(false));
     }
     std::atomic<bool> finished{false};
     std::thread timer;
@@ -67,6 +71,9 @@ BenchRun run_once(const BenchArgs& args, const Manifest& manifest, const RunOpti
                           if (run.counters.at(i)) {
                               o.push_back(run.counters[i].get());
                           }
+                          if (run.traces.at(i)) {
+                              o.push_back(run.traces[i].get());
+                          }
                           return o;
                       });
     finished.store(true);
@@ -79,6 +86,11 @@ BenchRun run_once(const BenchArgs& args, const Manifest& manifest, const RunOpti
         run.benches.push_back(bench_to_json(run.ran.reports[i], *run.measured[i], rss));
         if (run.counters[i]) {
             run.benches.back()["events"] = run.counters[i]->json();
+        }
+        if (run.traces[i]) {
+            run.benches.back()["traced"] = {{"sampling", args.trace},
+                                            {"elements", run.traces[i]->elements()},
+                                            {"visits", run.traces[i]->visits()}};
         }
     }
     return run;
@@ -121,6 +133,14 @@ int bench(const BenchArgs& args) {
     RunOptions opts;
     opts.stop = signals.stop();
     opts.component_path = component_path(args);
+    if (!args.trace.empty()) {
+        auto sampling = parse_sampling(args.trace);
+        if (!sampling) {
+            diag.error(sampling.error());
+            return kExitInvalid;
+        }
+        opts.sampling = sampling.value();
+    }
     const std::size_t count = selected_flows(*manifest, args).size();
     std::vector<BenchRun> runs;
     for (std::uint32_t n = 0; n < args.repeat && signals.signal() == 0; ++n) {
@@ -244,6 +264,9 @@ std::function<int()> define_bench(CLI::App& command) {
                     "(for a regression gate on a noisy machine)")
         ->check(CLI::Range(1U, 1000U))
         ->capture_default_str();
+    command.add_option("--trace", args->trace,
+                       "Trace elements as torvyn trace does (all, 1/N or N/s), kept in memory: "
+                       "what tracing costs");
     command.add_flag("--count-events", args->count_events,
                      "Attach an observer that counts every event (what an observer costs)");
     return [args] { return bench(*args); };

@@ -291,7 +291,8 @@ std::filesystem::path executable_path() {
 
 Executed execute(const CommonArgs& args, const Manifest& manifest, const RunOptions& options,
                  Runtime& runtime, const Diagnostics& diag, const SignalWatcher& signals,
-                 const std::function<std::vector<FlowObserver*>(std::size_t)>& observe) {
+                 const std::function<std::vector<FlowObserver*>(std::size_t)>& observe,
+                 const ProgressTick& tick) {
     Executed out;
     // Link every flow before running any: invalid input stops everything
     // before the first element moves.
@@ -330,9 +331,16 @@ Executed execute(const CommonArgs& args, const Manifest& manifest, const RunOpti
         });
     }
     std::optional<std::chrono::steady_clock::time_point> forced_at;
+    std::vector<FlowProgress> progress(flows.size());
     std::unique_lock lock(mutex);
     while (finished < flows.size()) {
         cv.wait_for(lock, std::chrono::milliseconds(20));
+        if (tick) {
+            for (std::size_t i = 0; i < flows.size(); ++i) {
+                progress[i] = flows[i]->progress();
+            }
+            tick(progress);
+        }
         if (signals.stop()->load() < static_cast<int>(StopRequest::forced)) {
             continue;
         }

@@ -119,10 +119,14 @@ struct Executed {
 };
 
 // Links every selected flow (nothing runs if one fails), then runs them all,
-// one thread per flow. `observe(i)` gives flow i observers of its own. After a
-// forced stop, a call that cannot be ended does not hold the process.
+// one thread per flow. `observe(i)` gives flow i observers of its own;
+// `tick`, when given, is called on this thread about every 20 ms while they
+// run, with their progress (a live line, a stop condition). After a forced
+// stop, a call that cannot be ended does not hold the process.
+using ProgressTick = std::function<void(const std::vector<FlowProgress>&)>;
 Executed execute(const CommonArgs& args, const Manifest& manifest, const RunOptions& options,
                  Runtime& runtime, const Diagnostics& diag, const SignalWatcher& signals,
-                 const std::function<std::vector<FlowObserver*>(std::size_t)>& observe = {});
+                 const std::function<std::vector<FlowObserver*>(std::size_t)>& observe = {},
+                 const ProgressTick& tick = {});
 
 }  // namespace torvyn::cli

@@ -16,6 +16,7 @@ std::function<int()> define_link(CLI::App& command);
 std::function<int()> define_run(CLI::App& command);
 std::function<int()> define_bench(CLI::App& command);
 std::function<int()> define_init(CLI::App& command);
+std::function<int()> define_trace(CLI::App& command);
 
 namespace {
 
@@ -25,6 +26,7 @@ const Verb kVerbs[] = {
     {"link", "Check, then inspect and link every component against its role and grants",
      define_link},
     {"run", "Link, then run the flows of a manifest", define_run},
+    {"trace", "Run the flows tracing their elements; write a trace for Perfetto", define_trace},
     {"bench", "Run flows with a warm-up and report throughput, latency, cost, copies, memory",
      define_bench},
     {"init", "Create a project: one component (language, role) in a flow that runs as made",

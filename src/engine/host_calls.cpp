@@ -224,9 +224,17 @@ int32_t context_string(void* node, uint32_t c, tvb_context_field field, const ui
             break;
         case TVB_CTX_TRACE_ID:
             s = &h.context->trace_id;
+            if (h.element_trace != nullptr) {
+                h.trace_text = trace_id_hex(*h.element_trace);
+                s = &h.trace_text;
+            }
             break;
         case TVB_CTX_SPAN_ID:
             s = &h.context->span_id;
+            if (h.element_trace != nullptr) {
+                h.span_text = span_id_hex(visit_span(*h.element_trace, h.id, h.element_edge));
+                s = &h.span_text;
+            }
             break;
         case TVB_CTX_REASON_CODE:
         case TVB_CTX_REASON_KIND:
@@ -313,6 +321,10 @@ bool stdout_is_terminal() {
 }
 
 void print_stderr_line(const NodeHost& h, std::string_view line) {
+    if (h.guest_lines != nullptr) {
+        h.guest_lines->guest_line(h, line);
+        return;
+    }
     const std::string text = fmt::format("{}| {}\n", h.name, escape_guest_text(line));
     std::fwrite(text.data(), 1, text.size(), stderr);
 }

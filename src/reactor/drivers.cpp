@@ -30,6 +30,7 @@ std::string on_element(const ElementRef& in) {
 }
 
 void filtered(State& s, Node& n, const ElementRef& in) {
+    visited(s, n, in, n.input_edge, VisitEnd::filtered);
     ++n.report.filtered;
     ++s.report.filtered;
     s.buffers.release(in.payload);
@@ -38,9 +39,58 @@ void filtered(State& s, Node& n, const ElementRef& in) {
     });
 }
 
-void derive(State& s, Node& n, const Produced& out) {
+// `from`: the (visited) input whose call derived it, when there was one.
+void derive(State& s, Node& n, const Produced& out, const ElementRef* from = nullptr) {
     ++s.report.derived;
-    start_path(s, n, out, s.listeners.wants(kPathEvents) ? ticks() : 0);
+    start_path(s, n, out, s.listeners.wants(kPathEvents) ? ticks() : 0, from);
+}
+
+// Whether a new path is sampled (options.sampling); only while tracing.
+bool sample(State& s) {
+    const TraceSampling& p = s.options.sampling;
+    if (s.sampled >= p.max_elements) {
+        return false;
+    }
+    bool take = true;
+    switch (p.mode) {
+        case TraceSampling::Mode::every:
+            break;
+        case TraceSampling::Mode::one_in:
+            take = p.n <= 1 || (s.paths_numbered - 1) % p.n == 0;
+            break;
+        case TraceSampling::Mode::per_second: {
+            const std::uint64_t second = steady_now_ns() / 1'000'000'000U;
+            if (second != s.sample_window) {
+                s.sample_window = second;
+                s.sampled_in_window = 0;
+            }
+            take = s.sampled_in_window < p.n;
+            s.sampled_in_window += take ? 1 : 0;
+            break;
+        }
+    }
+    s.sampled += take ? 1 : 0;
+    return take;
+}
+
+// The trace context of a path that starts at `n`.
+TraceContext path_context(State& s, const Produced& out, const ElementRef* from) {
+    ++s.paths_numbered;
+    if (from != nullptr && from->trace.sampled) {
+        return from->trace;  // an aggregate goes on in its input's trace
+    }
+    if (out.trace.valid()) {
+        // From outside: the same trace, and its sampling decision.
+        TraceContext t = out.trace;
+        t.sampled = t.sampled && s.tracing && s.sampled < s.options.sampling.max_elements;
+        s.sampled += t.sampled ? 1 : 0;
+        return t;
+    }
+    TraceContext t;
+    t.trace_hi = s.trace_hi;
+    t.trace_lo = mix64(s.trace_seed + s.paths_numbered);
+    t.sampled = s.tracing && sample(s);
+    return t;
 }
 
 // --- the drivers -----------------------------------------------------------
@@ -104,12 +154,13 @@ void processed(State& s, Node& n, const ElementRef& in, const Produced& out) {
         return;
     }
     s.buffers.release(in.payload);
-    // A transform keeps its input's identity unless it sets its own.
+    // A transform keeps its input's identity (and trace) unless it sets its own.
     ++n.report.elements_out;
-    forward(s, n.outputs,
-            ElementRef{out.sequence != 0 ? out.sequence : in.sequence,
-                       out.timestamp_ns != 0 ? out.timestamp_ns : in.timestamp_ns, out.payload,
-                       in.born_ticks});
+    ElementRef next = visited(s, n, in, n.input_edge, VisitEnd::sent, n.outputs.size());
+    next.sequence = out.sequence != 0 ? out.sequence : in.sequence;
+    next.timestamp_ns = out.timestamp_ns != 0 ? out.timestamp_ns : in.timestamp_ns;
+    next.payload = out.payload;
+    forward(s, n.outputs, next);
 }
 
 void processor_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {
@@ -193,7 +244,8 @@ void filter_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {
         on_failure(s, n, in, r, on_element(in));
     } else if (accepted) {
         ++n.report.elements_out;
-        forward(s, n.outputs, in);  // same buffer, no copy
+        // The same buffer, no copy.
+        forward(s, n.outputs, visited(s, n, in, n.input_edge, VisitEnd::sent, n.outputs.size()));
     } else {
         filtered(s, n, in);
     }
@@ -213,7 +265,9 @@ void filter_batch(State& s, Node& n, std::span<const ElementRef> in, std::uint32
     batch_results(s, n, in, each, [&](std::size_t i) {
         if (kept[i] != 0) {
             ++n.report.elements_out;
-            forward(s, n.outputs, in[i]);  // same buffer, no copy
+            // The same buffer, no copy.
+            forward(s, n.outputs,
+                    visited(s, n, in[i], n.input_edge, VisitEnd::sent, n.outputs.size()));
         } else {
             filtered(s, n, in[i]);
         }
@@ -266,7 +320,8 @@ void router_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {
         filtered(s, n, in);
     } else {
         ++n.report.elements_out;
-        forward(s, targets, in);  // every port shares the buffer
+        // Every port shares the buffer.
+        forward(s, targets, visited(s, n, in, n.input_edge, VisitEnd::sent, targets.size()));
     }
 }
 
@@ -283,8 +338,9 @@ void aggregator_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {
     s.listeners.notify(kPathEvents, [&](FlowObserver& o) {
         o.on_ended(PathEnd::aggregated, n.host.id, in.sequence);
     });
+    const ElementRef absorbed = visited(s, n, in, n.input_edge, VisitEnd::aggregated);
     if (out.present) {
-        derive(s, n, out);
+        derive(s, n, out, &absorbed);
     }
 }
 
@@ -305,6 +361,7 @@ void aggregator_finish(State& s, Node& n) {
 // A sink took `in`: delivered (or dead-lettered, when it arrived on a
 // dead-letter edge), and its payload released.
 void sink_took(State& s, Node& n, const ElementRef& in, std::uint32_t from) {
+    visited(s, n, in, from, VisitEnd::delivered);
     if (s.edges[from].report.dead_letter) {
         ++s.report.dead_lettered;
         s.listeners.notify(kPathEvents, [&](FlowObserver& o) {
@@ -395,14 +452,34 @@ const Driver& driver_for(Role role) {
     return kDrivers[static_cast<std::size_t>(role)];
 }
 
-void start_path(State& s, Node& n, const Produced& out, std::uint64_t born_ticks) {
+void start_path(State& s, Node& n, const Produced& out, std::uint64_t born_ticks,
+                const ElementRef* from) {
     ++n.report.elements_out;
     // The host numbers and stamps the element unless the stage did.
-    const ElementRef el{out.sequence != 0 ? out.sequence : n.report.elements_out - 1,
-                        out.timestamp_ns != 0 ? out.timestamp_ns : wall_clock_ns(), out.payload,
-                        born_ticks};
+    ElementRef el;
+    el.sequence = out.sequence != 0 ? out.sequence : n.report.elements_out - 1;
+    el.timestamp_ns = out.timestamp_ns != 0 ? out.timestamp_ns : wall_clock_ns();
+    el.payload = out.payload;
+    el.born_ticks = born_ticks;
+    el.trace = path_context(s, out, from);
     s.listeners.notify(kPathEvents, [&](FlowObserver& o) { o.on_emitted(n.host.id, el); });
-    forward(s, n.outputs, el);
+    forward(s, n.outputs, visited(s, n, el, kNoEdge, VisitEnd::sent, n.outputs.size()));
+}
+
+ElementRef visited(State& s, const Node& n, const ElementRef& in, std::uint32_t edge, VisitEnd end,
+                   std::size_t sent_on) {
+    if (!in.trace.sampled) {
+        return in;
+    }
+    const std::uint64_t span = visit_span(in.trace, n.host.id, edge);
+    s.listeners.notify(kVisitEvents, [&](FlowObserver& o) {
+        o.on_visit(Visit{n.host.id, edge, n.call_kind, end, static_cast<std::uint32_t>(sent_on), in,
+                         span, n.call_started, n.call_ended});
+    });
+    ElementRef out = in;
+    out.trace.parent = span;
+    out.queued_ticks = 0;
+    return out;
 }
 
 bool emit_pending(State& s, Node& n) {

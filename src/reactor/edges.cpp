@@ -18,10 +18,12 @@ void note_depth(State& s, std::uint32_t index) {
         e.pressured = true;
         e.pressured_since = Clock::now();
         ++e.report.pressure_episodes;
+        ++s.pressured_queues;
         s.listeners.notify(kPressureEvents, [&](FlowObserver& o) { o.on_pressure(index, true); });
     } else if (e.pressured && n <= e.low) {
         e.pressured = false;
         e.report.pressured += Clock::now() - e.pressured_since;
+        --s.pressured_queues;
         wake_drivers(s);  // a paused source may be on any thread
         s.listeners.notify(kPressureEvents, [&](FlowObserver& o) { o.on_pressure(index, false); });
     }
@@ -66,7 +68,13 @@ void push(State& s, std::uint32_t index, const ElementRef& el) {
                 return;
         }
     }
-    e.queue.push(el);
+    if (el.trace.sampled) {
+        ElementRef stamped = el;  // its queue wait is traced
+        stamped.queued_ticks = ticks();
+        e.queue.push(stamped);
+    } else {
+        e.queue.push(el);
+    }
     ++e.report.pushed;
     e.report.occupancy_sum += e.queue.size();
     note_depth(s, index);
@@ -159,7 +167,10 @@ void drain_queues(State& s) {
             s.buffers.release(p.payload);
             ++s.report.derived;
             ++s.report.failed;
-            const ElementRef el{p.sequence, p.timestamp_ns, p.payload, 0};
+            ElementRef el;
+            el.sequence = p.sequence;
+            el.timestamp_ns = p.timestamp_ns;
+            el.payload = p.payload;
             s.listeners.notify(kPathEvents, [&](FlowObserver& o) {
                 o.on_emitted(i, el);
                 o.on_ended(PathEnd::failed, i, el.sequence);

@@ -25,6 +25,24 @@ std::string random_hex(std::size_t bytes) {
 
 }  // namespace
 
+std::string_view visit_end_name(VisitEnd end) {
+    switch (end) {
+        case VisitEnd::sent:
+            return "sent";
+        case VisitEnd::delivered:
+            return "delivered";
+        case VisitEnd::filtered:
+            return "filtered";
+        case VisitEnd::failed:
+            return "failed";
+        case VisitEnd::dead_lettered:
+            return "dead-lettered";
+        case VisitEnd::aggregated:
+            return "aggregated";
+    }
+    return "?";
+}
+
 std::string_view stop_reason_name(StopReason reason) {
     switch (reason) {
         case StopReason::completed:
@@ -49,7 +67,8 @@ double FlowReport::elements_per_second() const {
 void Flow::State::publish_progress(bool finished) {
     const Accounting& a = report;
     progress.publish({a.emitted, a.derived, a.branches, a.delivered, a.filtered, a.dropped,
-                      a.failed, a.dead_lettered, a.aggregated, finished ? 1u : 0u});
+                      a.failed, a.dead_lettered, a.aggregated, finished ? 1u : 0u,
+                      pressured_queues});
 }
 
 Flow::Flow(std::unique_ptr<State> state) : s_(std::move(state)) {}
@@ -81,6 +100,8 @@ FlowProgress Flow::progress() const {
     p.dead_lettered = v[7];
     p.aggregated = v[8];
     p.finished = v[9] != 0;
+    p.pressured_queues = v[10];
+    p.queues = s_->edges.size();
     return p;
 }
 
@@ -106,6 +127,7 @@ Result<std::unique_ptr<Flow>> Flow::create(const FlowSpec& spec, const RunOption
         n.host.name = n.spec.name;
         n.host.stop = options.stop;
         n.host.context = &s->context;
+        n.host.guest_lines = options.guest_lines;
         n.host.context_handle = 1;
         s->buffers.set_owner_limit(i, n.spec.max_buffer_memory);
         StageSlot slot{s->spec, n.spec, n.host, n.report, s->warnings, s->waker};
@@ -127,6 +149,12 @@ FlowReport Flow::run() {
     s.started = Clock::now();
     const TickScale tick_scale;
     s.listeners.attach(s.options.observers);
+    s.tracing = s.listeners.wants(kVisitEvents);
+    {
+        std::random_device entropy;
+        s.trace_hi = (std::uint64_t{entropy()} << 32U) | entropy();
+        s.trace_seed = (std::uint64_t{entropy()} << 32U) | entropy();
+    }
     s.listeners.notify_all([&](FlowObserver& o) { o.on_start(s.topology); });
 
     // init every node, upstream first; then each driver's start (routers

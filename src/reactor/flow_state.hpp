@@ -35,7 +35,7 @@ namespace torvyn {
 namespace detail {
 
 using Clock = std::chrono::steady_clock;
-constexpr std::uint32_t kNoEdge = ~0u;
+constexpr std::uint32_t kNoEdge = kNoEdgeIndex;
 
 // A bounded FIFO of elements in transit on one edge.
 class Queue {
@@ -94,8 +94,12 @@ struct Node {
     std::uint32_t thread = 0;         // the driver thread that runs it (0-based)
     std::uint64_t busy_ticks = 0;
     std::uint64_t call_started = 0;  // ticks() when its last call began
-    CopyCount copies_seen;           // for on_copied: the ledger's total at the last report
-    Clock::time_point resume_at{};   // sinks: paused until
+    std::uint64_t call_ended = 0;    // ... and ended
+    CallKind call_kind = CallKind::init;
+    // The edge the element of the call in progress came on (kNoEdge: none).
+    std::uint32_t input_edge = kNoEdge;
+    CopyCount copies_seen;          // for on_copied: the ledger's total at the last report
+    Clock::time_point resume_at{};  // sinks: paused until
     // Elements per call: the least of the stage's batch_limit() and the
     // node's `batch` (1: one at a time).
     std::size_t batch_limit = 1;
@@ -160,10 +164,22 @@ struct Flow::State {
     // payload (shared buffers: in the order they were given up).
     std::unordered_map<BufferHandle, std::deque<DeadLetterReason>> dead_letters;
     // The accounting as of the last sweep or emission, for other threads.
-    PublishedCounters<10> progress;
+    PublishedCounters<11> progress;
+    std::uint64_t pressured_queues = 0;  // edges between high and low watermark now
     std::vector<std::unique_ptr<FlowObserver>> owned_observers;
     // options.observers, with what each listens to (from the run's start).
     detail::Listeners listeners;
+
+    // Tracing: on when an observer listens to visits. Every path gets a
+    // trace id (the flow's random high half, a mixed counter as the low);
+    // options.sampling decides which are sampled.
+    bool tracing = false;
+    std::uint64_t trace_hi = 0;
+    std::uint64_t trace_seed = 0;
+    std::uint64_t paths_numbered = 0;
+    std::uint64_t sampled = 0;
+    std::uint64_t sample_window = 0;  // per_second: the current second
+    std::uint64_t sampled_in_window = 0;
 
     FlowWaker waker;
     // Times the pending sources were asked again after a wake.
@@ -295,8 +311,15 @@ struct Driver {
                          std::uint32_t from) = nullptr;
 };
 const Driver& driver_for(Role role);
-// A new path starts (a source's or an aggregator's output).
-void start_path(State& s, Node& n, const Produced& out, std::uint64_t born_ticks);
+// A new path starts (a source's or an aggregator's output); a derived
+// element continues the trace of the sampled input it came `from`.
+void start_path(State& s, Node& n, const Produced& out, std::uint64_t born_ticks,
+                const ElementRef* from = nullptr);
+// Element `in` visited `n` (arrived on `edge`) and ended as `end`: observers
+// of visits are told when it is sampled. Returns it as it goes on, its
+// parent span now this visit's.
+ElementRef visited(State& s, const Node& n, const ElementRef& in, std::uint32_t edge, VisitEnd end,
+                   std::size_t sent_on = 0);
 // Emits an aggregator's flushed outputs while every queue downstream has
 // room; the node is done when none is left. Returns whether any was emitted.
 bool emit_pending(State& s, Node& n);

@@ -124,13 +124,19 @@ public:
                          {"omitted", report.failures_omitted}});
         }
     }
-    void on_error(std::uint32_t, const Error&, std::optional<std::uint64_t>) override { ++errors_; }
+    void on_error(std::uint32_t, const Error&, std::optional<std::uint64_t>,
+                  const TraceContext*) override {
+        ++errors_;
+    }
     void on_start(const FlowTopology& topology) override { topology_ = topology; }
-    void on_contained(std::uint32_t node, const Error& why,
-                      std::optional<std::uint64_t> element) override {
+    void on_contained(std::uint32_t node, const Error& why, std::optional<std::uint64_t> element,
+                      const TraceContext* trace) override {
         nlohmann::json fields = {{"code", error_code_name(why.code)}, {"reason", why.message}};
         if (element) {
             fields["element"] = *element;
+        }
+        if (trace != nullptr) {
+            fields["trace_id"] = trace_id_hex(*trace);
         }
         log_.record("contain", topology_.flow, topology_.nodes.at(node), std::move(fields));
     }

@@ -97,7 +97,10 @@ void note_failure(State& s, Node& n, const Error& e, std::optional<std::uint64_t
             ++s.report.failures_omitted;
         }
     }
-    s.listeners.notify(kErrorEvents, [&](FlowObserver& o) { o.on_error(n.host.id, e, element); });
+    // The element of the call in progress, when the failure is an element's.
+    const TraceContext* trace = element ? n.host.element_trace : nullptr;
+    s.listeners.notify(kErrorEvents,
+                       [&](FlowObserver& o) { o.on_error(n.host.id, e, element, trace); });
 }
 
 // The host stopped a stage (trap, deadline, limit) or refused it for a
@@ -107,8 +110,9 @@ void note_containment(State& s, const Node& n, const CallResult& r, const Error&
     const bool contained = (r.instance_dead() && r.status != CallStatus::stopped) ||
                            e.code == ErrorCode::resource_budget || e.code == ErrorCode::guest_limit;
     if (contained) {
+        const TraceContext* trace = element ? n.host.element_trace : nullptr;
         s.listeners.notify(kContainmentEvents,
-                           [&](FlowObserver& o) { o.on_contained(n.host.id, e, element); });
+                           [&](FlowObserver& o) { o.on_contained(n.host.id, e, element, trace); });
     }
 }
 
@@ -182,7 +186,9 @@ CallResult call_once(State& s, Node& n, CallKind kind, FunctionRef<CallResult()>
         const FlowUnlocked unlocked(s);
         r = call();
     }
-    const std::uint64_t took = ticks() - t0;
+    n.call_ended = ticks();
+    n.call_kind = kind;
+    const std::uint64_t took = n.call_ended - t0;
     n.busy_ticks += took;
     ++n.report.calls;
     if (s.listeners.wants(kCallEvents | kCopyEvents)) {
@@ -305,9 +311,11 @@ void give_up(State& s, Node& n, const ElementRef& el) {
     if (n.spec.on_error == ErrorPolicy::dead_letter) {
         ++n.report.dead_lettered;
         s.dead_letters[el.payload].push_back(n.failure);
-        push(s, n.dead_letter, el);  // counted when the dead-letter sink takes it
+        // Counted when the dead-letter sink takes it.
+        push(s, n.dead_letter, visited(s, n, el, n.input_edge, VisitEnd::dead_lettered, 1));
         return;
     }
+    visited(s, n, el, n.input_edge, VisitEnd::failed);
     s.buffers.release(el.payload);
     ++s.report.failed;
     if (n.spec.on_error != ErrorPolicy::fail) {
@@ -325,7 +333,12 @@ void on_failure(State& s, Node& n, const ElementRef& el, const CallResult& r,
         // is gone, and nothing is wrong with the node.
         n.stopped = n.dead = true;
     } else {
+        // Observers are told of the element's own context (a batch's call
+        // lends the first element's).
+        const TraceContext* lent = n.host.element_trace;
+        n.host.element_trace = &el.trace;
         apply_policy(s, n, r, during, el.sequence);
+        n.host.element_trace = lent;
     }
     give_up(s, n, el);
 }

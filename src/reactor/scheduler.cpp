@@ -195,7 +195,11 @@ bool run_batches(State& s, Node& n, const Driver& d) {
         }
         n.report.elements_in += k;
         n.host.edge_ledger = &s.edges[from].report.copies;
+        n.input_edge = from;
+        n.host.element_trace = &batch.front().trace;  // the call's flow-context
+        n.host.element_edge = from;
         d.handle_batch(s, n, batch, from);
+        n.host.element_trace = nullptr;
         taken += k;
         progressed = true;
     }
@@ -240,12 +244,16 @@ bool run_one_by_one(State& s, Node& n, const Driver& d) {
         const auto [in, from] = take_input(s, n);
         ++n.report.elements_in;
         progressed = true;
+        n.input_edge = from;
         if (n.stopped) {
             give_up(s, n, in);
             continue;
         }
         n.host.edge_ledger = &s.edges[from].report.copies;
+        n.host.element_trace = &in.trace;  // the call's flow-context
+        n.host.element_edge = from;
         d.handle(s, n, in, from);
+        n.host.element_trace = nullptr;
     }
     return progressed;
 }

@@ -283,7 +283,9 @@ TEST_F(FlowTest, AnInstanceKeepsWhatItWasMadeFromAlive) {
         const BufferHandle b =
             buffers.make_host_buffer(std::as_bytes(std::span(text, 2)), "text/plain", nullptr);
         bool accepted = !multiple;
-        const CallResult r = instance.value()->accept(ElementRef{0, 0, b, 0}, accepted);
+        ElementRef element;
+        element.payload = b;
+        const CallResult r = instance.value()->accept(element, accepted);
         EXPECT_TRUE(r.ok()) << r.message;
         EXPECT_EQ(accepted, multiple) << text;
         buffers.release(b);

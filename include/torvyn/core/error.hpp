@@ -47,6 +47,7 @@ enum class ErrorCode : std::uint16_t {
     host_pool = 403,    // the engine's instance pool is full
     denied_call = 404,  // a call of an ungranted WASI function, linked to a denying stub
     // Command line and host (5xx)
+    export_failed = 600,  // an exporter (OTLP, a trace file) could not deliver; a warning
     usage = 500,
     io = 501,
     engine = 502,

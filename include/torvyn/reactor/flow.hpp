@@ -139,11 +139,24 @@ struct FlowReport : Accounting {
 // element, readable from any thread (for a process that must exit while a
 // guest call is still in progress).
 struct FlowProgress : Accounting {
-    bool finished = false;  // run() has returned
+    bool finished = false;               // run() has returned
+    std::uint64_t pressured_queues = 0;  // queues above their high watermark now
+    std::uint64_t queues = 0;
 };
 
 class AuditLog;
 class Runtime;
+
+// Which elements are traced: their visits reach observers that listen to
+// kVisitEvents (none: nothing is sampled). Decided where a path starts; an
+// element that arrives with a W3C context keeps its own decision.
+struct TraceSampling {
+    enum class Mode : std::uint8_t { every, one_in, per_second };
+    Mode mode = Mode::every;
+    std::uint64_t n = 1;  // one_in: 1 element in n; per_second: at most n a second
+    // Elements sampled at most (then none), so a trace stays bounded.
+    std::uint64_t max_elements = UINT64_MAX;
+};
 
 struct RunOptions {
     std::vector<std::filesystem::path> component_path;
@@ -154,6 +167,10 @@ struct RunOptions {
     // A node that stops while the flow goes on is not a failure of the run
     // (as the manifest's allow-failures).
     bool allow_failures = false;
+    TraceSampling sampling;
+    // Where guests' stderr lines go instead of Torvyn's stderr (structured
+    // logs); must outlive the flow.
+    GuestLineSink* guest_lines = nullptr;
 };
 
 // What a stage factory gets for one node.

@@ -21,6 +21,7 @@
 #include "torvyn/core/call.hpp"
 #include "torvyn/core/error.hpp"
 #include "torvyn/core/role.hpp"
+#include "torvyn/core/trace_context.hpp"
 #include "torvyn/reactor/stage.hpp"
 #include "torvyn/resources/element.hpp"
 
@@ -50,7 +51,36 @@ enum ObserverEvents : std::uint32_t {
     kPressureEvents = 1U << 4,     // on_pressure
     kContainmentEvents = 1U << 5,  // on_contained, on_restarted
     kErrorEvents = 1U << 6,        // on_error
-    kAllEvents = (1U << 7) - 1,
+    kVisitEvents = 1U << 7,        // on_visit: sampled elements only (RunOptions::sampling)
+    kAllEvents = (1U << 8) - 1,
+};
+
+// How a traced element's visit of a node ended.
+enum class VisitEnd : std::uint8_t {
+    sent,           // on `sent_on` edges (a source's output, a transform, a pass, a route)
+    delivered,      // a sink took it
+    filtered,       // a filter or router kept it back, or a processor dropped it
+    failed,         // the call failed and the element was given up
+    dead_lettered,  // ... and sent to the node's dead-letter sink (sent_on = 1)
+    aggregated,     // an aggregator absorbed it (what it derives is a visit of its own)
+};
+std::string_view visit_end_name(VisitEnd end);
+
+inline constexpr std::uint32_t kNoEdgeIndex = ~0U;
+
+// One sampled element's visit of one node: the call that handled it. Its
+// span is `span`; its parent is `element.trace.parent` (0 at the root). An
+// element a node made (a source's, an aggregator's) arrives on no edge.
+struct Visit {
+    std::uint32_t node = 0;
+    std::uint32_t edge = kNoEdgeIndex;  // the edge it arrived on
+    CallKind kind = CallKind::process;
+    VisitEnd end = VisitEnd::sent;
+    std::uint32_t sent_on = 0;
+    const ElementRef& element;
+    std::uint64_t span = 0;
+    std::uint64_t call_start = 0;  // ticks() of the call that handled it
+    std::uint64_t call_end = 0;
 };
 
 class FlowObserver {
@@ -90,22 +120,26 @@ public:
     // Edge `edge` reached its high watermark (true) or drained to its low one.
     virtual void on_pressure(std::uint32_t edge, bool pressured) { (void)edge, (void)pressured; }
     // The host stopped node `node` or refused it (trap, deadline, limit,
-    // budget), on element `element` when there was one.
+    // budget), on element `element` (with trace context `trace`) when there
+    // was one.
     virtual void on_contained(std::uint32_t node, const Error& why,
-                              std::optional<std::uint64_t> element) {
-        (void)node, (void)why, (void)element;
+                              std::optional<std::uint64_t> element, const TraceContext* trace) {
+        (void)node, (void)why, (void)element, (void)trace;
     }
-    // A call of node `node` failed (on element `element` when there was
-    // one), whatever its error policy then did: every failed attempt of a
-    // retry too.
+    // A call of node `node` failed (on element `element`, with trace
+    // context `trace`, when there was one), whatever its error policy then
+    // did: every failed attempt of a retry too.
     virtual void on_error(std::uint32_t node, const Error& why,
-                          std::optional<std::uint64_t> element) {
-        (void)node, (void)why, (void)element;
+                          std::optional<std::uint64_t> element, const TraceContext* trace) {
+        (void)node, (void)why, (void)element, (void)trace;
     }
     // Node `node` got a fresh start after a trap (on-trap = "restart").
     virtual void on_restarted(std::uint32_t node, std::uint32_t restarts) {
         (void)node, (void)restarts;
     }
+    // A sampled element visited a node (kVisitEvents). Comes after the
+    // call's on_call, and before its outputs' visits.
+    virtual void on_visit(const Visit& visit) { (void)visit; }
     // After the last call, with everything the flow counted.
     virtual void on_finish(const FlowReport& report) { (void)report; }
 };

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 
+#include "torvyn/core/trace_context.hpp"
 #include "torvyn/resources/buffer_store.hpp"
 
 namespace torvyn {
@@ -16,6 +17,11 @@ struct ElementRef {
     // Host-only: when its path started (torvyn::ticks()), for end-to-end
     // latency; 0 when nobody measures it.
     std::uint64_t born_ticks = 0;
+    // Its W3C trace context: assigned where its path starts (or kept from
+    // the outside), its parent span moved on at every traced visit.
+    TraceContext trace;
+    // Host-only, for sampled elements: when it entered its current queue.
+    std::uint64_t queued_ticks = 0;
 };
 
 // An element a stage produced; its payload is already in the host's hands
@@ -30,6 +36,9 @@ struct Produced {
     std::uint64_t sequence = 0;
     std::uint64_t timestamp_ns = 0;
     BufferHandle payload = 0;
+    // A context the element arrived with from outside (a connector's
+    // `traceparent`); invalid (all zero) when it had none.
+    TraceContext trace;
 };
 
 }  // namespace torvyn

@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
+#include "torvyn/core/trace_context.hpp"
 #include "torvyn/resources/buffer_store.hpp"
 #include "torvyn/resources/copy_ledger.hpp"
 
@@ -45,6 +47,17 @@ enum class Refusal : std::uint8_t {
     limit,   // one of the limits in torvyn/core/limits.hpp (E0302)
 };
 
+struct NodeHost;
+
+// Takes a guest's stderr, a line at a time (structured logs), instead of
+// Torvyn's stderr. Called from the node's driver thread; `line` is the
+// guest's raw text (escape it for a terminal).
+class GuestLineSink {
+public:
+    virtual ~GuestLineSink() = default;
+    virtual void guest_line(const NodeHost& node, std::string_view line) = 0;
+};
+
 // Handed to the engine per instance; must outlive it. Used only by the
 // thread that drives the instance.
 struct NodeHost {
@@ -60,12 +73,20 @@ struct NodeHost {
     const std::atomic<int>* stop = nullptr;
     const FlowContextInfo* context = nullptr;
     std::uint32_t context_handle = 1;
+    // The trace context of the call's element and the edge it came on, for
+    // flow-context's trace-id and span-id (null: the flow's own, as in init).
+    const TraceContext* element_trace = nullptr;
+    std::uint32_t element_edge = 0;
+    std::string trace_text;  // what flow-context last lent: trace-id, span-id
+    std::string span_text;
     // During a dead-letter sink's push of a dead-lettered element: why.
     const DeadLetterReason* dead_letter = nullptr;
     // The last refusal of the current call and what it said (why the guest
     // trapped, or why its own error followed). Reset before every call.
     Refusal refusal = Refusal::none;
     std::string refusal_message;
+    // Where its stderr lines go (null: Torvyn's stderr, headed by its name).
+    GuestLineSink* guest_lines = nullptr;
     // The guest's stderr since its last '\n' (at most limits::kMaxGuestLineBytes).
     std::string stderr_line;
     // Calls the guest made into the host (torvyn interfaces, granted output).
