@@ -48,8 +48,10 @@ double FlowReport::elements_per_second() const {
 
 void Flow::State::publish_progress(bool finished) {
     const Accounting& a = report;
+    const BufferStats b = buffers.stats_now();
     progress.publish({a.emitted, a.derived, a.branches, a.delivered, a.filtered, a.dropped,
-                      a.failed, a.dead_lettered, a.aggregated, finished ? 1u : 0u});
+                      a.failed, a.dead_lettered, a.aggregated, finished ? 1u : 0u, b.bytes_held,
+                      b.peak_bytes_held});
 }
 
 Flow::Flow(std::unique_ptr<State> state) : s_(std::move(state)) {}
@@ -81,6 +83,8 @@ FlowProgress Flow::progress() const {
     p.dead_lettered = v[7];
     p.aggregated = v[8];
     p.finished = v[9] != 0;
+    p.buffer_bytes = v[10];
+    p.peak_buffer_bytes = v[11];
     return p;
 }
 

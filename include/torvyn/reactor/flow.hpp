@@ -140,6 +140,9 @@ struct FlowReport : Accounting {
 // guest call is still in progress).
 struct FlowProgress : Accounting {
     bool finished = false;  // run() has returned
+    // The flow's payload buffers: bytes held now and at most so far.
+    std::uint64_t buffer_bytes = 0;
+    std::uint64_t peak_buffer_bytes = 0;
 };
 
 class AuditLog;
