@@ -188,6 +188,10 @@ o.append(f"- One counting observer (told of every call, copy, emission, delivery
          f"change): {us(without)} → {us(with_counter)} per element, "
          f"{with_counter - without:+.0f} ns (median of 3 alternating runs; run-to-run spread "
          "is of the same order).")
+with_live = median_ns("observer_live")
+o.append(f"- The live counters of `torvyn run --metrics`/`--ui` (`torvyn bench --live`; nothing "
+         f"scraping): {us(without)} → {us(with_live)} per element, {with_live - without:+.0f} ns, "
+         f"{100 * (with_live - without) / without:+.1f}% (median of 3 alternating runs).")
 copies = one("torvyn_copies.json")
 copy_ns = 1e9 / copies["elements_per_second"]
 n_copies = copies["copies_per_element"]

@@ -119,10 +119,13 @@ struct Executed {
 };
 
 // Links every selected flow (nothing runs if one fails), then runs them all,
-// one thread per flow. `observe(i)` gives flow i observers of its own. After a
-// forced stop, a call that cannot be ended does not hold the process.
+// one thread per flow. `observe(i)` gives flow i observers of its own;
+// `linked(i, flow)` is told of each flow once all are linked, before any
+// runs (the flow outlives its run). After a forced stop, a call that cannot
+// be ended does not hold the process.
 Executed execute(const CommonArgs& args, const Manifest& manifest, const RunOptions& options,
                  Runtime& runtime, const Diagnostics& diag, const SignalWatcher& signals,
-                 const std::function<std::vector<FlowObserver*>(std::size_t)>& observe = {});
+                 const std::function<std::vector<FlowObserver*>(std::size_t)>& observe = {},
+                 const std::function<void(std::size_t, const Flow&)>& linked = {});
 
 }  // namespace torvyn::cli

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common.hpp"
+#include "live.hpp"
 #include "torvyn/observability/report.hpp"
 #include "torvyn/security/audit.hpp"
 
@@ -17,6 +18,7 @@ struct RunArgs : CommonArgs {
     bool quiet = false;
     bool verbose = false;
     bool allow_failures = false;
+    LiveArgs live;
 };
 
 // -v: every failed call on stderr as it happens (the summary counts them).
@@ -40,6 +42,16 @@ private:
 int run(const RunArgs& args) {
     const SignalWatcher signals;  // first: every later thread inherits its mask
     const Diagnostics diag;
+    // Listening first: a taken port fails the command before anything loads.
+    std::unique_ptr<LiveRun> live;
+    if (args.live.any()) {
+        auto started = LiveRun::start(args.live);
+        if (!started) {
+            diag.error(started.error());
+            return kExitInvalid;
+        }
+        live = std::move(started).value();
+    }
     auto manifest = load_checked(args, diag);
     if (!manifest) {
         return kExitInvalid;
@@ -66,13 +78,26 @@ int run(const RunArgs& args) {
         r = std::make_unique<ReportObserver>();
         printers.push_back(std::make_unique<ErrorPrinter>(diag));
     }
-    const Executed ran = execute(args, *manifest, opts, *runtime.value(), diag, signals,
-                                 [&](std::size_t i) -> std::vector<FlowObserver*> {
-                                     if (args.verbose) {
-                                         return {reports.at(i).get(), printers.at(i).get()};
-                                     }
-                                     return {reports.at(i).get()};
-                                 });
+    if (live) {
+        live->add_flows(selected_flows(*manifest, args));
+    }
+    const Executed ran = execute(
+        args, *manifest, opts, *runtime.value(), diag, signals,
+        [&](std::size_t i) {
+            std::vector<FlowObserver*> observers = {reports.at(i).get()};
+            if (args.verbose) {
+                observers.push_back(printers.at(i).get());
+            }
+            if (live) {
+                observers.push_back(live->observer(i));
+            }
+            return observers;
+        },
+        [&](std::size_t i, const Flow& flow) {
+            if (live) {
+                live->track(i, flow);
+            }
+        });
     if (ran.rc == kExitInvalid) {
         return ran.rc;
     }
@@ -128,6 +153,7 @@ std::function<int()> define_run(CLI::App& command) {
                      "Print every failed call on stderr as it happens");
     command.add_flag("--allow-failures", args->allow_failures,
                      "Exit 0 when nodes stopped but the flow completed (as allow-failures)");
+    add_live_options(command, args->live);
     return [args] { return run(*args); };
 }
 
