@@ -107,9 +107,10 @@ echo "bench: paced path latency" >&2
 
 echo "bench: cost of observers and tracing, and the run-to-run spread" >&2
 # The same 3-stage flow with and without an observer that counts every event,
-# and traced (1 element in 100, every element), alternating so that drift
-# hits all. The five runs without one are the spread a `torvyn bench
-# --compare` gate must allow for.
+# traced (1 element in 100, every element), and with the live counters
+# `torvyn run --metrics/--ui` keeps (--live), alternating so that drift hits
+# all. The five runs without one are the spread a `torvyn bench --compare`
+# gate must allow for.
 for i in 1 2 3 4 5; do
   "$torvyn" bench "$(manifest observed_64 64 100000 1)" "${L[@]}" --warmup 10000 \
     --out "$out/observer_without_$i.json" >/dev/null 2>&1
@@ -117,6 +118,8 @@ for i in 1 2 3 4 5; do
     --out "$out/observer_trace100_$i.json" >/dev/null 2>&1
   "$torvyn" bench "$(manifest observed_64 64 100000 1)" "${L[@]}" --warmup 10000 --trace all \
     --out "$out/observer_traceall_$i.json" >/dev/null 2>&1
+  "$torvyn" bench "$(manifest observed_64 64 100000 1)" "${L[@]}" --warmup 10000 --live \
+    --out "$out/observer_live_$i.json" >/dev/null 2>&1
   if [ "$i" -le 3 ]; then
     "$torvyn" bench "$(manifest observed_64 64 100000 1)" "${L[@]}" --warmup 10000 --count-events \
       --out "$out/observer_with_$i.json" >/dev/null 2>&1

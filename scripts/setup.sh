@@ -5,7 +5,9 @@
 #   scripts/setup.sh         what `make demo` and `make test` need
 #   scripts/setup.sh fuzz    and clang's sanitizer runtimes (libFuzzer), for `make fuzz`
 #
-#   Debian packages  — compilers, wasm32-wasi sysroot, host libraries
+#   Debian packages  — compilers, wasm32-wasi sysroot, host libraries; and
+#                      Prometheus and Chromium, which the live endpoints' tests
+#                      run against (tests/observe)
 #   cargo tools      — wit-bindgen, wasm-component-ld, wasm-tools (pinned),
 #                      installed under $TORVYN_CACHE_DIR/tools, outside the checkout
 set -euo pipefail
@@ -24,6 +26,8 @@ apt_packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev clang-format
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   rapidjson-dev libcurl4-openssl-dev libspdlog-dev
+  prometheus-cpp-dev libcpp-httplib-dev
+  prometheus chromium
 )
 for extra in "$@"; do
   case "$extra" in

@@ -9,6 +9,7 @@
 
 #include "run.hpp"
 #include "torvyn/observability/bench.hpp"
+#include "torvyn/observability/live.hpp"
 #include "torvyn/observability/trace.hpp"
 
 namespace torvyn::cli {
@@ -23,6 +24,7 @@ struct BenchArgs : CommonArgs {
     double threshold = 10.0;
     bool count_events = false;
     std::string trace;  // --trace SAMPLING: what tracing costs
+    bool live = false;
     std::uint32_t repeat = 1;
 };
 
@@ -38,13 +40,21 @@ struct BenchRun {
     std::vector<std::unique_ptr<BenchObserver>> measured;
     std::vector<std::unique_ptr<CountingObserver>> counters;
     std::vector<std::unique_ptr<TraceRecorder>> traces;
+    std::vector<std::shared_ptr<LiveFlow>> live;
     nlohmann::json benches = nlohmann::json::array();
 };
 
 BenchRun run_once(const BenchArgs& args, const Manifest& manifest, const RunOptions& opts,
                   Runtime& runtime, const Diagnostics& diag, SignalWatcher& signals,
-                  std::optional<std::chrono::milliseconds> duration, std::size_t count) {
+                  std::optional<std::chrono::milliseconds> duration, std::size_t count,
+                  LiveRegistry* live) {
     BenchRun run;
+    // With --live, what `torvyn run --metrics` attaches (nothing scrapes it).
+    if (live != nullptr) {
+        for (const FlowSpec* f : selected_flows(manifest, args)) {
+            run.live.push_back(live->add(f->name, f->max_buffer_memory));
+        }
+    }
     // The measurements (and, with --count-events, a counter of every event)
     // are each flow's observers.
     for (std::size_t i = 0; i < count; ++i) {
@@ -65,17 +75,27 @@ BenchRun run_once(const BenchArgs& args, const Manifest& manifest, const RunOpti
             }
         });
     }
-    run.ran = execute(args, manifest, opts, runtime, diag, signals,
-                      [&](std::size_t i) -> std::vector<FlowObserver*> {
-                          std::vector<FlowObserver*> o{run.measured.at(i).get()};
-                          if (run.counters.at(i)) {
-                              o.push_back(run.counters[i].get());
-                          }
-                          if (run.traces.at(i)) {
-                              o.push_back(run.traces[i].get());
-                          }
-                          return o;
-                      });
+    run.ran = execute(
+        args, manifest, opts, runtime, diag, signals,
+        [&](std::size_t i) -> std::vector<FlowObserver*> {
+            std::vector<FlowObserver*> o{run.measured.at(i).get()};
+            if (run.counters.at(i)) {
+                o.push_back(run.counters[i].get());
+            }
+            if (!run.live.empty()) {
+                o.push_back(run.live.at(i).get());
+            }
+            if (run.traces.at(i)) {
+                o.push_back(run.traces[i].get());
+            }
+            return o;
+        },
+        {},
+        [&](std::size_t i, const Flow& flow) {
+            if (!run.live.empty()) {
+                run.live.at(i)->track([&flow] { return flow.progress(); });
+            }
+        });
     finished.store(true);
     if (timer.joinable()) {
         timer.join();
@@ -142,10 +162,14 @@ int bench(const BenchArgs& args) {
         opts.sampling = sampling.value();
     }
     const std::size_t count = selected_flows(*manifest, args).size();
+    std::optional<LiveRegistry> live;
+    if (args.live) {
+        live.emplace();
+    }
     std::vector<BenchRun> runs;
     for (std::uint32_t n = 0; n < args.repeat && signals.signal() == 0; ++n) {
-        runs.push_back(
-            run_once(args, *manifest, opts, *runtime.value(), diag, signals, duration, count));
+        runs.push_back(run_once(args, *manifest, opts, *runtime.value(), diag, signals, duration,
+                                count, live ? &*live : nullptr));
         if (runs.back().ran.rc == kExitInvalid) {
             return kExitInvalid;
         }
@@ -269,6 +293,9 @@ std::function<int()> define_bench(CLI::App& command) {
                        "what tracing costs");
     command.add_flag("--count-events", args->count_events,
                      "Attach an observer that counts every event (what an observer costs)");
+    command.add_flag("--live", args->live,
+                     "Keep the live counters `torvyn run --metrics/--ui` keeps, serving nothing "
+                     "(what production-level observability costs)");
     return [args] { return bench(*args); };
 }
 

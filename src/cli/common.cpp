@@ -292,7 +292,8 @@ std::filesystem::path executable_path() {
 Executed execute(const CommonArgs& args, const Manifest& manifest, const RunOptions& options,
                  Runtime& runtime, const Diagnostics& diag, const SignalWatcher& signals,
                  const std::function<std::vector<FlowObserver*>(std::size_t)>& observe,
-                 const ProgressTick& tick) {
+                 const ProgressTick& tick,
+                 const std::function<void(std::size_t, const Flow&)>& linked) {
     Executed out;
     // Link every flow before running any: invalid input stops everything
     // before the first element moves.
@@ -314,6 +315,11 @@ Executed execute(const CommonArgs& args, const Manifest& manifest, const RunOpti
             diag.warning(w);
         }
         flows.push_back(std::move(flow).value());
+    }
+    if (linked) {
+        for (std::size_t i = 0; i < flows.size(); ++i) {
+            linked(i, *flows[i]);
+        }
     }
     // Guests write to the same stdout; flush ours first so output keeps its order.
     std::fflush(stdout);

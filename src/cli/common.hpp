@@ -121,12 +121,15 @@ struct Executed {
 // Links every selected flow (nothing runs if one fails), then runs them all,
 // one thread per flow. `observe(i)` gives flow i observers of its own;
 // `tick`, when given, is called on this thread about every 20 ms while they
-// run, with their progress (a live line, a stop condition). After a forced
-// stop, a call that cannot be ended does not hold the process.
+// run, with their progress (a live line, a stop condition); `linked(i, flow)`
+// is told of each flow once all are linked, before any runs (the flow
+// outlives its run). After a forced stop, a call that cannot be ended does
+// not hold the process.
 using ProgressTick = std::function<void(const std::vector<FlowProgress>&)>;
 Executed execute(const CommonArgs& args, const Manifest& manifest, const RunOptions& options,
                  Runtime& runtime, const Diagnostics& diag, const SignalWatcher& signals,
                  const std::function<std::vector<FlowObserver*>(std::size_t)>& observe = {},
-                 const ProgressTick& tick = {});
+                 const ProgressTick& tick = {},
+                 const std::function<void(std::size_t, const Flow&)>& linked = {});
 
 }  // namespace torvyn::cli

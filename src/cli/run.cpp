@@ -106,8 +106,9 @@ int run_flows(const RunArgs& args, AddOns& addons) {
     opts.audit = audit.enabled() ? &audit : nullptr;
     opts.allow_failures = args.allow_failures;
     opts.sampling = sampling.value();
-    const std::size_t flows = selected_flows(*manifest, args).size();
-    RunContext context{*manifest, flows, diag, signals, opts};
+    const std::vector<const FlowSpec*> selected = selected_flows(*manifest, args);
+    const std::size_t flows = selected.size();
+    RunContext context{*manifest, selected, flows, diag, signals, opts};
     std::vector<RunAddOn*> active;
     for (auto& addon : addons) {
         if (!addon->wanted()) {
@@ -147,6 +148,11 @@ int run_flows(const RunArgs& args, AddOns& addons) {
             }
             for (RunAddOn* addon : active) {
                 addon->tick(context, progress);
+            }
+        },
+        [&](std::size_t i, const Flow& flow) {
+            for (RunAddOn* addon : active) {
+                addon->linked(i, flow);
             }
         });
     if (ran.rc == kExitInvalid) {
@@ -222,6 +228,7 @@ std::function<int()> define_run(CLI::App& command) {
     addons->push_back(make_otlp_addon());
     addons->push_back(make_log_addon());
     addons->push_back(make_progress_addon());
+    addons->push_back(make_live_addon());
     add_run_options(command, *args, *addons);
     return [args, addons] { return run_flows(*args, *addons); };
 }

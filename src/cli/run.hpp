@@ -29,7 +29,8 @@ struct RunArgs : CommonArgs {
 // What an add-on may use while the flows run.
 struct RunContext {
     const Manifest& manifest;
-    std::size_t flows;  // selected flows; observers(i) is asked for each
+    std::vector<const FlowSpec*> selected;  // the flows that run; observers(i) is asked for each
+    std::size_t flows;                      // selected.size()
     const Diagnostics& diag;
     SignalWatcher& signals;
     RunOptions& options;  // before any flow is made: sampling, ...
@@ -47,6 +48,10 @@ public:
     virtual std::optional<Error> open(RunContext& run) = 0;
     // Observers of flow `flow` (owned by the add-on).
     virtual std::vector<FlowObserver*> observers(std::size_t flow) = 0;
+    // Flow `flow` is linked, before any runs (it outlives its run).
+    virtual void linked(std::size_t flow, const Flow& linked_flow) {
+        (void)flow, (void)linked_flow;
+    }
     // About every 20 ms while the flows run (on the main thread).
     virtual void tick(RunContext& run, const std::vector<FlowProgress>& progress) {
         (void)run, (void)progress;
@@ -69,5 +74,6 @@ int run_flows(const RunArgs& args, AddOns& addons);
 std::unique_ptr<RunAddOn> make_otlp_addon();
 std::unique_ptr<RunAddOn> make_log_addon();
 std::unique_ptr<RunAddOn> make_progress_addon();
+std::unique_ptr<RunAddOn> make_live_addon();
 
 }  // namespace torvyn::cli

@@ -98,6 +98,7 @@ std::function<int()> define_trace(CLI::App& command) {
     addons->push_back(make_otlp_addon());
     addons->push_back(make_log_addon());
     addons->push_back(make_progress_addon());
+    addons->push_back(make_live_addon());
     add_run_options(command, *args, *addons);
     return [args, addons] { return run_flows(*args, *addons); };
 }

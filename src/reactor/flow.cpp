@@ -66,9 +66,10 @@ double FlowReport::elements_per_second() const {
 
 void Flow::State::publish_progress(bool finished) {
     const Accounting& a = report;
+    const BufferStats b = buffers.stats_now();
     progress.publish({a.emitted, a.derived, a.branches, a.delivered, a.filtered, a.dropped,
-                      a.failed, a.dead_lettered, a.aggregated, finished ? 1u : 0u,
-                      pressured_queues});
+                      a.failed, a.dead_lettered, a.aggregated, finished ? 1u : 0u, b.bytes_held,
+                      b.peak_bytes_held, pressured_queues});
 }
 
 Flow::Flow(std::unique_ptr<State> state) : s_(std::move(state)) {}
@@ -100,7 +101,9 @@ FlowProgress Flow::progress() const {
     p.dead_lettered = v[7];
     p.aggregated = v[8];
     p.finished = v[9] != 0;
-    p.pressured_queues = v[10];
+    p.buffer_bytes = v[10];
+    p.peak_buffer_bytes = v[11];
+    p.pressured_queues = v[12];
     p.queues = s_->edges.size();
     return p;
 }

@@ -163,8 +163,9 @@ struct Flow::State {
     // Why each element queued for a dead-letter sink was given up, by its
     // payload (shared buffers: in the order they were given up).
     std::unordered_map<BufferHandle, std::deque<DeadLetterReason>> dead_letters;
-    // The accounting as of the last sweep or emission, for other threads.
-    PublishedCounters<11> progress;
+    // The accounting and buffer memory as of the last sweep or emission, for
+    // other threads.
+    PublishedCounters<13> progress;
     std::uint64_t pressured_queues = 0;  // edges between high and low watermark now
     std::vector<std::unique_ptr<FlowObserver>> owned_observers;
     // options.observers, with what each listens to (from the run's start).

@@ -115,6 +115,7 @@ void build_graph(State& s) {
     }
     for (const auto& e : s.edges) {
         s.topology.edges.push_back(e.report.from + " -> " + e.report.to);
+        s.topology.links.push_back({e.from, e.to, e.report.capacity, e.report.dead_letter});
     }
 }
 

@@ -494,6 +494,10 @@ TEST(Scheduler, GracefulStopDrainsEverythingInFlight) {
     EXPECT_TRUE(r.accounting_balanced());
     EXPECT_TRUE(flow.value()->progress().finished);
     EXPECT_EQ(flow.value()->progress().delivered, r.delivered);
+    // Buffer memory too (what --metrics reads while a flow runs).
+    EXPECT_EQ(flow.value()->progress().peak_buffer_bytes, r.buffers.peak_bytes_held);
+    EXPECT_GT(flow.value()->progress().peak_buffer_bytes, 0u);
+    EXPECT_EQ(flow.value()->progress().buffer_bytes, r.buffers.bytes_held);
 }
 
 TEST(Scheduler, ForcedStopCountsWhatIsQueuedAsFailed) {

@@ -51,6 +51,8 @@ enum class ErrorCode : std::uint16_t {
     usage = 500,
     io = 501,
     engine = 502,
+    listen_address = 503,  // --metrics/--ui: not ADDR:PORT
+    listen_failed = 504,   // nothing can listen at that address (in use, not this machine's)
     internal = 599,
 };
 

@@ -142,6 +142,9 @@ struct FlowProgress : Accounting {
     bool finished = false;               // run() has returned
     std::uint64_t pressured_queues = 0;  // queues above their high watermark now
     std::uint64_t queues = 0;
+    // The flow's payload buffers: bytes held now and at most so far.
+    std::uint64_t buffer_bytes = 0;
+    std::uint64_t peak_buffer_bytes = 0;
 };
 
 class AuditLog;

@@ -38,6 +38,14 @@ struct FlowTopology {
     std::vector<std::string> nodes;
     std::vector<Role> roles;
     std::vector<std::string> edges;  // "a -> b", "router.port -> b"
+    // Per edge, by the same index: the nodes it joins and its queue.
+    struct Link {
+        std::uint32_t from = 0;
+        std::uint32_t to = 0;
+        std::uint32_t capacity = 0;
+        bool dead_letter = false;  // to the `from` node's dead-letter sink
+    };
+    std::vector<Link> links;
     std::chrono::steady_clock::time_point created;
 };
 

@@ -129,6 +129,11 @@ public:
 
     // After the threads that shared the store have stopped.
     [[nodiscard]] const BufferStats& stats() const { return stats_; }
+    // While they run (by whichever thread holds the flow).
+    [[nodiscard]] BufferStats stats_now() const {
+        const auto held = lock();
+        return stats_;
+    }
     [[nodiscard]] const BufferLimits& limits() const { return limits_; }
 
 private:
