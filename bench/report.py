@@ -189,18 +189,26 @@ o.append(f"- One counting observer (told of every call, copy, emission, delivery
          f"{with_counter - without:+.0f} ns (median of 3 alternating runs; run-to-run spread "
          "is of the same order).")
 # What the issue's budgets are about: production (live counters on, no
-# tracing) and tracing, against the same flow with neither.
-base5 = median_ns("observer_without", 5)
-with_live = median_ns("observer_live", 5)
-trace100 = median_ns("observer_trace100", 5)
-trace_all = median_ns("observer_traceall", 5)
-o.append(f"- Production level, the live counters of `torvyn run --metrics`/`--ui` (`torvyn bench "
-         f"--live`, nothing scraping): {us(base5)} → {us(with_live)} per element, "
-         f"{100 * (with_live / base5 - 1):+.1f}% (median of 5 alternating runs).")
-o.append(f"- Tracing (`torvyn trace`'s recorder, in memory; `torvyn bench --trace`): "
-         f"1 element in 100 {us(trace100)} ({100 * (trace100 / base5 - 1):+.1f}%), every element "
-         f"{us(trace_all)} ({100 * (trace_all / base5 - 1):+.1f}%) per element (median of 5 "
-         "alternating runs).")
+# tracing) and tracing, against the same flow with neither. Noise only adds
+# time: the least of 7 interleaved runs is each one's cost (medians shown too).
+def per_element(prefix):
+    return sorted(1e9 / one(f"{prefix}_{i}.json")["elements_per_second"] for i in range(1, 8))
+
+
+def cost_line(label, prefix, base):
+    t = per_element(prefix)
+    return (f"{label} {us(t[0])} ({100 * (t[0] / base[0] - 1):+.1f}%; median {us(t[3])}, "
+            f"{100 * (t[3] / base[3] - 1):+.1f}%)")
+
+
+base7 = per_element("observer_without")
+o.append(f"- Observability costs on the 3-stage 64 B flow, per element, least of 7 interleaved "
+         f"runs of 400,000 elements: nothing {us(base7[0])} (median {us(base7[3])}); "
+         + cost_line("production level (the live counters of `--metrics`/`--ui`, `torvyn bench "
+                     "--live`, nothing scraping)", "observer_live", base7) + "; "
+         + cost_line("tracing 1 element in 100 (`torvyn bench --trace 1/100`, the trace kept in "
+                     "memory)", "observer_trace100", base7) + "; "
+         + cost_line("tracing every element", "observer_traceall", base7) + ".")
 copies = one("torvyn_copies.json")
 copy_ns = 1e9 / copies["elements_per_second"]
 n_copies = copies["copies_per_element"]

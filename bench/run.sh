@@ -107,21 +107,21 @@ echo "bench: paced path latency" >&2
 
 echo "bench: cost of observers and tracing, and the run-to-run spread" >&2
 # The same 3-stage flow with and without an observer that counts every event,
-# traced (1 element in 100, every element), and with the live counters
-# `torvyn run --metrics/--ui` keeps (--live), alternating so that drift hits
-# all. The five runs without one are the spread a `torvyn bench --compare`
-# gate must allow for.
-for i in 1 2 3 4 5; do
-  "$torvyn" bench "$(manifest observed_64 64 100000 1)" "${L[@]}" --warmup 10000 \
-    --out "$out/observer_without_$i.json" >/dev/null 2>&1
-  "$torvyn" bench "$(manifest observed_64 64 100000 1)" "${L[@]}" --warmup 10000 --trace 1/100 \
+# with the live counters `torvyn run --metrics/--ui` keeps (--live), and
+# traced (1 element in 100, every element), interleaved so that drift hits
+# all alike. Noise here only adds time, so the least of 7 runs is each
+# configuration's cost; the five first runs without any are the spread a
+# `torvyn bench --compare` gate must allow for.
+observed=$(manifest observed_64 64 400000 1)
+for i in 1 2 3 4 5 6 7; do
+  "$torvyn" bench "$observed" "${L[@]}" --warmup 10000 --out "$out/observer_without_$i.json" >/dev/null 2>&1
+  "$torvyn" bench "$observed" "${L[@]}" --warmup 10000 --live --out "$out/observer_live_$i.json" >/dev/null 2>&1
+  "$torvyn" bench "$observed" "${L[@]}" --warmup 10000 --trace 1/100 \
     --out "$out/observer_trace100_$i.json" >/dev/null 2>&1
-  "$torvyn" bench "$(manifest observed_64 64 100000 1)" "${L[@]}" --warmup 10000 --trace all \
+  "$torvyn" bench "$observed" "${L[@]}" --warmup 10000 --trace all \
     --out "$out/observer_traceall_$i.json" >/dev/null 2>&1
-  "$torvyn" bench "$(manifest observed_64 64 100000 1)" "${L[@]}" --warmup 10000 --live \
-    --out "$out/observer_live_$i.json" >/dev/null 2>&1
   if [ "$i" -le 3 ]; then
-    "$torvyn" bench "$(manifest observed_64 64 100000 1)" "${L[@]}" --warmup 10000 --count-events \
+    "$torvyn" bench "$observed" "${L[@]}" --warmup 10000 --count-events \
       --out "$out/observer_with_$i.json" >/dev/null 2>&1
   fi
 done

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -99,7 +100,7 @@ private:
     std::uint64_t wall0_ns_ = 0;  // unix time at t0_
     TickScale scale_;
     double ns_per_tick_ = 1.0;
-    std::vector<VisitRecord> visits_;
+    std::deque<VisitRecord> visits_;  // grows without moving what it holds
     std::vector<CallRecord> calls_;
     std::vector<Mark> marks_;
     std::vector<Depth> depths_;
