@@ -8,12 +8,6 @@
 namespace torvyn {
 namespace {
 
-std::uint64_t unix_now_ns() {
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                          std::chrono::system_clock::now().time_since_epoch())
-                                          .count());
-}
-
 std::size_t discard_body(char*, std::size_t size, std::size_t count, void*) {
     return size * count;
 }

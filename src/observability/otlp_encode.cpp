@@ -62,23 +62,25 @@ private:
     std::unique_ptr<google::protobuf::io::CodedOutputStream> coded_;
 };
 
-// common.v1.KeyValue { key = 1; AnyValue value = 2 }, AnyValue { string_value = 1; int_value = 3 }
+// common.v1.KeyValue { key = 1; AnyValue value = 2 }
+void attribute(Message& parent, int field, std::string_view key, Message& value) {
+    Message kv;
+    kv.text(1, key);
+    kv.message(2, value);
+    parent.message(field, kv);
+}
+
+// AnyValue { string_value = 1; int_value = 3 }
 void text_attribute(Message& parent, int field, std::string_view key, std::string_view value) {
     Message any;
     any.text(1, value);
-    Message kv;
-    kv.text(1, key);
-    kv.message(2, any);
-    parent.message(field, kv);
+    attribute(parent, field, key, any);
 }
 
 void int_attribute(Message& parent, int field, std::string_view key, std::int64_t value) {
     Message any;
     any.signed64(3, value);
-    Message kv;
-    kv.text(1, key);
-    kv.message(2, any);
-    parent.message(field, kv);
+    attribute(parent, field, key, any);
 }
 
 std::string big_endian(std::uint64_t hi, std::uint64_t lo, bool both) {

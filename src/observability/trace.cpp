@@ -28,12 +28,6 @@ std::string json_text(std::string_view text) {
     return nlohmann::json(text).dump();
 }
 
-std::uint64_t unix_now_ns() {
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                          std::chrono::system_clock::now().time_since_epoch())
-                                          .count());
-}
-
 }  // namespace
 
 std::uint32_t TraceRecorder::events() const {

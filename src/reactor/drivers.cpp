@@ -19,12 +19,6 @@ namespace {
 constexpr std::chrono::microseconds kFirstPause{100};
 constexpr std::chrono::microseconds kMaxPause{10'000};
 
-std::uint64_t wall_clock_ns() {
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                          std::chrono::system_clock::now().time_since_epoch())
-                                          .count());
-}
-
 std::string on_element(const ElementRef& in) {
     return fmt::format("failed on element {}:", in.sequence);
 }
@@ -458,7 +452,7 @@ void start_path(State& s, Node& n, const Produced& out, std::uint64_t born_ticks
     // The host numbers and stamps the element unless the stage did.
     ElementRef el;
     el.sequence = out.sequence != 0 ? out.sequence : n.report.elements_out - 1;
-    el.timestamp_ns = out.timestamp_ns != 0 ? out.timestamp_ns : wall_clock_ns();
+    el.timestamp_ns = out.timestamp_ns != 0 ? out.timestamp_ns : unix_now_ns();
     el.payload = out.payload;
     el.born_ticks = born_ticks;
     el.trace = path_context(s, out, from);

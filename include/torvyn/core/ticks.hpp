@@ -22,6 +22,14 @@ inline std::uint64_t steady_now_ns() {
                                           .count());
 }
 
+// Wall-clock time (Unix epoch, ns), for what leaves the process: logs,
+// exported spans, element timestamps.
+inline std::uint64_t unix_now_ns() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+}
+
 inline std::uint64_t ticks() {
 #if defined(__x86_64__)
     if (ticks_use_tsc()) {
