@@ -1,5 +1,7 @@
 #include "common.hpp"
 
+#include "torvyn/packaging/resolve.hpp"
+
 #include <unistd.h>
 
 #include <condition_variable>
@@ -194,6 +196,32 @@ std::optional<Error> apply_set(Manifest& m, const std::string& set) {
 
 }  // namespace
 
+Result<std::filesystem::path> manifest_of(const std::string& argument) {
+    if (auto layout = oci::layout_reference(argument)) {
+        auto store = oci::Store::open_existing(layout->dir);
+        if (!store) {
+            return store.error();
+        }
+        auto found = store->find(layout->tag);
+        if (!found) {
+            return found.error();
+        }
+        if (!found.value()) {
+            return Error(ErrorCode::oci_not_found,
+                         layout->tag.empty()
+                             ? fmt::format("{} holds several artifacts", layout->dir.string())
+                             : fmt::format("{} has no '{}'", layout->dir.string(), layout->tag),
+                         "", "name one: oci:DIR:TAG (torvyn inspect DIR lists them)");
+        }
+        auto materialized = oci::materialize(*store, *found.value());
+        if (!materialized) {
+            return materialized.error();
+        }
+        return materialized->manifest;
+    }
+    return std::filesystem::path(argument);
+}
+
 std::optional<Manifest> load_checked(const CommonArgs& args, const Diagnostics& diag,
                                      std::vector<Error>* errors) {
     const auto report = [&](const Error& e) {
@@ -203,7 +231,12 @@ std::optional<Manifest> load_checked(const CommonArgs& args, const Diagnostics& 
             diag.error(e);
         }
     };
-    auto load = load_manifest(args.manifest);
+    auto where = manifest_of(args.manifest);
+    if (!where) {
+        report(where.error());
+        return std::nullopt;
+    }
+    auto load = load_manifest(where.value());
     for (const auto& e : load.errors) {
         report(e);
     }

@@ -102,6 +102,10 @@ struct CommonArgs {
 // Adds them to `command` (the component options only when `components`).
 void add_common(CLI::App& command, CommonArgs& args, bool components);
 
+// The manifest file an argument names: a Torvyn.toml or its folder, or a
+// packed pipeline (an OCI layout folder, oci:DIR[:TAG]) checked and written
+// out beside its blobs.
+Result<std::filesystem::path> manifest_of(const std::string& argument);
 // The manifest, loaded and validated; every problem printed (or appended to
 // `errors`).
 std::optional<Manifest> load_checked(const CommonArgs& args, const Diagnostics& diag,

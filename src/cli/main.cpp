@@ -17,6 +17,7 @@ std::function<int()> define_run(CLI::App& command);
 std::function<int()> define_bench(CLI::App& command);
 std::function<int()> define_init(CLI::App& command);
 std::function<int()> define_trace(CLI::App& command);
+std::function<int()> define_pack(CLI::App& command);
 
 namespace {
 
@@ -27,6 +28,8 @@ const Verb kVerbs[] = {
      define_link},
     {"run", "Link, then run the flows of a manifest", define_run},
     {"trace", "Run the flows tracing their elements; write a trace for Perfetto", define_trace},
+    {"pack", "Write the pipeline and its components as OCI artifacts (an OCI image layout)",
+     define_pack},
     {"bench", "Run flows with a warm-up and report throughput, latency, cost, copies, memory",
      define_bench},
     {"init", "Create a project: one component (language, role) in a flow that runs as made",

@@ -66,8 +66,17 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
 Result<std::filesystem::path> resolve_component(
     const Manifest& manifest, const NodeSpec& node,
     const std::vector<std::filesystem::path>& search_path) {
-    const std::filesystem::path p(node.component);
+    std::filesystem::path p(node.component);
     std::vector<std::filesystem::path> tried;
+    // A packed pipeline names its components by digest: blobs of an OCI
+    // layout, beside the manifest or along the search path.
+    constexpr std::string_view kDigest = "sha256:";
+    if (node.component.rfind(kDigest, 0) == 0 && node.component.size() == kDigest.size() + 64 &&
+        node.component.find('/') == std::string::npos) {
+        const std::string hex = node.component.substr(kDigest.size());
+        tried.push_back(manifest.path.parent_path() / "blobs" / "sha256" / hex);
+        p = std::filesystem::path("sha256") / hex;
+    }
     if (p.is_absolute()) {
         tried.push_back(p);
     } else {

@@ -47,7 +47,13 @@ enum class ErrorCode : std::uint16_t {
     host_pool = 403,    // the engine's instance pool is full
     denied_call = 404,  // a call of an ungranted WASI function, linked to a denying stub
     // Command line and host (5xx)
-    export_failed = 600,  // an exporter (OTLP, a trace file) could not deliver; a warning
+    export_failed = 600,
+    oci_invalid = 700,          // not a valid OCI layout, manifest or reference
+    oci_digest_mismatch = 701,  // content does not hash to its digest
+    oci_not_found = 702,        // no such artifact, tag or blob
+    registry_failed = 703,      // the registry answered an error or could not be reached
+    registry_auth = 704,        // the registry refused the credentials (or asked for some)  // an
+                                // exporter (OTLP, a trace file) could not deliver; a warning
     usage = 500,
     io = 501,
     engine = 502,
