@@ -136,7 +136,15 @@ oras_version=v1.3.6
 go_bin="$TORVYN_TOOLS_DIR/go-bin"
 go_stamp="$go_bin/.cosign-$cosign_version-oras-$oras_version"
 if [ ! -f "$go_stamp" ] || [ ! -x "$go_bin/cosign" ] || [ ! -x "$go_bin/oras" ]; then
-  [ -x "$go_cmd" ] || { log "go not found: cosign and oras are built with Go 1.25+; install it and re-run"; exit 1; }
+  # oras v1.3.6's go.mod asks for go 1.26.7 (cosign's for 1.25.0); GOTOOLCHAIN=local
+  # below: an older Go fails here, saying so, rather than fetching a toolchain.
+  go_min=1.26.7
+  [ -x "$go_cmd" ] || { log "go not found: cosign and oras are built with Go $go_min+; install it and re-run"; exit 1; }
+  go_have="$(GOTOOLCHAIN=local "$go_cmd" env GOVERSION | sed 's/^go//')"
+  if [ "$(printf '%s\n%s\n' "$go_min" "$go_have" | sort -V | head -1)" != "$go_min" ]; then
+    log "Go $go_have is too old for oras $oras_version (needs Go $go_min+): install a newer Go and re-run"
+    exit 1
+  fi
   mkdir -p "$go_bin"
   for mod in "github.com/sigstore/cosign/v2/cmd/cosign@$cosign_version" \
              "oras.land/oras/cmd/oras@$oras_version"; do
