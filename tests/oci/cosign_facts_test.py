@@ -231,7 +231,11 @@ def sign_and_verify(e, digest):
     check(p.returncode != 0, "--offline is not a substitute: without a tlog entry it still fails")
     p = e.run("cosign", "verify", "--key", "plain.pub", "--insecure-ignore-tlog", "--allow-insecure-registry", ref,
               ok=False)
-    check("no matching signatures" in p.stderr, "another key's public key is refused")
+    check("no matching signatures" in p.stderr and p.returncode == 12,
+          "another key's public key is refused: 'no matching signatures', exit 12")
+    p = e.run("cosign", "verify", "--key", "cosign.pub", "--insecure-ignore-tlog", f"{host}/demo:artifact-type", ok=False)
+    check("no signatures found" in p.stderr and p.returncode == 10,
+          "an unsigned artifact (no .sig tag): 'no signatures found', exit 10")
     return ref, sig_tag
 
 
