@@ -10,6 +10,9 @@
 #                      run against (tests/observe)
 #   cargo tools      — wit-bindgen, wasm-component-ld, wasm-tools (pinned),
 #                      installed under $TORVYN_CACHE_DIR/tools, outside the checkout
+#   OCI tools        — Debian's docker-registry, skopeo and htpasswd, and cosign
+#                      and oras built with `go install` (pinned) into
+#                      $TORVYN_TOOLS_DIR/go-bin, which the tests in tests/oci use
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,6 +31,7 @@ apt_packages=(
   rapidjson-dev libcurl4-openssl-dev libspdlog-dev
   prometheus-cpp-dev libcpp-httplib-dev
   prometheus chromium
+  docker-registry skopeo apache2-utils
 )
 for extra in "$@"; do
   case "$extra" in
@@ -122,4 +126,35 @@ fi
 GO="$go_cmd" TORVYN_TOOLS="$TORVYN_CACHE_DIR" CARGO_TARGET_DIR="$TORVYN_CACHE_DIR/tools-target" \
   bash "$here/../sdk/go/setup.sh"
 
-log "ready (tools in $TORVYN_TOOLS_DIR/bin, $py_dir, $js_dir, $TORVYN_CACHE_DIR/tools-go)"
+# --- OCI tools (tests/oci) ----------------------------------------------------
+# cosign (signatures in key mode, offline) and oras (pushes a Wasm artifact the
+# way other tools do), built from the Go module proxy with the Go found above.
+# The module and build caches live in $TORVYN_CACHE_DIR/go, so a fresh clone
+# reuses them; a cold build takes minutes (cosign is the big one).
+cosign_version=v2.6.5
+oras_version=v1.3.6
+go_bin="$TORVYN_TOOLS_DIR/go-bin"
+go_stamp="$go_bin/.cosign-$cosign_version-oras-$oras_version"
+if [ ! -f "$go_stamp" ] || [ ! -x "$go_bin/cosign" ] || [ ! -x "$go_bin/oras" ]; then
+  # oras v1.3.6's go.mod asks for go 1.26.7 (cosign's for 1.25.0); GOTOOLCHAIN=local
+  # below: an older Go fails here, saying so, rather than fetching a toolchain.
+  go_min=1.26.7
+  [ -x "$go_cmd" ] || { log "go not found: cosign and oras are built with Go $go_min+; install it and re-run"; exit 1; }
+  go_have="$(GOTOOLCHAIN=local "$go_cmd" env GOVERSION | sed 's/^go//')"
+  if [ "$(printf '%s\n%s\n' "$go_min" "$go_have" | sort -V | head -1)" != "$go_min" ]; then
+    log "Go $go_have is too old for oras $oras_version (needs Go $go_min+): install a newer Go and re-run"
+    exit 1
+  fi
+  mkdir -p "$go_bin"
+  for mod in "github.com/sigstore/cosign/v2/cmd/cosign@$cosign_version" \
+             "oras.land/oras/cmd/oras@$oras_version"; do
+    log "building ${mod##*/} with go install (once; cached in $TORVYN_CACHE_DIR/go)"
+    GOBIN="$go_bin" GOPATH="$TORVYN_CACHE_DIR/go" GOMODCACHE="$TORVYN_CACHE_DIR/go/mod" \
+      GOCACHE="$TORVYN_CACHE_DIR/go/build" GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-modcacherw \
+      "$go_cmd" install -trimpath "$mod"
+  done
+  rm -f "$go_bin"/.cosign-*
+  touch "$go_stamp"
+fi
+
+log "ready (tools in $TORVYN_TOOLS_DIR/bin, $py_dir, $js_dir, $TORVYN_CACHE_DIR/tools-go, $go_bin)"
