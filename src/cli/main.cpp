@@ -18,6 +18,7 @@ std::function<int()> define_bench(CLI::App& command);
 std::function<int()> define_init(CLI::App& command);
 std::function<int()> define_trace(CLI::App& command);
 std::function<int()> define_pack(CLI::App& command);
+std::function<int()> define_inspect(CLI::App& command);
 
 namespace {
 
@@ -30,6 +31,8 @@ const Verb kVerbs[] = {
     {"trace", "Run the flows tracing their elements; write a trace for Perfetto", define_trace},
     {"pack", "Write the pipeline and its components as OCI artifacts (an OCI image layout)",
      define_pack},
+    {"inspect", "Say what a component or a packed pipeline is: role, interfaces, capabilities",
+     define_inspect},
     {"bench", "Run flows with a warm-up and report throughput, latency, cost, copies, memory",
      define_bench},
     {"init", "Create a project: one component (language, role) in a flow that runs as made",

@@ -73,13 +73,15 @@ Result<Materialized> materialize(const Store& store, const Descriptor& index) {
         if (auto c = store.get(config->digest); !c) {
             return c.error();
         }
+        // Known by its own config, not by the index's descriptor: tools that
+        // rewrite an index (skopeo 1.9 copying one) drop what they do not know.
+        const bool is_pipeline = config->media_type == kPipelineConfigType;
         for (const auto& layer : *layers) {
             auto bytes = store.get(layer.digest);
             if (!bytes) {
                 return bytes.error();
             }
-            if (m.artifact_type == kPipelineArtifactType &&
-                layer.media_type == kPipelineLayerType) {
+            if (is_pipeline && layer.media_type == kPipelineLayerType) {
                 toml = std::move(bytes).value();
                 found = true;
             }
