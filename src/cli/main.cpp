@@ -19,6 +19,7 @@ std::function<int()> define_init(CLI::App& command);
 std::function<int()> define_trace(CLI::App& command);
 std::function<int()> define_pack(CLI::App& command);
 std::function<int()> define_inspect(CLI::App& command);
+std::function<int()> define_keygen(CLI::App& command);
 
 namespace {
 
@@ -33,6 +34,7 @@ const Verb kVerbs[] = {
      define_pack},
     {"inspect", "Say what a component or a packed pipeline is: role, interfaces, capabilities",
      define_inspect},
+    {"keygen", "Make a P-256 key pair for signing pipelines (cosign-compatible)", define_keygen},
     {"bench", "Run flows with a warm-up and report throughput, latency, cost, copies, memory",
      define_bench},
     {"init", "Create a project: one component (language, role) in a flow that runs as made",

@@ -52,7 +52,8 @@ enum class ErrorCode : std::uint16_t {
     oci_digest_mismatch = 701,  // content does not hash to its digest
     oci_not_found = 702,        // no such artifact, tag or blob
     registry_failed = 703,      // the registry answered an error or could not be reached
-    registry_auth = 704,        // the registry refused the credentials (or asked for some)  // an
+    registry_auth = 704,        // the registry refused the credentials (or asked for some)
+    signature_invalid = 710,    // a key, payload or signature that cannot be used  // an
                                 // exporter (OTLP, a trace file) could not deliver; a warning
     usage = 500,
     io = 501,
