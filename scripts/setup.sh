@@ -28,7 +28,7 @@ apt_packages=(
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev libssl-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev clang-format
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  rapidjson-dev libcurl4-openssl-dev libspdlog-dev
+  rapidjson-dev libcurl4-openssl-dev libspdlog-dev libarchive-dev
   prometheus-cpp-dev libcpp-httplib-dev
   prometheus chromium
   docker-registry skopeo apache2-utils

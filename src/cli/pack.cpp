@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common.hpp"
+#include "torvyn/packaging/archive.hpp"
 #include "torvyn/packaging/pack.hpp"
 
 namespace torvyn::cli {
@@ -31,16 +32,31 @@ int pack(const PackArgs& args) {
         return kExitInvalid;
     }
     const std::string tag = args.tag.empty() ? "latest" : args.tag;
-    if (auto e = oci::write_layout(*packed, args.out, tag)) {
+    // x.tar: the layout written to a folder beside it, then archived.
+    const bool tar = args.out.size() > 4 && args.out.substr(args.out.size() - 4) == ".tar";
+    const std::string layout = tar ? args.out + ".layout" : args.out;
+    if (tar) {
+        std::filesystem::remove_all(layout);
+    }
+    if (auto e = oci::write_layout(*packed, layout, tag)) {
         diag.error(*e);
         return kExitInvalid;
+    }
+    if (tar) {
+        auto e = oci::write_tar(layout, args.out);
+        std::filesystem::remove_all(layout);
+        if (e) {
+            diag.error(*e);
+            return kExitInvalid;
+        }
     }
     std::uint64_t total = 0;
     for (const auto& b : packed->blobs) {
         total += b.descriptor.size;
     }
-    fmt::print("packed {} -> {} (OCI image layout, tag '{}'; {} blobs, {})\n",
-               manifest->path.string(), args.out, tag, packed->blobs.size(), size_text(total));
+    fmt::print("packed {} -> {} (OCI image layout{}, tag '{}'; {} blobs, {})\n",
+               manifest->path.string(), args.out, tar ? " in a tar" : "", tag, packed->blobs.size(),
+               size_text(total));
     fmt::print("  pipeline  {}\n", packed->pipeline.digest);
     for (const auto& c : packed->components) {
         fmt::print("  {:<28} {}  {}{}\n", c.file, c.manifest.digest, size_text(c.wasm.size),
@@ -54,7 +70,9 @@ int pack(const PackArgs& args) {
 std::function<int()> define_pack(CLI::App& command) {
     auto args = std::make_shared<PackArgs>();
     add_common(command, *args, true);
-    command.add_option("--out,-o", args->out, "The OCI image layout folder to write (or add) to")
+    command
+        .add_option("--out,-o", args->out,
+                    "The OCI image layout folder to write (or add) to, or x.tar for one file")
         ->capture_default_str();
     command.add_option("--tag", args->tag, "Name the pipeline in the layout (default: latest)");
     command.add_option("--name", args->options.name,

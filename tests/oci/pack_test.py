@@ -126,6 +126,15 @@ def main():
           "skopeo changed the manifests")
     check(run([torvyn, "run", f"oci:{c}:copy", "-q"]).stdout == want, "run what skopeo copied")
 
+    # One tar file (skopeo's oci-archive:), byte for byte the same twice.
+    tars = [os.path.join(tmp, f"p{i}.tar") for i in (1, 2)]
+    for t_ in tars:
+        run([torvyn, "pack", FAN_OUT, "-o", t_, "--version", "1.2.0"] + L)
+    with open(tars[0], "rb") as f1, open(tars[1], "rb") as f2:
+        check(f1.read() == f2.read(), "two tars of the same inputs differ")
+    raw = run(["skopeo", "inspect", "--raw", f"oci-archive:{tars[0]}:latest"]).stdout.encode()
+    check(hashlib.sha256(raw).hexdigest() == digest.split(":")[1], "the tar holds another index")
+
     # Bad layouts: a tampered blob, a missing one, a tag that is not there.
     t = os.path.join(tmp, "tampered")
     shutil.copytree(a, t)
