@@ -18,6 +18,8 @@ std::function<int()> define_bench(CLI::App& command);
 std::function<int()> define_init(CLI::App& command);
 std::function<int()> define_trace(CLI::App& command);
 std::function<int()> define_pack(CLI::App& command);
+std::function<int()> define_publish(CLI::App& command);
+std::function<int()> define_pull(CLI::App& command);
 
 namespace {
 
@@ -30,6 +32,9 @@ const Verb kVerbs[] = {
     {"trace", "Run the flows tracing their elements; write a trace for Perfetto", define_trace},
     {"pack", "Write the pipeline and its components as OCI artifacts (an OCI image layout)",
      define_pack},
+    {"publish", "Push the pipeline and its components to an OCI registry", define_publish},
+    {"pull", "Fetch a published pipeline into the local store (run REF then needs no network)",
+     define_pull},
     {"bench", "Run flows with a warm-up and report throughput, latency, cost, copies, memory",
      define_bench},
     {"init", "Create a project: one component (language, role) in a flow that runs as made",

@@ -78,8 +78,11 @@ Result<Materialized> materialize(const Store& store, const Descriptor& index) {
             if (!bytes) {
                 return bytes.error();
             }
-            if (m.artifact_type == kPipelineArtifactType &&
-                layer.media_type == kPipelineLayerType) {
+            // Told by its config's media type too: tools that copy an index
+            // (skopeo copy) may drop the descriptors' artifactType.
+            const bool is_pipeline = m.artifact_type == kPipelineArtifactType ||
+                                     config->media_type == kPipelineConfigType;
+            if (is_pipeline && layer.media_type == kPipelineLayerType) {
                 toml = std::move(bytes).value();
                 found = true;
             }
