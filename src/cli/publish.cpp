@@ -96,7 +96,7 @@ int publish(const PublishArgs& args) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     fmt::print("published {} -> {} in {:.2f} s\n", source, reference->text(), seconds);
     fmt::print("  pipeline  {}  ({} bytes, {})\n", index.digest, index.size, index.media_type);
-    fmt::print("  pushed {} blobs and manifests ({}); {} blobs skipped, already in the registry\n",
+    fmt::print("  pushed {} blobs and manifests ({}); skipped {}, already in the registry\n",
                pushed->blobs, size_text(pushed->bytes), pushed->skipped);
     fmt::print("  {}/{}@{}\n", reference->host, reference->repository, index.digest);
     return kExitOk;

@@ -410,10 +410,14 @@ Result<Fetched> Registry::get_manifest(const std::string& ref) {
     return f;
 }
 
-Result<bool> Registry::has_blob(const std::string& digest) {
+Result<bool> Registry::has(const std::string& digest, bool manifest) {
     State::Request q;
     q.method = "HEAD";
-    q.url = fmt::format("/v2/{}/blobs/{}", state_->reference.repository, digest);
+    q.url = fmt::format("/v2/{}/{}/{}", state_->reference.repository,
+                        manifest ? "manifests" : "blobs", digest);
+    if (manifest) {
+        q.headers = {kManifestAccept};
+    }
     auto r = state_->send(q);
     if (!r) {
         return r.error();
@@ -424,7 +428,15 @@ Result<bool> Registry::has_blob(const std::string& digest) {
     if (r->status == 404) {
         return false;
     }
-    return state_->failure(q, *r, fmt::format("blob {}", digest));
+    return state_->failure(q, *r, fmt::format("{} {}", manifest ? "manifest" : "blob", digest));
+}
+
+Result<bool> Registry::has_blob(const std::string& digest) {
+    return has(digest, false);
+}
+
+Result<bool> Registry::has_manifest(const std::string& digest) {
+    return has(digest, true);
 }
 
 std::optional<Error> Registry::push_blob(const std::string& digest, std::string_view bytes) {

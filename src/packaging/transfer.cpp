@@ -123,8 +123,10 @@ Result<Transfer> push_pipeline(Registry& registry, const Store& store, const Des
     for (const auto& d : *contents) {
         const bool is_manifest = d.media_type == kManifestType || d.media_type == kIndexType;
         const bool is_top = d.digest == index.digest;
-        if (!is_manifest) {
-            auto present = registry.has_blob(d.digest);
+        // The index is always pushed: its tag may name something else now.
+        if (!is_top) {
+            auto present =
+                is_manifest ? registry.has_manifest(d.digest) : registry.has_blob(d.digest);
             if (!present) {
                 return present.error();
             }

@@ -57,6 +57,8 @@ public:
     Result<Fetched> get_manifest(const std::string& ref);
     // Whether the repository has the blob `digest`.
     Result<bool> has_blob(const std::string& digest);
+    // Whether the repository has the manifest or index `digest`.
+    Result<bool> has_manifest(const std::string& digest);
     // Uploads `bytes` as `digest` (POST, then PUT ?digest= with the body).
     std::optional<Error> push_blob(const std::string& digest, std::string_view bytes);
     // Stores a manifest or index under `ref` (a tag or its digest).
@@ -68,6 +70,7 @@ public:
     [[nodiscard]] const std::string& credentials_source() const;
 
 private:
+    Result<bool> has(const std::string& digest, bool manifest);
     struct State;
     std::unique_ptr<State> state_;
 };
