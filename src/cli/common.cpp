@@ -1,5 +1,6 @@
 #include "common.hpp"
 
+#include "torvyn/packaging/registry.hpp"
 #include "torvyn/packaging/resolve.hpp"
 
 #include <unistd.h>
@@ -196,6 +197,43 @@ std::optional<Error> apply_set(Manifest& m, const std::string& set) {
 
 }  // namespace
 
+namespace {
+
+// A registry reference: the pipeline from the local store when it has it
+// (pulled or published before: no network), else pulled into it first.
+Result<std::filesystem::path> pulled_manifest(const std::string& argument) {
+    auto reference = oci::parse_reference(argument);
+    if (!reference) {
+        return reference.error();
+    }
+    auto store = oci::Store::open_layout(oci::default_store_dir());
+    if (!store) {
+        return store.error();
+    }
+    auto found = store->find(reference->text());
+    if (!found) {
+        return found.error();
+    }
+    oci::Descriptor index;
+    if (found.value()) {
+        index = *found.value();
+    } else {
+        oci::Registry registry(*reference, {});
+        auto pulled = oci::pull_pipeline(registry, *store, *reference);
+        if (!pulled) {
+            return pulled.error();
+        }
+        index = pulled->index;
+    }
+    auto materialized = oci::materialize(*store, index);
+    if (!materialized) {
+        return materialized.error();
+    }
+    return materialized->manifest;
+}
+
+}  // namespace
+
 Result<std::filesystem::path> manifest_of(const std::string& argument) {
     if (auto layout = oci::layout_reference(argument)) {
         auto store = oci::Store::open_existing(layout->dir);
@@ -218,6 +256,10 @@ Result<std::filesystem::path> manifest_of(const std::string& argument) {
             return materialized.error();
         }
         return materialized->manifest;
+    }
+    std::error_code ec;
+    if (oci::looks_like_reference(argument) && !std::filesystem::exists(argument, ec)) {
+        return pulled_manifest(argument);
     }
     return std::filesystem::path(argument);
 }

@@ -20,6 +20,8 @@ std::function<int()> define_trace(CLI::App& command);
 std::function<int()> define_pack(CLI::App& command);
 std::function<int()> define_inspect(CLI::App& command);
 std::function<int()> define_keygen(CLI::App& command);
+std::function<int()> define_publish(CLI::App& command);
+std::function<int()> define_pull(CLI::App& command);
 
 namespace {
 
@@ -35,6 +37,9 @@ const Verb kVerbs[] = {
     {"inspect", "Say what a component or a packed pipeline is: role, interfaces, capabilities",
      define_inspect},
     {"keygen", "Make a P-256 key pair for signing pipelines (cosign-compatible)", define_keygen},
+    {"publish", "Push the pipeline and its components to an OCI registry", define_publish},
+    {"pull", "Fetch a published pipeline into the local store (run REF then needs no network)",
+     define_pull},
     {"bench", "Run flows with a warm-up and report throughput, latency, cost, copies, memory",
      define_bench},
     {"init", "Create a project: one component (language, role) in a flow that runs as made",

@@ -1,0 +1,125 @@
+// torvyn publish: the pipeline (packed from a manifest, or as an OCI layout
+// holds it) and its components pushed to an OCI registry; blobs the registry
+// has are skipped.
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "common.hpp"
+#include "torvyn/packaging/pack.hpp"
+#include "torvyn/packaging/registry.hpp"
+#include "torvyn/packaging/resolve.hpp"
+
+namespace torvyn::cli {
+namespace {
+
+struct PublishArgs {
+    std::vector<std::string> positionals;  // [SOURCE] REF
+    std::vector<std::string> component_path;
+    bool insecure = false;
+    oci::PackOptions options;
+};
+
+std::string size_text(std::uint64_t bytes) {
+    return bytes >= (1U << 20) ? fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20))
+                               : fmt::format("{:.1f} KiB", static_cast<double>(bytes) / 1024);
+}
+
+// The store holding the pipeline and the index to push: the layout named, or
+// the manifest packed into the local store.
+Result<std::pair<oci::Store, oci::Descriptor>> source_of(const PublishArgs& args,
+                                                         const std::string& source,
+                                                         const Diagnostics& diag) {
+    if (auto layout = oci::layout_reference(source)) {
+        auto store = oci::Store::open_existing(layout->dir);
+        if (!store) {
+            return store.error();
+        }
+        auto found = store->find(layout->tag);
+        if (!found) {
+            return found.error();
+        }
+        if (!found.value()) {
+            return Error(ErrorCode::oci_not_found,
+                         fmt::format("{} has no '{}'", layout->dir.string(), layout->tag), "",
+                         "name one: oci:DIR:TAG");
+        }
+        return std::pair{std::move(store).value(), *found.value()};
+    }
+    CommonArgs common;
+    common.manifest = source;
+    common.component_path = args.component_path;
+    auto manifest = load_checked(common, diag);
+    if (!manifest) {
+        return Error(ErrorCode::usage, fmt::format("cannot publish {}", source));
+    }
+    auto packed = oci::pack(*manifest, component_path(common), args.options);
+    if (!packed) {
+        return packed.error();
+    }
+    auto store = oci::Store::open_layout(oci::default_store_dir());
+    if (!store) {
+        return store.error();
+    }
+    for (const auto& blob : packed->blobs) {
+        if (auto e = store->put(blob.descriptor.digest, blob.bytes)) {
+            return *e;
+        }
+    }
+    return std::pair{std::move(store).value(), packed->pipeline};
+}
+
+int publish(const PublishArgs& args) {
+    const Diagnostics diag;
+    const auto started = std::chrono::steady_clock::now();
+    const std::string source = args.positionals.size() == 2 ? args.positionals[0] : ".";
+    auto reference = oci::parse_reference(args.positionals.back());
+    if (!reference) {
+        diag.error(reference.error());
+        return kExitInvalid;
+    }
+    auto from = source_of(args, source, diag);
+    if (!from) {
+        if (from.error().code != ErrorCode::usage) {
+            diag.error(from.error());
+        }
+        return kExitInvalid;
+    }
+    auto& [store, index] = from.value();
+    oci::Registry registry(*reference, {args.insecure});
+    auto pushed = oci::push_pipeline(registry, store, index, *reference);
+    if (!pushed) {
+        diag.error(pushed.error());
+        return kExitInvalid;
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    fmt::print("published {} -> {} in {:.2f} s\n", source, reference->text(), seconds);
+    fmt::print("  pipeline  {}  ({} bytes, {})\n", index.digest, index.size, index.media_type);
+    fmt::print("  pushed {} blobs and manifests ({}); skipped {}, already in the registry\n",
+               pushed->blobs, size_text(pushed->bytes), pushed->skipped);
+    fmt::print("  {}/{}@{}\n", reference->host, reference->repository, index.digest);
+    return kExitOk;
+}
+
+}  // namespace
+
+std::function<int()> define_publish(CLI::App& command) {
+    auto args = std::make_shared<PublishArgs>();
+    command
+        .add_option("arguments", args->positionals,
+                    "[MANIFEST|DIR|oci:DIR:TAG] REF: what to publish (default: .) and where, "
+                    "HOST[:PORT]/REPOSITORY[:TAG]")
+        ->required()
+        ->expected(1, 2);
+    command.add_option("--component-path,-L", args->component_path,
+                       "Folder to search for component files (repeatable)");
+    command.add_flag(
+        "--insecure", args->insecure,
+        "Plain HTTP (the default for 127.0.0.1, localhost and [::1]; HTTPS otherwise)");
+    command.add_option("--name", args->options.name, "The pipeline's name (default: its folder)");
+    command.add_option("--version", args->options.version, "The pipeline's version");
+    return [args] { return publish(*args); };
+}
+
+}  // namespace torvyn::cli
