@@ -236,22 +236,11 @@ Result<std::filesystem::path> pulled_manifest(const std::string& argument) {
 
 Result<std::filesystem::path> manifest_of(const std::string& argument) {
     if (auto layout = oci::layout_reference(argument)) {
-        auto store = oci::Store::open_existing(layout->dir);
-        if (!store) {
-            return store.error();
+        auto named = oci::open_layout_entry(*layout);
+        if (!named) {
+            return named.error();
         }
-        auto found = store->find(layout->tag);
-        if (!found) {
-            return found.error();
-        }
-        if (!found.value()) {
-            return Error(ErrorCode::oci_not_found,
-                         layout->tag.empty()
-                             ? fmt::format("{} holds several artifacts", layout->dir.string())
-                             : fmt::format("{} has no '{}'", layout->dir.string(), layout->tag),
-                         "", "name one: oci:DIR:TAG (torvyn inspect DIR lists them)");
-        }
-        auto materialized = oci::materialize(*store, *found.value());
+        auto materialized = oci::materialize(named->store, named->entry);
         if (!materialized) {
             return materialized.error();
         }

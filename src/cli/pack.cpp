@@ -5,6 +5,7 @@
 #include "common.hpp"
 #include "torvyn/packaging/archive.hpp"
 #include "torvyn/packaging/pack.hpp"
+#include "torvyn/packaging/resolve.hpp"
 
 namespace torvyn::cli {
 namespace {
@@ -14,11 +15,6 @@ struct PackArgs : CommonArgs {
     std::string tag;
     oci::PackOptions options;
 };
-
-std::string size_text(std::uint64_t bytes) {
-    return bytes >= (1U << 20) ? fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20))
-                               : fmt::format("{:.1f} KiB", static_cast<double>(bytes) / 1024);
-}
 
 int pack(const PackArgs& args) {
     const Diagnostics diag;
@@ -56,10 +52,10 @@ int pack(const PackArgs& args) {
     }
     fmt::print("packed {} -> {} (OCI image layout{}, tag '{}'; {} blobs, {})\n",
                manifest->path.string(), args.out, tar ? " in a tar" : "", tag, packed->blobs.size(),
-               size_text(total));
+               oci::size_text(total));
     fmt::print("  pipeline  {}\n", packed->pipeline.digest);
     for (const auto& c : packed->components) {
-        fmt::print("  {:<28} {}  {}{}\n", c.file, c.manifest.digest, size_text(c.wasm.size),
+        fmt::print("  {:<28} {}  {}{}\n", c.file, c.manifest.digest, oci::size_text(c.wasm.size),
                    c.language.empty() ? "" : fmt::format(", {}", c.language));
     }
     return kExitOk;

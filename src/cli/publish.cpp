@@ -20,31 +20,17 @@ struct PublishArgs {
     oci::PackOptions options;
 };
 
-std::string size_text(std::uint64_t bytes) {
-    return bytes >= (1U << 20) ? fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20))
-                               : fmt::format("{:.1f} KiB", static_cast<double>(bytes) / 1024);
-}
-
 // The store holding the pipeline and the index to push: the layout named, or
 // the manifest packed into the local store.
 Result<std::pair<oci::Store, oci::Descriptor>> source_of(const PublishArgs& args,
                                                          const std::string& source,
                                                          const Diagnostics& diag) {
     if (auto layout = oci::layout_reference(source)) {
-        auto store = oci::Store::open_existing(layout->dir);
-        if (!store) {
-            return store.error();
+        auto named = oci::open_layout_entry(*layout);
+        if (!named) {
+            return named.error();
         }
-        auto found = store->find(layout->tag);
-        if (!found) {
-            return found.error();
-        }
-        if (!found.value()) {
-            return Error(ErrorCode::oci_not_found,
-                         fmt::format("{} has no '{}'", layout->dir.string(), layout->tag), "",
-                         "name one: oci:DIR:TAG");
-        }
-        return std::pair{std::move(store).value(), *found.value()};
+        return std::pair{std::move(named->store), std::move(named->entry)};
     }
     CommonArgs common;
     common.manifest = source;
@@ -97,7 +83,7 @@ int publish(const PublishArgs& args) {
     fmt::print("published {} -> {} in {:.2f} s\n", source, reference->text(), seconds);
     fmt::print("  pipeline  {}  ({} bytes, {})\n", index.digest, index.size, index.media_type);
     fmt::print("  pushed {} blobs and manifests ({}); skipped {}, already in the registry\n",
-               pushed->blobs, size_text(pushed->bytes), pushed->skipped);
+               pushed->blobs, oci::size_text(pushed->bytes), pushed->skipped);
     fmt::print("  {}/{}@{}\n", reference->host, reference->repository, index.digest);
     return kExitOk;
 }

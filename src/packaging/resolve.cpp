@@ -108,6 +108,29 @@ Result<Materialized> materialize(const Store& store, const Descriptor& index) {
     return Materialized{dir / "Torvyn.toml", index};
 }
 
+Result<LayoutEntry> open_layout_entry(const LayoutReference& ref) {
+    auto store = Store::open_existing(ref.dir);
+    if (!store) {
+        return store.error();
+    }
+    auto found = store->find(ref.tag);
+    if (!found) {
+        return found.error();
+    }
+    if (!found.value()) {
+        return Error(ErrorCode::oci_not_found,
+                     ref.tag.empty() ? fmt::format("{} holds several artifacts", ref.dir.string())
+                                     : fmt::format("{} has no '{}'", ref.dir.string(), ref.tag),
+                     "", "name one: oci:DIR:TAG (torvyn inspect DIR lists them)");
+    }
+    return LayoutEntry{std::move(store).value(), *found.value()};
+}
+
+std::string size_text(std::uint64_t bytes) {
+    return bytes >= (1U << 20) ? fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20))
+                               : fmt::format("{:.1f} KiB", static_cast<double>(bytes) / 1024);
+}
+
 std::optional<LayoutReference> layout_reference(const std::string& text) {
     std::error_code ec;
     if (text.rfind("oci:", 0) == 0) {

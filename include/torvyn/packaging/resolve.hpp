@@ -2,6 +2,7 @@
 // written beside the store's blobs, every digest on the way checked.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -27,5 +28,16 @@ struct LayoutReference {
     std::string tag;  // empty: the only entry
 };
 std::optional<LayoutReference> layout_reference(const std::string& text);
+
+// The layout `ref` names and the artifact its tag names (E0702 when there
+// is none, or, without a tag, when there are several).
+struct LayoutEntry {
+    Store store;
+    Descriptor entry;
+};
+Result<LayoutEntry> open_layout_entry(const LayoutReference& ref);
+
+// "12.3 KiB", "4.5 MiB": sizes as the verbs print them.
+std::string size_text(std::uint64_t bytes);
 
 }  // namespace torvyn::oci
