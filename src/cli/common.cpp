@@ -2,13 +2,16 @@
 
 #include "torvyn/packaging/registry.hpp"
 #include "torvyn/packaging/resolve.hpp"
+#include "torvyn/packaging/signatures.hpp"
 
 #include <unistd.h>
 
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -143,6 +146,9 @@ void add_common(CLI::App& command, CommonArgs& a, bool components) {
         command.add_option("--set", a.sets,
                            "Override a node's config: NODE.config=VALUE, or "
                            "FLOW.NODE.config=VALUE when several flows have the node (repeatable)");
+        command.add_option("--trust", a.trust,
+                           "Run a registry reference only if a signature verifies with this "
+                           "public key (repeatable; torvyn keygen's KEY.pub, cosign.pub)");
     }
 }
 
@@ -201,7 +207,50 @@ namespace {
 
 // A registry reference: the pipeline from the local store when it has it
 // (pulled or published before: no network), else pulled into it first.
-Result<std::filesystem::path> pulled_manifest(const std::string& argument) {
+Result<std::vector<std::string>> read_keys(const std::vector<std::string>& files) {
+    std::vector<std::string> keys;
+    for (const auto& f : files) {
+        std::ifstream in(f);
+        std::ostringstream s;
+        s << in.rdbuf();
+        if (!in) {
+            return Error(ErrorCode::io, fmt::format("cannot read the key {}", f), "",
+                         "give a public key file (torvyn keygen's KEY.pub, cosign's cosign.pub)");
+        }
+        keys.push_back(s.str());
+    }
+    return keys;
+}
+
+// --trust: the pipeline `index` must be signed by a trusted key.
+std::optional<Error> check_trust(oci::Registry& registry, oci::Store& store,
+                                 const oci::Reference& reference, const oci::Descriptor& index,
+                                 const std::vector<std::string>& trust) {
+    auto keys = read_keys(trust);
+    if (!keys) {
+        return keys.error();
+    }
+    auto verdict = oci::check_signatures(registry, store, reference, index.digest, *keys);
+    if (!verdict) {
+        return verdict.error();
+    }
+    if (verdict->trust == oci::Trust::unsigned_artifact) {
+        return Error(
+            ErrorCode::unsigned_artifact,
+            fmt::format("{}@{} is not signed; --trust refuses it", reference.text(), index.digest),
+            "", "sign it (torvyn sign REF --key KEY) or run without --trust");
+    }
+    if (verdict->trust == oci::Trust::untrusted) {
+        return Error(ErrorCode::untrusted_artifact,
+                     fmt::format("{}@{}: none of its {} signature(s) verifies with a trusted key",
+                                 reference.text(), index.digest, verdict->signatures),
+                     "", "check the --trust key, or who signed it");
+    }
+    return std::nullopt;
+}
+
+Result<std::filesystem::path> pulled_manifest(const std::string& argument,
+                                              const std::vector<std::string>& trust) {
     auto reference = oci::parse_reference(argument);
     if (!reference) {
         return reference.error();
@@ -225,6 +274,12 @@ Result<std::filesystem::path> pulled_manifest(const std::string& argument) {
         }
         index = pulled->index;
     }
+    if (!trust.empty()) {
+        oci::Registry registry(*reference, {});
+        if (auto e = check_trust(registry, *store, *reference, index, trust)) {
+            return *e;
+        }
+    }
     auto materialized = oci::materialize(*store, index);
     if (!materialized) {
         return materialized.error();
@@ -234,8 +289,14 @@ Result<std::filesystem::path> pulled_manifest(const std::string& argument) {
 
 }  // namespace
 
-Result<std::filesystem::path> manifest_of(const std::string& argument) {
+Result<std::filesystem::path> manifest_of(const std::string& argument,
+                                          const std::vector<std::string>& trust) {
     if (auto layout = oci::layout_reference(argument)) {
+        if (!trust.empty()) {
+            return Error(ErrorCode::unsigned_artifact,
+                         fmt::format("{} is a layout: its signatures live in a registry", argument),
+                         "", "publish it and run the reference, or run without --trust");
+        }
         auto named = oci::open_layout_entry(*layout);
         if (!named) {
             return named.error();
@@ -248,7 +309,7 @@ Result<std::filesystem::path> manifest_of(const std::string& argument) {
     }
     std::error_code ec;
     if (oci::looks_like_reference(argument) && !std::filesystem::exists(argument, ec)) {
-        return pulled_manifest(argument);
+        return pulled_manifest(argument, trust);
     }
     return std::filesystem::path(argument);
 }
@@ -262,7 +323,7 @@ std::optional<Manifest> load_checked(const CommonArgs& args, const Diagnostics& 
             diag.error(e);
         }
     };
-    auto where = manifest_of(args.manifest);
+    auto where = manifest_of(args.manifest, args.trust);
     if (!where) {
         report(where.error());
         return std::nullopt;

@@ -98,6 +98,8 @@ struct CommonArgs {
     bool json = false;
     // --set [FLOW.]NODE.config=VALUE: overrides from the command line.
     std::vector<std::string> sets;
+    // --trust KEY.pub: a registry reference must be signed by one of these.
+    std::vector<std::string> trust;
 };
 // Adds them to `command` (the component options only when `components`).
 void add_common(CLI::App& command, CommonArgs& args, bool components);
@@ -105,7 +107,10 @@ void add_common(CLI::App& command, CommonArgs& args, bool components);
 // The manifest file an argument names: a Torvyn.toml or its folder, or a
 // packed pipeline (an OCI layout folder, oci:DIR[:TAG]) checked and written
 // out beside its blobs.
-Result<std::filesystem::path> manifest_of(const std::string& argument);
+// With `trust` (public key files), a pipeline must be signed by one of them
+// (E0711 unsigned, E0712 not by a trusted key), checked before anything else.
+Result<std::filesystem::path> manifest_of(const std::string& argument,
+                                          const std::vector<std::string>& trust = {});
 // The manifest, loaded and validated; every problem printed (or appended to
 // `errors`).
 std::optional<Manifest> load_checked(const CommonArgs& args, const Diagnostics& diag,

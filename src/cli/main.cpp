@@ -20,6 +20,7 @@ std::function<int()> define_trace(CLI::App& command);
 std::function<int()> define_pack(CLI::App& command);
 std::function<int()> define_inspect(CLI::App& command);
 std::function<int()> define_keygen(CLI::App& command);
+std::function<int()> define_sign(CLI::App& command);
 std::function<int()> define_publish(CLI::App& command);
 std::function<int()> define_pull(CLI::App& command);
 
@@ -37,6 +38,7 @@ const Verb kVerbs[] = {
     {"inspect", "Say what a component or a packed pipeline is: role, interfaces, capabilities",
      define_inspect},
     {"keygen", "Make a P-256 key pair for signing pipelines (cosign-compatible)", define_keygen},
+    {"sign", "Sign a published pipeline in its registry, as cosign does (key mode)", define_sign},
     {"publish", "Push the pipeline and its components to an OCI registry", define_publish},
     {"pull", "Fetch a published pipeline into the local store (run REF then needs no network)",
      define_pull},

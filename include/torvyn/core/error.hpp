@@ -53,7 +53,9 @@ enum class ErrorCode : std::uint16_t {
     oci_not_found = 702,        // no such artifact, tag or blob
     registry_failed = 703,      // the registry answered an error or could not be reached
     registry_auth = 704,        // the registry refused the credentials (or asked for some)
-    signature_invalid = 710,    // a key, payload or signature that cannot be used  // an
+    signature_invalid = 710,    // a key, payload or signature that cannot be used
+    unsigned_artifact = 711,    // --trust: the artifact has no signature
+    untrusted_artifact = 712,   // --trust: no signature verifies with a trusted key  // an
                                 // exporter (OTLP, a trace file) could not deliver; a warning
     usage = 500,
     io = 501,
