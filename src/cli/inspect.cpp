@@ -10,7 +10,9 @@
 #include <fmt/ranges.h>
 
 #include "common.hpp"
+#include "torvyn/packaging/registry.hpp"
 #include "torvyn/packaging/resolve.hpp"
+#include "torvyn/packaging/signatures.hpp"
 #include "torvyn/security/capabilities.hpp"
 
 namespace torvyn::cli {
@@ -89,8 +91,10 @@ int inspect_component_at(const InspectArgs& args, const Diagnostics& diag) {
     return kExitOk;
 }
 
+// `registry`: where the pipeline was published (its signatures are counted).
 int inspect_pipeline(const InspectArgs& args, const Diagnostics& diag,
-                     const oci::LayoutReference& ref) {
+                     const oci::LayoutReference& ref,
+                     const std::optional<oci::Reference>& registry = std::nullopt) {
     auto store = oci::Store::open_existing(ref.dir);
     if (!store) {
         diag.error(store.error());
@@ -142,8 +146,19 @@ int inspect_pipeline(const InspectArgs& args, const Diagnostics& diag,
             }
             flows.push_back({{"name", flow.name}, {"nodes", nodes}});
         }
+        nlohmann::json signatures = nullptr;  // unknown: not from a registry
+        if (registry) {
+            oci::Registry client(*registry, {});
+            auto verdict = oci::check_signatures(client, *store, *registry, entry.digest, {});
+            if (!verdict) {
+                diag.error(verdict.error());
+                return kExitRunFailed;
+            }
+            signatures = verdict->signatures;
+        }
         out.push_back({{"tag", tag},
                        {"digest", entry.digest},
+                       {"signatures", signatures},
                        {"annotations", idx.value("annotations", nlohmann::json::object())},
                        {"flows", flows},
                        {"components", components}});
@@ -162,6 +177,13 @@ int inspect_pipeline(const InspectArgs& args, const Diagnostics& diag,
         fmt::print("pipeline {} {} ({})\n  digest  {}\n", a.value(std::string(oci::kTitle), "?"),
                    a.value(std::string(oci::kVersionAnnotation), "?"), p["tag"].get<std::string>(),
                    p["digest"].get<std::string>());
+        if (!p["signatures"].is_null()) {
+            const auto n = p["signatures"].get<std::size_t>();
+            fmt::print("  signed  {}\n",
+                       n == 0 ? std::string("no (unsigned)")
+                              : fmt::format("{} signature(s) under {}", n,
+                                            oci::signature_tag(p["digest"].get<std::string>())));
+        }
         for (const auto& f : p["flows"]) {
             fmt::print("  flow {}\n", f["name"].get<std::string>());
             for (const auto& n : f["nodes"]) {
@@ -184,6 +206,21 @@ int inspect(const InspectArgs& args) {
     const Diagnostics diag;
     if (auto layout = oci::layout_reference(args.what)) {
         return inspect_pipeline(args, diag, *layout);
+    }
+    std::error_code ec;
+    if (oci::looks_like_reference(args.what) && !std::filesystem::exists(args.what, ec)) {
+        auto reference = oci::parse_reference(args.what);
+        if (!reference) {
+            diag.error(reference.error());
+            return kExitInvalid;
+        }
+        // Into the local store (or from it), every digest checked.
+        if (auto pulled = manifest_of(args.what); !pulled) {
+            diag.error(pulled.error());
+            return kExitInvalid;
+        }
+        return inspect_pipeline(args, diag, {oci::default_store_dir(), reference->text()},
+                                *reference);
     }
     return inspect_component_at(args, diag);
 }
