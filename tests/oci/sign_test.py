@@ -6,6 +6,7 @@ directions, offline (key mode, no transparency log).
     python3 tests/oci/sign_test.py TORVYN COMPONENTS_DIR SOURCE_DIR TMP_DIR
 """
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -75,6 +76,11 @@ def main():
         check("E0712" in p.stderr and "2 signature(s)" in p.stderr and not p.stdout, p.stderr)
         p = run([torvyn, "run", unsigned, "--trust", key + ".pub", "-q"], rc=2, env=env)
         check("E0711" in p.stderr and "not signed" in p.stderr and not p.stdout, p.stderr)
+        # inspect REF says how many signatures each has.
+        (pipe,) = json.loads(run([torvyn, "inspect", ref, "--json"], env=env).stdout)
+        check(pipe["signatures"] == 2 and len(pipe["components"]) == 3, pipe)
+        (other,) = json.loads(run([torvyn, "inspect", unsigned, "--json"], env=env).stdout)
+        check(other["signatures"] == 0, other)
         p = run([torvyn, "sign", ref, "--key", key + ".pub"], rc=2, env=env)
         check("E0710" in p.stderr, p.stderr)
     # The registry is gone: what verified is in the store, checked again offline.

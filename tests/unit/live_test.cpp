@@ -107,9 +107,13 @@ TEST(Live, CallTimesFallInTheirBuckets) {
     auto flow = registry.add("f");
     flow->on_start(three_nodes());
     // Ticks may be TSC cycles: measure what a second is in them.
+    // (Against the steady clock over the same interval: a loaded machine
+    // sleeps longer than asked.)
     const auto t0 = ticks();
+    const auto s0 = steady_now_ns();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    const double ticks_per_second = static_cast<double>(ticks() - t0) / 0.020;
+    const double ticks_per_second =
+        static_cast<double>(ticks() - t0) * 1e9 / static_cast<double>(steady_now_ns() - s0);
     const auto at = [&](double seconds) {
         return static_cast<std::uint64_t>(seconds * ticks_per_second);
     };
