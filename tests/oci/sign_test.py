@@ -50,6 +50,15 @@ def main():
         fan_out = os.path.join(source, "examples", "fan-out")
         for r in (ref, unsigned):
             run([torvyn, "publish", fan_out, r, "-L", components], env=env)
+        # A pipeline another tool pushed: skopeo copies a packed layout to the
+        # registry (rewriting the index as skopeo 1.9 does); Torvyn runs it.
+        layout = os.path.join(tmp, "layout")
+        run([torvyn, "pack", fan_out, "-o", layout, "-L", components], env=env)
+        by_skopeo = f"{reg.host}/demo/by-skopeo:1"
+        run(["skopeo", "copy", "--all", "--dest-tls-verify=false", f"oci:{layout}:latest",
+             f"docker://{by_skopeo}"], env=env)
+        check(run([torvyn, "run", by_skopeo, "-q"], env=env).stdout == want,
+              "run what skopeo pushed: other output")
         key = os.path.join(tmp, "torvyn.key")
         run([torvyn, "keygen", key], env=env)
         out = run([torvyn, "sign", ref, "--key", key], env=env).stdout
