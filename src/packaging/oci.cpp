@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "torvyn/core/limits.hpp"
+
 namespace torvyn::oci {
 
 std::string digest_of(std::string_view bytes) {
@@ -64,6 +66,12 @@ Result<Descriptor> Descriptor::from_json(const nlohmann::json& j, std::string_vi
     d.size = j["size"].get<std::uint64_t>();
     if (!is_digest(d.digest)) {
         return bad(fmt::format("has digest '{}', not sha256:<64 hex digits>", d.digest));
+    }
+    // What a document claims is what a pull would hold in memory: no blob of
+    // a pipeline may be larger than the largest component the host loads.
+    if (d.size > limits::kMaxComponentFileBytes) {
+        return bad(fmt::format("claims {} bytes, more than the {} bytes a blob may have", d.size,
+                               limits::kMaxComponentFileBytes));
     }
     if (j.contains("artifactType") && j["artifactType"].is_string()) {
         d.artifact_type = j["artifactType"].get<std::string>();

@@ -14,6 +14,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "torvyn/core/guest_text.hpp"
+#include "torvyn/core/limits.hpp"
+
 namespace torvyn::oci {
 namespace {
 
@@ -88,9 +91,13 @@ std::string registry_message(const std::string& body) {
                                        : e.value("code", std::string()) + ": ",
                                    e["message"].get<std::string>());
             }
+            if (out.size() >= limits::kMaxGuestTextBytes) {
+                break;
+            }
         }
     }
-    return out;
+    // The registry's own words: shown, but neither long nor able to drive a terminal.
+    return escape_guest_text(std::string_view(out).substr(0, limits::kMaxGuestTextBytes));
 }
 
 // key="value" pairs of a WWW-Authenticate challenge after its scheme.
