@@ -39,54 +39,6 @@ void derive(State& s, Node& n, const Produced& out, const ElementRef* from = nul
     start_path(s, n, out, s.listeners.wants(kPathEvents) ? ticks() : 0, from);
 }
 
-// Whether a new path is sampled (options.sampling); only while tracing.
-bool sample(State& s) {
-    const TraceSampling& p = s.options.sampling;
-    if (s.sampled >= p.max_elements) {
-        return false;
-    }
-    bool take = true;
-    switch (p.mode) {
-        case TraceSampling::Mode::every:
-            break;
-        case TraceSampling::Mode::one_in:
-            take = p.n <= 1 || (s.paths_numbered - 1) % p.n == 0;
-            break;
-        case TraceSampling::Mode::per_second: {
-            const std::uint64_t second = steady_now_ns() / 1'000'000'000U;
-            if (second != s.sample_window) {
-                s.sample_window = second;
-                s.sampled_in_window = 0;
-            }
-            take = s.sampled_in_window < p.n;
-            s.sampled_in_window += take ? 1 : 0;
-            break;
-        }
-    }
-    s.sampled += take ? 1 : 0;
-    return take;
-}
-
-// The trace context of a path that starts at `n`.
-TraceContext path_context(State& s, const Produced& out, const ElementRef* from) {
-    ++s.paths_numbered;
-    if (from != nullptr && from->trace.sampled) {
-        return from->trace;  // an aggregate goes on in its input's trace
-    }
-    if (out.trace.valid()) {
-        // From outside: the same trace, and its sampling decision.
-        TraceContext t = out.trace;
-        t.sampled = t.sampled && s.tracing && s.sampled < s.options.sampling.max_elements;
-        s.sampled += t.sampled ? 1 : 0;
-        return t;
-    }
-    TraceContext t;
-    t.trace_hi = s.trace_hi;
-    t.trace_lo = mix64(s.trace_seed + s.paths_numbered);
-    t.sampled = s.tracing && sample(s);
-    return t;
-}
-
 // --- the drivers -----------------------------------------------------------
 
 void no_start(State&, Node&) {}
@@ -455,16 +407,13 @@ void start_path(State& s, Node& n, const Produced& out, std::uint64_t born_ticks
     el.timestamp_ns = out.timestamp_ns != 0 ? out.timestamp_ns : unix_now_ns();
     el.payload = out.payload;
     el.born_ticks = born_ticks;
-    el.trace = path_context(s, out, from);
+    el.trace = s.paths.context_for(out, from);
     s.listeners.notify(kPathEvents, [&](FlowObserver& o) { o.on_emitted(n.host.id, el); });
     forward(s, n.outputs, visited(s, n, el, kNoEdge, VisitEnd::sent, n.outputs.size()));
 }
 
-ElementRef visited(State& s, const Node& n, const ElementRef& in, std::uint32_t edge, VisitEnd end,
-                   std::size_t sent_on) {
-    if (!in.trace.sampled) {
-        return in;
-    }
+ElementRef traced_visit(State& s, const Node& n, const ElementRef& in, std::uint32_t edge,
+                        VisitEnd end, std::size_t sent_on) {
     const std::uint64_t span = visit_span(in.trace, n.host.id, edge);
     s.listeners.notify(kVisitEvents, [&](FlowObserver& o) {
         o.on_visit(Visit{n.host.id, edge, n.call_kind, end, static_cast<std::uint32_t>(sent_on), in,

@@ -152,12 +152,7 @@ FlowReport Flow::run() {
     s.started = Clock::now();
     const TickScale tick_scale;
     s.listeners.attach(s.options.observers);
-    s.tracing = s.listeners.wants(kVisitEvents);
-    {
-        std::random_device entropy;
-        s.trace_hi = (std::uint64_t{entropy()} << 32U) | entropy();
-        s.trace_seed = (std::uint64_t{entropy()} << 32U) | entropy();
-    }
+    s.paths.start(s.options.sampling, s.listeners.wants(kVisitEvents));
     s.listeners.notify_all([&](FlowObserver& o) { o.on_start(s.topology); });
 
     // init every node, upstream first; then each driver's start (routers

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "listeners.hpp"
+#include "path_tracer.hpp"
 #include "placement.hpp"
 #include "torvyn/core/function_ref.hpp"
 #include "torvyn/core/published.hpp"
@@ -171,16 +172,8 @@ struct Flow::State {
     // options.observers, with what each listens to (from the run's start).
     detail::Listeners listeners;
 
-    // Tracing: on when an observer listens to visits. Every path gets a
-    // trace id (the flow's random high half, a mixed counter as the low);
-    // options.sampling decides which are sampled.
-    bool tracing = false;
-    std::uint64_t trace_hi = 0;
-    std::uint64_t trace_seed = 0;
-    std::uint64_t paths_numbered = 0;
-    std::uint64_t sampled = 0;
-    std::uint64_t sample_window = 0;  // per_second: the current second
-    std::uint64_t sampled_in_window = 0;
+    // Each new path's trace context, and which paths are traced.
+    detail::PathTracer paths;
 
     FlowWaker waker;
     // Times the pending sources were asked again after a wake.
@@ -319,8 +312,16 @@ void start_path(State& s, Node& n, const Produced& out, std::uint64_t born_ticks
 // Element `in` visited `n` (arrived on `edge`) and ended as `end`: observers
 // of visits are told when it is sampled. Returns it as it goes on, its
 // parent span now this visit's.
-ElementRef visited(State& s, const Node& n, const ElementRef& in, std::uint32_t edge, VisitEnd end,
-                   std::size_t sent_on = 0);
+// (Inline: an unsampled element, nearly all of them, costs one test per hop.)
+ElementRef traced_visit(State& s, const Node& n, const ElementRef& in, std::uint32_t edge,
+                        VisitEnd end, std::size_t sent_on);
+inline ElementRef visited(State& s, const Node& n, const ElementRef& in, std::uint32_t edge,
+                          VisitEnd end, std::size_t sent_on = 0) {
+    if (!in.trace.sampled) [[likely]] {
+        return in;
+    }
+    return traced_visit(s, n, in, edge, end, sent_on);
+}
 // Emits an aggregator's flushed outputs while every queue downstream has
 // room; the node is done when none is left. Returns whether any was emitted.
 bool emit_pending(State& s, Node& n);
