@@ -1,17 +1,11 @@
 #include "common.hpp"
 
-#include "torvyn/packaging/registry.hpp"
-#include "torvyn/packaging/resolve.hpp"
-#include "torvyn/packaging/signatures.hpp"
-
 #include <unistd.h>
 
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -202,117 +196,6 @@ std::optional<Error> apply_set(Manifest& m, const std::string& set) {
 }
 
 }  // namespace
-
-namespace {
-
-// A registry reference: the pipeline from the local store when it has it
-// (pulled or published before: no network), else pulled into it first.
-Result<std::vector<std::string>> read_keys(const std::vector<std::string>& files) {
-    std::vector<std::string> keys;
-    for (const auto& f : files) {
-        std::ifstream in(f);
-        std::ostringstream s;
-        s << in.rdbuf();
-        if (!in) {
-            return Error(ErrorCode::io, fmt::format("cannot read the key {}", f), "",
-                         "give a public key file (torvyn keygen's KEY.pub, cosign's cosign.pub)");
-        }
-        keys.push_back(s.str());
-    }
-    return keys;
-}
-
-// --trust: the pipeline `index` must be signed by a trusted key.
-std::optional<Error> check_trust(oci::Registry& registry, oci::Store& store,
-                                 const oci::Reference& reference, const oci::Descriptor& index,
-                                 const std::vector<std::string>& trust) {
-    auto keys = read_keys(trust);
-    if (!keys) {
-        return keys.error();
-    }
-    auto verdict = oci::check_signatures(registry, store, reference, index.digest, *keys);
-    if (!verdict) {
-        return verdict.error();
-    }
-    if (verdict->trust == oci::Trust::unsigned_artifact) {
-        return Error(
-            ErrorCode::unsigned_artifact,
-            fmt::format("{}@{} is not signed; --trust refuses it", reference.text(), index.digest),
-            "", "sign it (torvyn sign REF --key KEY) or run without --trust");
-    }
-    if (verdict->trust == oci::Trust::untrusted) {
-        return Error(ErrorCode::untrusted_artifact,
-                     fmt::format("{}@{}: none of its {} signature(s) verifies with a trusted key",
-                                 reference.text(), index.digest, verdict->signatures),
-                     "", "check the --trust key, or who signed it");
-    }
-    return std::nullopt;
-}
-
-Result<std::filesystem::path> pulled_manifest(const std::string& argument,
-                                              const std::vector<std::string>& trust) {
-    auto reference = oci::parse_reference(argument);
-    if (!reference) {
-        return reference.error();
-    }
-    auto store = oci::Store::open_layout(oci::default_store_dir());
-    if (!store) {
-        return store.error();
-    }
-    auto found = store->find(reference->text());
-    if (!found) {
-        return found.error();
-    }
-    oci::Descriptor index;
-    if (found.value()) {
-        index = *found.value();
-    } else {
-        oci::Registry registry(*reference, {});
-        auto pulled = oci::pull_pipeline(registry, *store, *reference);
-        if (!pulled) {
-            return pulled.error();
-        }
-        index = pulled->index;
-    }
-    if (!trust.empty()) {
-        oci::Registry registry(*reference, {});
-        if (auto e = check_trust(registry, *store, *reference, index, trust)) {
-            return *e;
-        }
-    }
-    auto materialized = oci::materialize(*store, index);
-    if (!materialized) {
-        return materialized.error();
-    }
-    return materialized->manifest;
-}
-
-}  // namespace
-
-Result<std::filesystem::path> manifest_of(const std::string& argument,
-                                          const std::vector<std::string>& trust) {
-    if (auto layout = oci::layout_reference(argument)) {
-        if (!trust.empty()) {
-            return Error(ErrorCode::unsigned_artifact,
-                         fmt::format("{} is a layout: its signatures live in a registry", argument),
-                         "", "publish it and run the reference, or run without --trust");
-        }
-        auto named = oci::open_layout_entry(*layout);
-        if (!named) {
-            return named.error();
-        }
-        auto materialized = oci::materialize(named->store, named->entry);
-        if (!materialized) {
-            return materialized.error();
-        }
-        return materialized->manifest;
-    }
-    std::error_code ec;
-    if (oci::looks_like_reference(argument) && !std::filesystem::exists(argument, ec)) {
-        return pulled_manifest(argument, trust);
-    }
-    return std::filesystem::path(argument);
-}
 
 std::optional<Manifest> load_checked(const CommonArgs& args, const Diagnostics& diag,
                                      std::vector<Error>* errors) {
