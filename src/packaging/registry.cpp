@@ -45,6 +45,39 @@ bool is_loopback(std::string_view host) {
     return name == "localhost" || name == "127.0.0.1" || name == "[::1]";
 }
 
+// The CA locations Go tools (skopeo, cosign, oras) read too: SSL_CERT_FILE (a
+// PEM bundle) and SSL_CERT_DIR (hashed folders, ':'-separated); unset, libcurl's
+// system CAs.
+void trust_ca_locations(CURL* curl) {
+    if (const char* file = std::getenv("SSL_CERT_FILE"); file != nullptr && *file != '\0') {
+        curl_easy_setopt(curl, CURLOPT_CAINFO, file);
+    }
+    if (const char* dir = std::getenv("SSL_CERT_DIR"); dir != nullptr && *dir != '\0') {
+        curl_easy_setopt(curl, CURLOPT_CAPATH, dir);
+    }
+}
+
+// What to do about a transport error, by its kind.
+std::string transport_hint(CURLcode code, const std::string& base) {
+    const char* file = std::getenv("SSL_CERT_FILE");
+    const std::string now = file != nullptr && *file != '\0'
+                                ? fmt::format(" (SSL_CERT_FILE is {} now)", file)
+                                : std::string();
+    switch (code) {
+        case CURLE_PEER_FAILED_VERIFICATION:
+            return fmt::format(
+                "the registry's certificate does not verify against the trusted CAs{}: set "
+                "SSL_CERT_FILE to the PEM file of the CA that signed it (skopeo, cosign and oras "
+                "read it too), or add that CA to the system's (update-ca-certificates)",
+                now);
+        case CURLE_SSL_CACERT_BADFILE:
+            return fmt::format("SSL_CERT_FILE or SSL_CERT_DIR names no readable CA certificates{}",
+                               now);
+        default:
+            return fmt::format("is a registry listening at {}? (--insecure: plain HTTP)", base);
+    }
+}
+
 struct Response {
     long status = 0;
     std::map<std::string, std::string> headers;  // names in lower case, the last response's
@@ -184,7 +217,10 @@ std::pair<std::string, std::string> stored_credentials(const std::string& host) 
 
 struct Registry::State {
     Reference reference;
-    std::string base;  // "http://127.0.0.1:5000"
+    std::string base;  // "https://registry.example.com", "http://127.0.0.1:5000"
+    // A loopback registry is asked over HTTPS first; when its answer is not
+    // TLS (it speaks plain HTTP), once over plain HTTP, and from then on.
+    bool may_fall_back = false;
     std::string basic;
     std::string credentials_file;
     std::string authorization;  // the header value sent now, or empty
@@ -204,13 +240,31 @@ struct Registry::State {
         return Error(ErrorCode::registry_failed,
                      fmt::format("{} {}: {}{}{}", q.method, url_of(q), curl_easy_strerror(code),
                                  *detail != '\0' ? ": " : "", detail),
-                     "",
-                     fmt::format("is a registry listening at {}? (--insecure: plain HTTP)", base));
+                     "", transport_hint(code, base));
     }
 
     [[nodiscard]] std::string url_of(const Request& q) const {
-        return q.url.rfind("http://", 0) == 0 || q.url.rfind("https://", 0) == 0 ? q.url
-                                                                                 : base + q.url;
+        if (q.url.rfind("http://", 0) != 0 && q.url.rfind("https://", 0) != 0) {
+            return base + q.url;
+        }
+        // An absolute URL of this registry (an upload's Location) follows a fall-back.
+        const std::string tls_base = "https://" + reference.host;
+        if (base.rfind("http://", 0) == 0 && q.url.rfind(tls_base + "/", 0) == 0) {
+            return base + q.url.substr(tls_base.size());
+        }
+        return q.url;
+    }
+
+    // Whether `code` for `url` is a loopback registry answering a TLS
+    // handshake in plain HTTP: then `base` becomes plain HTTP, once. A
+    // certificate that does not verify is never a reason.
+    bool fall_back_to_http(CURLcode code, const std::string& url) {
+        if (code != CURLE_SSL_CONNECT_ERROR || !may_fall_back || url.rfind(base + "/", 0) != 0) {
+            return false;
+        }
+        may_fall_back = false;
+        base = "http://" + reference.host;
+        return true;
     }
 
     Result<Response> send_once(const Request& q, const std::string& auth) {
@@ -238,6 +292,7 @@ struct Registry::State {
         curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
         curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(curl, CURLOPT_USERAGENT, "torvyn");
+        trust_ca_locations(curl);
         // Blob GETs may be redirected to storage elsewhere; curl drops our
         // Authorization header when the host changes.
         curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, q.follow ? 1L : 0L);
@@ -259,6 +314,9 @@ struct Registry::State {
             return r;  // the caller says what was expected
         }
         if (code != CURLE_OK) {
+            if (fall_back_to_http(code, url)) {
+                return send_once(q, auth);
+            }
             return transport_error(q, code, detail);
         }
         return r;
@@ -363,9 +421,8 @@ Registry::Registry(const Reference& reference, RegistryOptions options)
     static std::once_flag curl_ready;
     std::call_once(curl_ready, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
     state_->reference = reference;
-    state_->base =
-        fmt::format("{}://{}", options.insecure || is_loopback(reference.host) ? "http" : "https",
-                    reference.host);
+    state_->base = fmt::format("{}://{}", options.insecure ? "http" : "https", reference.host);
+    state_->may_fall_back = !options.insecure && is_loopback(reference.host);
     std::tie(state_->basic, state_->credentials_file) = stored_credentials(reference.host);
     state_->curl = curl_easy_init();
 }

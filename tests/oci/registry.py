@@ -5,6 +5,14 @@
         push_to(f"{reg.host}/demo:1")
     with Registry(tmp, auth="basic") as reg:    # htpasswd (bcrypt), 401 without
         reg.write_auth_file(os.path.join(tmp, "auth.json"))
+    with Registry(tmp, tls=True) as reg:        # HTTPS; reg.ca: the test CA's PEM
+        env["SSL_CERT_FILE"] = reg.ca
+    with Registry(tmp, auth="token") as reg:    # bearer tokens from token_server.py
+
+TLS: a throwaway CA and a server certificate for 127.0.0.1 and localhost,
+made with the openssl command line. Token auth: the registry trusts tokens
+(RS256 JWTs) signed by a certificate of another throwaway CA, issued by
+token_server.py (started here, on a loopback port, for the user below).
 
 The server runs under `timeout`, so it ends by itself after `lifetime`
 seconds even if the test dies; on leaving the block it is stopped by its pid.
@@ -17,10 +25,13 @@ import base64
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -64,25 +75,83 @@ def tools():
     return found
 
 
+def openssl(*args, cwd):
+    exe = shutil.which("openssl")
+    if not exe:
+        raise MissingTool(f"openssl is missing (Debian package openssl): {SETUP_HINT}")
+    p = subprocess.run([exe, *args], cwd=cwd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"openssl {' '.join(args)}: {p.stderr.strip()}")
+
+
+def make_ca(folder, name):
+    """A self-signed CA: (key path, certificate path) in folder."""
+    os.makedirs(folder, exist_ok=True)
+    key, pem = os.path.join(folder, f"{name}.key"), os.path.join(folder, f"{name}.pem")
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", pem,
+            "-days", "2", "-subj", f"/CN={name}",
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=folder)
+    return key, pem
+
+
+def make_cert(ca, folder, name, extensions):
+    """A certificate ca (key, pem) signs, with the given extension lines:
+    (key path, certificate path)."""
+    key, pem = os.path.join(folder, f"{name}.key"), os.path.join(folder, f"{name}.pem")
+    csr, ext = os.path.join(folder, f"{name}.csr"), os.path.join(folder, f"{name}.ext")
+    with open(ext, "w") as f:
+        f.write("\n".join(["basicConstraints=critical,CA:FALSE", *extensions]) + "\n")
+    openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
+            "-subj", f"/CN={name}", cwd=folder)
+    openssl("x509", "-req", "-in", csr, "-CA", ca[1], "-CAkey", ca[0], "-days", "2",
+            "-set_serial", "0x" + os.urandom(8).hex(), "-extfile", ext, "-out", pem, cwd=folder)
+    return key, pem
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
+def stop_group(proc):
+    """Ends the process group `proc` leads (timeout and its server: the group
+    made for them), by its pid."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 class Registry:
     """docker-registry serving tmp/storage at 127.0.0.1:<free port>.
 
-    auth: None (anonymous) or 'basic' (htpasswd; user/password below).
-    Attributes: host ('127.0.0.1:PORT'), url ('http://host'), user, password,
-    storage (the registry's root directory), log (its log file), pid.
+    auth: None (anonymous), 'basic' (htpasswd) or 'token' (bearer tokens from
+    token_server.py), for user/password below. tls: HTTPS with a certificate
+    of a throwaway CA (its PEM file: ca).
+    Attributes: host ('127.0.0.1:PORT'), url ('http[s]://host'), user,
+    password, ca, storage (the registry's root directory), log (its log file),
+    pid; with token auth: token_url (the realm), token_log, service, issuer.
     """
 
-    def __init__(self, tmp, auth=None, lifetime=600, user="torvyn", password="s3cret-pass"):
-        if auth not in (None, "basic"):
-            raise ValueError(f"auth must be None or 'basic', not {auth!r}")
+    def __init__(self, tmp, auth=None, lifetime=600, user="torvyn", password="s3cret-pass",
+                 tls=False):
+        if auth not in (None, "basic", "token"):
+            raise ValueError(f"auth must be None, 'basic' or 'token', not {auth!r}")
         self.tmp = os.path.abspath(tmp)
         self.auth = auth
+        self.tls = tls
+        self.ca = None
+        self.token_server = None
+        self.service, self.issuer = "torvyn-test-registry", "torvyn-test-token-issuer"
         self.lifetime = lifetime
         self.user = user if auth else None
         self.password = password if auth else None
@@ -124,16 +193,64 @@ class Registry:
             with open(path, "w") as f:
                 f.write(line + "\n")
             lines += ["auth:", "  htpasswd:", "    realm: torvyn-test", f"    path: {path}"]
+        elif self.auth == "token":
+            lines += ["auth:", "  token:", f"    realm: {self.token_url}",
+                      f"    service: {self.service}", f"    issuer: {self.issuer}",
+                      f"    rootcertbundle: {self.token_roots}"]
+        if self.tls:
+            lines[lines.index("http:") + 1:lines.index("http:") + 1] = [
+                "  tls:", f"    certificate: {self.cert}", f"    key: {self.key}"]
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
+
+    def _make_tls(self):
+        folder = os.path.join(self.tmp, "tls")
+        ca = make_ca(folder, "torvyn-test-ca")
+        self.ca = ca[1]
+        self.key, self.cert = make_cert(ca, folder, "registry", [
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "keyUsage=critical,digitalSignature,keyEncipherment", "extendedKeyUsage=serverAuth"])
+
+    def _start_token_server(self):
+        """token_server.py on a loopback port it picks and writes to a file."""
+        folder = os.path.join(self.tmp, "token")
+        ca = make_ca(folder, "torvyn-token-ca")
+        self.token_roots = ca[1]
+        key, pem = make_cert(ca, folder, "token-signer", ["keyUsage=critical,digitalSignature"])
+        config = os.path.join(folder, "config.json")
+        with open(config, "w") as f:
+            json.dump({"key": key, "chain": [pem], "issuer": self.issuer, "service": self.service,
+                       "users": {self.user: self.password}, "ttl": 300}, f)
+        os.chmod(config, 0o600)
+        port_file = os.path.join(folder, "port")
+        self.token_log = os.path.join(self.tmp, "token.log")
+        log = open(self.token_log, "ab")
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "token_server.py")
+        self.token_server = subprocess.Popen(
+            ["timeout", "--kill-after=5", str(self.lifetime), sys.executable, script, config, port_file],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and self.token_server.poll() is None:
+            if os.path.exists(port_file):
+                with open(port_file) as f:
+                    self.token_url = f"http://127.0.0.1:{f.read().strip()}/token"
+                return
+            time.sleep(0.05)
+        stop_group(self.token_server)
+        with open(self.token_log, errors="replace") as f:
+            raise RuntimeError(f"token_server.py did not start; its log:\n{f.read()[-4000:]}")
+
+    def _context(self):
+        return ssl.create_default_context(cafile=self.ca) if self.tls else None
 
     def _answers(self):
         """True once GET /v2/ answers as it should (200; 401 with auth)."""
         try:
-            with urllib.request.urlopen(f"{self.url}/v2/", timeout=2) as r:
+            with urllib.request.urlopen(f"{self.url}/v2/", timeout=2, context=self._context()) as r:
                 return r.status == 200 and self.auth is None
         except urllib.error.HTTPError as e:
-            return e.code == 401 and self.auth == "basic"
+            return e.code == 401 and self.auth is not None
         except OSError:
             return False
 
@@ -141,10 +258,14 @@ class Registry:
         if not os.access(REGISTRY_BIN, os.X_OK):
             raise MissingTool(f"{REGISTRY_BIN} is missing (Debian package docker-registry): {SETUP_HINT}")
         os.makedirs(self.storage, exist_ok=True)
+        if self.tls and not self.ca:
+            self._make_tls()
+        if self.auth == "token" and not self.token_server:
+            self._start_token_server()
         for attempt in range(3):  # a free port can be taken between the probe and the bind
             port = free_port()
             self.host = f"127.0.0.1:{port}"
-            self.url = f"http://{self.host}"
+            self.url = f"{'https' if self.tls else 'http'}://{self.host}"
             self._write_config(port)
             log = open(self.log, "ab")
             # timeout bounds the server's life even if this process dies; its
@@ -171,24 +292,15 @@ class Registry:
         return self.proc.pid if self.proc else None
 
     def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)  # timeout and the registry: the group we made
-        except ProcessLookupError:
-            pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-
-    def __enter__(self):
-        return self.start()
+        stop_group(self.proc)
 
     def __exit__(self, *exc):
         self.stop()
+        stop_group(self.token_server)
         return False
+
+    def __enter__(self):
+        return self.start()
 
     # -- helpers --------------------------------------------------------------
     def log_text(self):
@@ -222,11 +334,31 @@ class Registry:
         this registry's credentials unless credentials=False or the headers
         carry an Authorization of their own; errors are answers, not exceptions."""
         headers = dict(headers or {})
-        if self.auth and credentials and "Authorization" not in headers:
+        own = "Authorization" in headers
+        if self.auth == "basic" and credentials and not own:
             headers["Authorization"] = self.basic_auth()
-        req = urllib.request.Request(f"{self.url}{path}", data=body, method=method, headers=headers)
+        answer = self._send(method, f"{self.url}{path}", body, headers)
+        challenge = next((v for k, v in answer[1].items() if k.lower() == "www-authenticate"), "")
+        if answer[0] == 401 and self.auth == "token" and credentials and not own \
+                and challenge.startswith("Bearer "):
+            headers["Authorization"] = "Bearer " + self.token(challenge)
+            answer = self._send(method, f"{self.url}{path}", body, headers)
+        return answer
+
+    def token(self, challenge):
+        """A token from the realm a Bearer challenge names, for its scope."""
+        params = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
+        query = urllib.parse.urlencode({k: params[k] for k in ("service", "scope") if k in params})
+        status, _, body = self._send("GET", f"{params['realm']}?{query}", None,
+                                     {"Authorization": self.basic_auth()})
+        if status != 200:
+            raise RuntimeError(f"token for {challenge}: HTTP {status}: {body[:300]!r}")
+        return json.loads(body)["token"]
+
+    def _send(self, method, url, body, headers):
+        req = urllib.request.Request(url, data=body, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(req, timeout=30) as r:
+            with urllib.request.urlopen(req, timeout=30, context=self._context()) as r:
                 return r.status, dict(r.headers), r.read()
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), e.read()

@@ -3,8 +3,10 @@
 // upload (skipped when the registry has them), manifests pushed under a tag or
 // their digest. Credentials come from the user's container auth config (what
 // `podman login` / `docker login` wrote): basic, and bearer tokens fetched
-// from the realm a 401 names. Loopback registries speak plain HTTP, others
-// HTTPS with the system's CAs, unless `insecure` asks for plain HTTP.
+// from the realm a 401 names. HTTPS, trusting the CAs of SSL_CERT_FILE /
+// SSL_CERT_DIR when set, else the system's; a loopback registry that answers
+// a TLS handshake in plain HTTP is spoken to in plain HTTP from then on (never
+// one whose certificate does not verify); `insecure` asks for plain HTTP.
 #pragma once
 
 #include <filesystem>
