@@ -139,7 +139,8 @@ class Registry:
     of a throwaway CA (its PEM file: ca).
     Attributes: host ('127.0.0.1:PORT'), url ('http[s]://host'), user,
     password, ca, storage (the registry's root directory), log (its log file),
-    pid; with token auth: token_url (the realm), token_log, service, issuer.
+    pid; with token auth: token_url (the realm), token_log, service, issuer,
+    reader and reader_password (a user granted pull only).
     """
 
     def __init__(self, tmp, auth=None, lifetime=600, user="torvyn", password="s3cret-pass",
@@ -152,6 +153,8 @@ class Registry:
         self.ca = None
         self.token_server = None
         self.service, self.issuer = "torvyn-test-registry", "torvyn-test-token-issuer"
+        # With token auth, a second user who may only pull.
+        self.reader, self.reader_password = "reader", "read-only-pass"
         self.lifetime = lifetime
         self.user = user if auth else None
         self.password = password if auth else None
@@ -220,7 +223,8 @@ class Registry:
         config = os.path.join(folder, "config.json")
         with open(config, "w") as f:
             json.dump({"key": key, "chain": [pem], "issuer": self.issuer, "service": self.service,
-                       "users": {self.user: self.password}, "ttl": 300}, f)
+                       "users": {self.user: self.password, self.reader: self.reader_password},
+                       "read_only": [self.reader], "ttl": 300}, f)
         os.chmod(config, 0o600)
         port_file = os.path.join(folder, "port")
         self.token_log = os.path.join(self.tmp, "token.log")
@@ -317,12 +321,14 @@ class Registry:
         token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
         return f"Basic {token}"
 
-    def write_auth_file(self, path):
+    def write_auth_file(self, path, user=None, password=None):
         """A containers/docker auth.json for this registry:
-        {"auths": {host: {"auth": base64(user:password)}}} (empty without auth)."""
+        {"auths": {host: {"auth": base64(user:password)}}} (empty without auth);
+        this registry's user unless another is given."""
         auths = {}
         if self.auth:
-            auths[self.host] = {"auth": base64.b64encode(f"{self.user}:{self.password}".encode()).decode()}
+            pair = f"{user or self.user}:{password or self.password}"
+            auths[self.host] = {"auth": base64.b64encode(pair.encode()).decode()}
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with open(path, "w") as f:
             json.dump({"auths": auths}, f, indent=2)

@@ -9,9 +9,10 @@ tool).
 CASE: tls (publish, pull, run REF over HTTPS with SSL_CERT_FILE; without it a
 clear E0703 naming SSL_CERT_FILE and no fall-back to plain HTTP; --insecure
 forces plain HTTP; a plain-HTTP loopback registry still works without
---insecure), token (credentials from REGISTRY_AUTH_FILE exchanged for tokens
-the registry verifies; none or a wrong password is E0704 with a hint; the
-registry refuses a token no trusted certificate signed). Exit 0 when every
+--insecure), token (over TLS too: credentials from REGISTRY_AUTH_FILE
+exchanged for tokens the registry verifies; none or a wrong password is E0704
+with a hint; a read-only user pulls but cannot push; the registry refuses a
+token no trusted certificate signed). Exit 0 when every
 check holds, else 1.
 """
 
@@ -163,10 +164,17 @@ def case_token(e):
         check(status == 401, "the registry refuses a token signed by an untrusted certificate",
               f"HTTP {status}: {body[:300]!r}")
 
-        password = reg.password
-        reg.password = "wrong-password"
-        wrong = reg.write_auth_file(os.path.join(e.tmp, "wrong.json"))
-        reg.password = password
+        # The registry enforces the token's access claim: a reader pulls, cannot push.
+        reader = reg.write_auth_file(os.path.join(e.tmp, "reader.json"), reg.reader, reg.reader_password)
+        shutil.rmtree(e.store(), ignore_errors=True)
+        p = e.run("pull", ref, env={"REGISTRY_AUTH_FILE": reader})
+        check(p.returncode == 0, "a read-only user pulls", show(p))
+        p = e.run("publish", e.fan_out, f"{reg.host}/demo/other:1", "-L", e.components,
+                  env={"REGISTRY_AUTH_FILE": reader})
+        check(p.returncode == 2 and "E0704" in p.stderr and reader in p.stderr,
+              "a read-only user's push: E0704 (the token grants pull only)", show(p))
+
+        wrong = reg.write_auth_file(os.path.join(e.tmp, "wrong.json"), password="wrong-password")
         shutil.rmtree(e.store(), ignore_errors=True)
         bad = e.run("pull", ref, env={"REGISTRY_AUTH_FILE": wrong})
         check(bad.returncode == 2 and "E0704" in bad.stderr and "token service" in bad.stderr

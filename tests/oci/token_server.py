@@ -5,7 +5,7 @@ the tests: it checks basic credentials and answers a JWT the registry accepts.
 
 CONFIG: {"key": signing key (PEM), "chain": [certificate PEM files, the
 signing certificate first], "issuer", "service", "users": {name: password},
-"ttl": seconds}. It listens on 127.0.0.1, on a port the system picks, and
+"read_only": [names granted pull only], "ttl": seconds}. It listens on 127.0.0.1, on a port the system picks, and
 writes that port to PORT_FILE once it accepts connections. registry.py starts
 it under `timeout` (a bounded life) and stops it by its pid.
 
@@ -15,7 +15,8 @@ GET /token?service=S&scope=repository:NAME:pull,push (scope may repeat):
 JWT signed with the openssl command line: header {typ, alg, x5c: the chain,
 base64 DER}, claims iss, sub (the user), aud (the service), exp, nbf, iat,
 jti and access: one entry {type, name, actions} per requested scope, with
-the actions asked for (every user may pull and push). Each token issued is
+the actions asked for that the user may take (pull and push; pull for a
+read-only user). Each token issued is
 logged on stdout as one line: "token USER SCOPE...".
 Standard library only.
 """
@@ -58,15 +59,15 @@ def sign_jwt(key, x5c, claims):
     return signing_input + "." + b64url(p.stdout)
 
 
-def access_for(scopes):
-    """The access claim for the requested scopes: 'repository:NAME:ACTIONS'
-    (NAME may hold ':' before a port-less path; the actions are last)."""
+def access_for(scopes, allowed=ACTIONS):
+    """The access claim for the requested scopes ('repository:NAME:ACTIONS',
+    the actions last): what was asked and is allowed."""
     access = []
     for scope in scopes:
         for item in scope.split(" "):
             kind, _, rest = item.partition(":")
             name, _, actions = rest.rpartition(":")
-            granted = [a for a in actions.split(",") if a in ACTIONS]
+            granted = [a for a in actions.split(",") if a in allowed]
             if kind == "repository" and name and granted:
                 access.append({"type": kind, "name": name, "actions": granted})
     return access
@@ -74,9 +75,10 @@ def access_for(scopes):
 
 def claims_for(config, user, scopes, now=None):
     now = int(now if now is not None else time.time())
+    allowed = {"pull"} if user in config.get("read_only", []) else ACTIONS
     return {"iss": config["issuer"], "sub": user, "aud": config["service"],
             "exp": now + config["ttl"], "nbf": now - 1, "iat": now,
-            "jti": secrets.token_hex(16), "access": access_for(scopes)}
+            "jti": secrets.token_hex(16), "access": access_for(scopes, allowed)}
 
 
 class Handler(BaseHTTPRequestHandler):
