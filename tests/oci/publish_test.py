@@ -9,8 +9,7 @@ registry stopped, a second publish skipping blobs), auth (basic auth read from
 REGISTRY_AUTH_FILE; a wrong password is E0704), errors (unknown repository
 or tag is E0702; a tampered blob in the registry is E0701 on pull and leaves
 nothing of it in the local store), mock (a registry in this script: bearer
-token auth, HTTP 500, a closed connection), oras (oras pushes a layout torvyn
-pack wrote; torvyn inspects and runs it by reference). Exit 0 when every check holds, else 1.
+token auth, HTTP 500, a closed connection). Exit 0 when every check holds, else 1.
 """
 
 import json
@@ -27,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from registry import Registry, tools  # noqa: E402
+from registry import Registry  # noqa: E402
 
 PIPELINE_TYPE = "application/vnd.torvyn.pipeline.v1"
 failures = []
@@ -280,39 +279,12 @@ def case_errors(e):
         check(r.returncode == 2 and "E0701" in r.stderr, "run REF of a tampered pipeline: E0701", show(r))
 
 
-def case_oras(e):
-    """oras (another OCI tool) pushes a layout torvyn pack wrote; Torvyn
-    inspects and runs it by reference."""
-    oras = tools()["oras"]
-    layout = os.path.join(e.tmp, "packed")
-    p = e.run("pack", e.fan_out, "-L", e.components, "-o", layout, "--tag", "v1")
-    check(p.returncode == 0, "torvyn pack", show(p))
-    with open(os.path.join(layout, "index.json")) as f:
-        (packed,) = [m["digest"] for m in json.load(f)["manifests"]
-                     if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == "v1"]
-    with Registry(os.path.join(e.tmp, "registry")) as reg:
-        ref = f"{reg.host}/demo/by-oras:v1"
-        cp = subprocess.run([oras, "cp", "--from-oci-layout", f"{layout}:v1", "--to-plain-http", ref],
-                            capture_output=True, text=True, timeout=120, env=e.env)
-        check(cp.returncode == 0, "oras cp --from-oci-layout DIR:TAG --to-plain-http REF",
-              cp.stdout + cp.stderr)
-        _, digest, _ = reg.manifest("demo/by-oras", "v1")
-        check(digest == packed, "oras pushed the packed index unchanged", f"{digest} != {packed}")
-        i = e.run("inspect", ref, "--json")
-        pipe = json.loads(i.stdout)[0] if i.returncode == 0 else {}
-        check(pipe.get("digest") == packed and len(pipe.get("components", [])) == 3
-              and pipe.get("signatures") == 0, "torvyn inspect REF describes what oras pushed", show(i))
-        run = e.run_pipeline(ref)
-        check(run.returncode == 0 and run.stdout == e.expected, "torvyn run REF runs what oras pushed", show(run))
-
-
 def main():
     case, torvyn, components, source, tmp = sys.argv[1:6]
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     e = Env(os.path.abspath(torvyn), components, source, os.path.abspath(tmp))
-    {"plain": case_plain, "auth": case_auth, "errors": case_errors, "mock": case_mock,
-     "oras": case_oras}[case](e)
+    {"plain": case_plain, "auth": case_auth, "errors": case_errors, "mock": case_mock}[case](e)
     print(f"{len(failures)} failed" if failures else "all passed")
     return 1 if failures else 0
 
