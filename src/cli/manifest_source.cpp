@@ -78,7 +78,8 @@ Result<std::filesystem::path> pulled_manifest(const std::string& argument,
         index = *found.value();
     } else {
         oci::Registry registry(*reference, {});
-        auto pulled = oci::pull_pipeline(registry, *store, *reference);
+        auto sources = oci::BlobSources::open(store->dir());
+        auto pulled = oci::pull_pipeline(registry, *store, *reference, &sources);
         if (!pulled) {
             return pulled.error();
         }

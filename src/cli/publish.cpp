@@ -1,6 +1,7 @@
 // torvyn publish: the pipeline (packed from a manifest, or as an OCI layout
 // holds it) and its components pushed to an OCI registry; blobs the registry
-// has are skipped.
+// has are skipped, blobs another of its repositories has (as the local store
+// remembers) mounted, large blobs uploaded in chunks.
 #include <chrono>
 
 #include <fmt/format.h>
@@ -17,6 +18,7 @@ struct PublishArgs {
     std::vector<std::string> positionals;  // [SOURCE] REF
     std::vector<std::string> component_path;
     bool insecure = false;
+    std::uint64_t chunk_bytes = oci::kDefaultChunkBytes;
     oci::PackOptions options;
 };
 
@@ -72,8 +74,11 @@ int publish(const PublishArgs& args) {
         return kExitInvalid;
     }
     auto& [store, index] = from.value();
-    oci::Registry registry(*reference, {args.insecure});
-    auto pushed = oci::push_pipeline(registry, store, index, *reference);
+    oci::Registry registry(*reference, {args.insecure, args.chunk_bytes});
+    // Where blobs went is remembered in the local store, whichever layout
+    // the pipeline came from: a later publish to the same registry mounts.
+    auto sources = oci::BlobSources::open(oci::default_store_dir());
+    auto pushed = oci::push_pipeline(registry, store, index, *reference, &sources);
     if (!pushed) {
         diag.error(pushed.error());
         return kExitInvalid;
@@ -82,8 +87,10 @@ int publish(const PublishArgs& args) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     fmt::print("published {} -> {} in {:.2f} s\n", source, reference->text(), seconds);
     fmt::print("  pipeline  {}  ({} bytes, {})\n", index.digest, index.size, index.media_type);
-    fmt::print("  pushed {} blobs and manifests ({}); skipped {}, already in the registry\n",
-               pushed->blobs, oci::size_text(pushed->bytes), pushed->skipped);
+    fmt::print(
+        "  pushed {} blobs and manifests ({}); mounted {} from other repositories; skipped {}, "
+        "already in the registry\n",
+        pushed->blobs, oci::size_text(pushed->bytes), pushed->mounted, pushed->skipped);
     fmt::print("  {}/{}@{}\n", reference->host, reference->repository, index.digest);
     return kExitOk;
 }
@@ -103,6 +110,14 @@ std::function<int()> define_publish(CLI::App& command) {
     command.add_flag(
         "--insecure", args->insecure,
         "Plain HTTP (the default for 127.0.0.1, localhost and [::1]; HTTPS otherwise)");
+    command
+        .add_option("--chunk-size", args->chunk_bytes,
+                    fmt::format("Upload blobs larger than BYTES in chunks of BYTES (PATCH "
+                                "requests; default {}, or the registry's OCI-Chunk-Min-Length "
+                                "when larger), smaller ones in one request",
+                                oci::kDefaultChunkBytes))
+        ->option_text("BYTES")
+        ->check(CLI::Range(std::uint64_t{1024}, std::uint64_t{oci::kDefaultChunkBytes} << 7U));
     command.add_option("--name", args->options.name, "The pipeline's name (default: its folder)");
     command.add_option("--version", args->options.version, "The pipeline's version");
     return [args] { return publish(*args); };

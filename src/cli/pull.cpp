@@ -30,7 +30,8 @@ int pull(const PullArgs& args) {
         return kExitInvalid;
     }
     oci::Registry registry(*reference, {args.insecure});
-    auto pulled = oci::pull_pipeline(registry, *store, *reference);
+    auto sources = oci::BlobSources::open(store->dir());
+    auto pulled = oci::pull_pipeline(registry, *store, *reference, &sources);
     if (!pulled) {
         diag.error(pulled.error());
         return kExitInvalid;

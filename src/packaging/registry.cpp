@@ -417,7 +417,7 @@ struct Registry::State {
 };
 
 Registry::Registry(const Reference& reference, RegistryOptions options)
-    : state_(std::make_unique<State>()) {
+    : reference_(reference), options_(options), state_(std::make_unique<State>()) {
     static std::once_flag curl_ready;
     std::call_once(curl_ready, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
     state_->reference = reference;
@@ -503,41 +503,30 @@ Result<bool> Registry::has_manifest(const std::string& digest) {
     return has(digest, true);
 }
 
-std::optional<Error> Registry::push_blob(const std::string& digest, std::string_view bytes) {
-    State::Request start;
-    start.method = "POST";
-    start.url = fmt::format("/v2/{}/blobs/uploads/", state_->reference.repository);
-    start.has_body = true;  // empty, with Content-Length: 0
-    auto r = state_->send(start);
+Result<Registry::Answer> Registry::exchange(const std::string& method, const std::string& url,
+                                            const std::vector<std::string>& headers,
+                                            std::string_view body, std::string_view what) {
+    State::Request q;
+    q.method = method;
+    q.url = url;
+    q.headers = headers;
+    q.body = body;
+    q.has_body = true;  // even when empty: Content-Length: 0
+    auto r = state_->send(q);
     if (!r) {
         return r.error();
     }
-    if (r->status != 202) {
-        return state_->failure(start, *r, fmt::format("starting the upload of {}", digest));
-    }
-    std::string location = r->headers["location"];
-    if (location.empty()) {
-        return Error(ErrorCode::registry_failed,
-                     "the registry started an upload but named no Location");
-    }
-    if (location.front() == '/') {  // relative to the registry
-        location = state_->base + location;
-    }
-    State::Request put;
-    put.method = "PUT";
-    put.url = fmt::format("{}{}digest={}", location,
-                          location.find('?') == std::string::npos ? '?' : '&', digest);
-    put.headers = {"Content-Type: application/octet-stream"};
-    put.body = bytes;
-    put.has_body = true;
-    auto done = state_->send(put);
-    if (!done) {
-        return done.error();
-    }
-    if (done->status != 201) {
-        return state_->failure(put, *done, fmt::format("uploading {}", digest));
-    }
-    return std::nullopt;
+    Answer a;
+    a.status = r->status;
+    a.failure = state_->failure(q, *r, what);
+    a.headers = std::move(r->headers);
+    return a;
+}
+
+std::string Registry::absolute(const std::string& location) const {
+    return location.rfind("http://", 0) == 0 || location.rfind("https://", 0) == 0
+               ? location
+               : state_->base + (location.rfind('/', 0) == 0 ? "" : "/") + location;
 }
 
 std::optional<Error> Registry::push_manifest(const std::string& ref, std::string_view media_type,

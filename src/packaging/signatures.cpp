@@ -65,8 +65,8 @@ Result<std::size_t> sign_digest(Registry& registry, const Reference& reference,
     layers.push_back(nlohmann::json::parse(layer.descriptor.json().dump()));
     const Blob config = json_blob(std::string(kImageConfigType), signature_config(layers));
     for (const Blob* b : std::initializer_list<const Blob*>{&layer, &config}) {
-        if (auto e = registry.push_blob(b->descriptor.digest, b->bytes)) {
-            return *e;
+        if (auto pushed = registry.push_blob(b->descriptor.digest, b->bytes); !pushed) {
+            return pushed.error();
         }
     }
     nlohmann::ordered_json manifest = {{"schemaVersion", 2},

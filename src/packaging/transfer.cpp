@@ -112,12 +112,19 @@ Result<std::vector<Descriptor>> pipeline_contents(const Store& store, const Desc
     return out;
 }
 
-Result<Transfer> push_pipeline(Registry& registry, const Store& store, const Descriptor& index,
-                               const Reference& reference) {
+namespace {
+
+Result<Transfer> push_contents(Registry& registry, const Store& store, const Descriptor& index,
+                               const Reference& reference, BlobSources* sources) {
     auto contents = pipeline_contents(store, index);
     if (!contents) {
         return contents.error();
     }
+    const auto holds = [&](const Descriptor& d) {
+        if (sources != nullptr) {
+            sources->add(d.digest, reference.host, reference.repository);
+        }
+    };
     Transfer t;
     t.index = index;
     for (const auto& d : *contents) {
@@ -132,6 +139,9 @@ Result<Transfer> push_pipeline(Registry& registry, const Store& store, const Des
             }
             if (*present) {
                 ++t.skipped;
+                if (!is_manifest) {
+                    holds(d);
+                }
                 continue;
             }
         }
@@ -141,12 +151,24 @@ Result<Transfer> push_pipeline(Registry& registry, const Store& store, const Des
         }
         // Manifests by digest (a component's manifest is shared between
         // pipelines and needs no tag); the index under the reference's tag.
-        std::optional<Error> e =
-            is_manifest ? registry.push_manifest(is_top ? reference.manifest_ref() : d.digest,
-                                                 d.media_type, *bytes)
-                        : registry.push_blob(d.digest, *bytes);
-        if (e) {
-            return *e;
+        if (is_manifest) {
+            if (auto e = registry.push_manifest(is_top ? reference.manifest_ref() : d.digest,
+                                                d.media_type, *bytes)) {
+                return *e;
+            }
+        } else {
+            const std::string from =
+                sources != nullptr ? sources->find(d.digest, reference.host, reference.repository)
+                                   : std::string();
+            auto pushed = registry.push_blob(d.digest, *bytes, from);
+            if (!pushed) {
+                return pushed.error();
+            }
+            holds(d);
+            if (*pushed == BlobPushed::mounted) {
+                ++t.mounted;
+                continue;
+            }
         }
         ++t.blobs;
         t.bytes += d.size;
@@ -154,7 +176,21 @@ Result<Transfer> push_pipeline(Registry& registry, const Store& store, const Des
     return t;
 }
 
-Result<Transfer> pull_pipeline(Registry& registry, Store& store, const Reference& reference) {
+}  // namespace
+
+Result<Transfer> push_pipeline(Registry& registry, const Store& store, const Descriptor& index,
+                               const Reference& reference, BlobSources* sources) {
+    auto t = push_contents(registry, store, index, reference, sources);
+    // Saved whether or not the push ended well: what went up is there. A
+    // record that cannot be written costs a later upload, not this push.
+    if (sources != nullptr) {
+        (void)sources->save();
+    }
+    return t;
+}
+
+Result<Transfer> pull_pipeline(Registry& registry, Store& store, const Reference& reference,
+                               BlobSources* sources) {
     auto top = registry.get_manifest(reference.manifest_ref());
     if (!top) {
         return top.error();
@@ -204,6 +240,9 @@ Result<Transfer> pull_pipeline(Registry& registry, Store& store, const Reference
             return children.error();
         }
         for (const auto& child : *children) {
+            if (sources != nullptr) {  // the registry holds what its manifests name
+                sources->add(child.digest, reference.host, reference.repository);
+            }
             if (store.has(child.digest)) {
                 ++t.skipped;
                 continue;
@@ -225,6 +264,9 @@ Result<Transfer> pull_pipeline(Registry& registry, Store& store, const Reference
     }
     if (auto e = store.tag(t.index, reference.text())) {
         return *e;
+    }
+    if (sources != nullptr) {
+        (void)sources->save();  // a hint: a record not written costs a later upload
     }
     return t;
 }

@@ -1,20 +1,26 @@
 // A client of the OCI distribution API (v2), on libcurl: references, manifests
-// and blobs pulled with every digest checked, blobs pushed with a monolithic
-// upload (skipped when the registry has them), manifests pushed under a tag or
-// their digest. Credentials come from the user's container auth config (what
-// `podman login` / `docker login` wrote): basic, and bearer tokens fetched
-// from the realm a 401 names. HTTPS, trusting the CAs of SSL_CERT_FILE /
-// SSL_CERT_DIR when set, else the system's; a loopback registry that answers
-// a TLS handshake in plain HTTP is spoken to in plain HTTP from then on (never
-// one whose certificate does not verify); `insecure` asks for plain HTTP.
+// and blobs pulled with every digest checked, blobs pushed (skipped when the
+// registry has them; mounted from another repository of the registry when the
+// local store knows one that has them; uploaded in one request, or in chunks
+// when larger than a chunk), manifests pushed under a tag or their digest.
+// Credentials come from the user's container auth config (what `podman
+// login` / `docker login` wrote): basic, and bearer tokens fetched from the
+// realm a 401 names. HTTPS, trusting the CAs of SSL_CERT_FILE / SSL_CERT_DIR
+// when set, else the system's; a loopback registry that answers a TLS
+// handshake in plain HTTP is spoken to in plain HTTP from then on (never one
+// whose certificate does not verify); `insecure` asks for plain HTTP.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "torvyn/packaging/blob_sources.hpp"
 #include "torvyn/packaging/oci.hpp"
 #include "torvyn/packaging/store.hpp"
 
@@ -36,9 +42,18 @@ Result<Reference> parse_reference(std::string_view text);
 // before the first '/' names a host (has a '.' or ':', or is localhost).
 bool looks_like_reference(std::string_view text);
 
+// Blobs larger than this go up in chunks (PATCH by PATCH), smaller ones in
+// one request: a chunk is what a failed request costs again.
+inline constexpr std::uint64_t kDefaultChunkBytes = 8U << 20U;
+
 struct RegistryOptions {
     bool insecure = false;  // plain HTTP whatever the host
+    // The largest upload request; the registry's OCI-Chunk-Min-Length when
+    // it asks for more. At least 1.
+    std::uint64_t chunk_bytes = kDefaultChunkBytes;
 };
+
+enum class BlobPushed { uploaded, mounted };
 
 struct Fetched {
     std::string media_type;
@@ -61,8 +76,12 @@ public:
     Result<bool> has_blob(const std::string& digest);
     // Whether the repository has the manifest or index `digest`.
     Result<bool> has_manifest(const std::string& digest);
-    // Uploads `bytes` as `digest` (POST, then PUT ?digest= with the body).
-    std::optional<Error> push_blob(const std::string& digest, std::string_view bytes);
+    // Puts `bytes` in the repository as `digest` (upload.cpp): mounted from
+    // `mount_from` (another repository of this registry) when it is given and
+    // the registry agrees, else uploaded: POST, then PUT ?digest= with the
+    // body, or PATCHes of at most a chunk each and a PUT without one.
+    Result<BlobPushed> push_blob(const std::string& digest, std::string_view bytes,
+                                 const std::string& mount_from = {});
     // Stores a manifest or index under `ref` (a tag or its digest).
     std::optional<Error> push_manifest(const std::string& ref, std::string_view media_type,
                                        std::string_view bytes);
@@ -73,6 +92,24 @@ public:
 
 private:
     Result<bool> has(const std::string& digest, bool manifest);
+
+    // One request of an upload session (upload.cpp), sent with the session's
+    // credentials; `url` is absolute or a path under the registry.
+    struct Answer {
+        long status = 0;
+        std::map<std::string, std::string> headers;  // names in lower case
+        Error failure;  // what the answer means when it is not the expected one
+    };
+    Result<Answer> exchange(const std::string& method, const std::string& url,
+                            const std::vector<std::string>& headers, std::string_view body,
+                            std::string_view what);
+    // A Location the registry answered, made absolute.
+    [[nodiscard]] std::string absolute(const std::string& location) const;
+    std::optional<Error> send_chunks(std::string& location, const std::string& digest,
+                                     std::string_view bytes, std::uint64_t chunk);
+
+    Reference reference_;
+    RegistryOptions options_;
     struct State;
     std::unique_ptr<State> state_;
 };
@@ -88,16 +125,21 @@ std::filesystem::path default_store_dir();
 struct Transfer {
     Descriptor index;
     std::size_t blobs = 0;    // blobs and manifests moved
+    std::size_t mounted = 0;  // blobs mounted from another repository of the registry
     std::size_t skipped = 0;  // already there
     std::uint64_t bytes = 0;  // moved
 };
 
 // Pushes the pipeline `index` from `store` to `reference` (its tag, or its
-// digest), blobs the registry has skipped.
+// digest), blobs the registry has skipped, blobs `sources` knows in another
+// repository of the registry mounted from there; what the registry holds now
+// is added to `sources` (and saved) when it is given.
 Result<Transfer> push_pipeline(Registry& registry, const Store& store, const Descriptor& index,
-                               const Reference& reference);
+                               const Reference& reference, BlobSources* sources = nullptr);
 // Pulls the pipeline `reference` names into `store` (blobs it has skipped,
-// every digest checked, the index stored last) and tags it with the reference.
-Result<Transfer> pull_pipeline(Registry& registry, Store& store, const Reference& reference);
+// every digest checked, the index stored last) and tags it with the reference;
+// where its blobs came from is added to `sources` when it is given.
+Result<Transfer> pull_pipeline(Registry& registry, Store& store, const Reference& reference,
+                               BlobSources* sources = nullptr);
 
 }  // namespace torvyn::oci
