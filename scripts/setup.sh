@@ -29,7 +29,7 @@ apt_packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev clang-format
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   rapidjson-dev libcurl4-openssl-dev libspdlog-dev libarchive-dev
-  prometheus-cpp-dev libcpp-httplib-dev
+  prometheus-cpp-dev libcpp-httplib-dev libsqlite3-dev
   prometheus chromium
   docker-registry skopeo apache2-utils
 )

@@ -15,7 +15,6 @@
 #include "torvyn/reactor/link.hpp"
 
 namespace torvyn::cli {
-namespace {
 
 std::filesystem::path default_cache_dir() {
     if (const char* x = std::getenv("XDG_CACHE_HOME"); x != nullptr && *x != '\0') {
@@ -26,6 +25,8 @@ std::filesystem::path default_cache_dir() {
     }
     return {};
 }
+
+namespace {
 
 std::vector<std::filesystem::path> env_component_path() {
     std::vector<std::filesystem::path> out;

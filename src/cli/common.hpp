@@ -17,6 +17,7 @@
 
 #include "torvyn/config/manifest.hpp"
 #include "torvyn/engine/engine.hpp"
+#include "torvyn/packaging/source.hpp"
 #include "torvyn/reactor/flow.hpp"
 
 namespace torvyn::cli {
@@ -104,13 +105,8 @@ struct CommonArgs {
 // Adds them to `command` (the component options only when `components`).
 void add_common(CLI::App& command, CommonArgs& args, bool components);
 
-// The manifest file an argument names: a Torvyn.toml or its folder, or a
-// packed pipeline (an OCI layout folder, oci:DIR[:TAG]) checked and written
-// out beside its blobs.
-// With `trust` (public key files), a pipeline must be signed by one of them
-// (E0711 unsigned, E0712 not by a trusted key), checked before anything else.
-Result<std::filesystem::path> manifest_of(const std::string& argument,
-                                          const std::vector<std::string>& trust = {});
+// The manifest file an argument names (packaging/source.hpp).
+using oci::manifest_of;
 // The manifest, loaded and validated; every problem printed (or appended to
 // `errors`).
 std::optional<Manifest> load_checked(const CommonArgs& args, const Diagnostics& diag,
@@ -118,6 +114,8 @@ std::optional<Manifest> load_checked(const CommonArgs& args, const Diagnostics& 
 std::vector<const FlowSpec*> selected_flows(const Manifest& m, const CommonArgs& args);
 Result<std::unique_ptr<Runtime>> make_runtime(const CommonArgs& args, const Manifest& m);
 std::vector<std::filesystem::path> component_path(const CommonArgs& args);
+// Where compiled components are cached: $XDG_CACHE_HOME/torvyn/compiled.
+std::filesystem::path default_cache_dir();
 // This torvyn's own file (empty if the system cannot say): where it finds
 // its build's components, SDKs and templates.
 std::filesystem::path executable_path();

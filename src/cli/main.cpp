@@ -23,6 +23,13 @@ std::function<int()> define_keygen(CLI::App& command);
 std::function<int()> define_sign(CLI::App& command);
 std::function<int()> define_publish(CLI::App& command);
 std::function<int()> define_pull(CLI::App& command);
+std::function<int()> define_serve(CLI::App& command);
+std::function<int()> define_deploy(CLI::App& command);
+std::function<int()> define_ps(CLI::App& command);
+std::function<int()> define_stop(CLI::App& command);
+std::function<int()> define_logs(CLI::App& command);
+std::function<int()> define_upgrade(CLI::App& command);
+std::function<int()> define_rollback(CLI::App& command);
 
 namespace {
 
@@ -42,6 +49,15 @@ const Verb kVerbs[] = {
     {"publish", "Push the pipeline and its components to an OCI registry", define_publish},
     {"pull", "Fetch a published pipeline into the local store (run REF then needs no network)",
      define_pull},
+    {"serve", "Run the node agent: deployed pipelines, their admin API, metrics and live page",
+     define_serve},
+    {"deploy", "Ask the agent to run a pipeline (reference, folder or layout) with your grants",
+     define_deploy},
+    {"ps", "List the agent's deployments and what they are doing", define_ps},
+    {"stop", "Drain and stop a deployment (--remove: and forget it)", define_stop},
+    {"logs", "Show a deployment's log: lifecycle, failures, its components' stderr", define_logs},
+    {"upgrade", "Run a new version of a deployment without losing an element", define_upgrade},
+    {"rollback", "Return a deployment to the version before its last upgrade", define_rollback},
     {"bench", "Run flows with a warm-up and report throughput, latency, cost, copies, memory",
      define_bench},
     {"init", "Create a project: one component (language, role) in a flow that runs as made",

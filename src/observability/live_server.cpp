@@ -10,7 +10,7 @@
 #include <thread>
 
 #include <fmt/format.h>
-#include <httplib.h>
+#include "torvyn/observability/http_routes.hpp"
 
 #include "torvyn/observability/metrics.hpp"
 
@@ -75,19 +75,7 @@ std::string LiveServer::url() const {
     return fmt::format("http://{}{}{}:{}", v6 ? "[" : "", impl_->host, v6 ? "]" : "", impl_->port);
 }
 
-Result<std::unique_ptr<LiveServer>> LiveServer::start(const ListenAddress& at,
-                                                      LiveEndpoints endpoints,
-                                                      const LiveRegistry& registry) {
-    auto impl = std::make_unique<Impl>();
-    httplib::Server& http = impl->http;
-    http.new_task_queue = [] { return new httplib::ThreadPool(kServerThreads); };
-    // SO_REUSEADDR only: cpp-httplib's default SO_REUSEPORT would let a
-    // second torvyn share a port in use (and split its scrapes) instead of
-    // being refused.
-    http.set_socket_options([](socket_t sock) {
-        int yes = 1;
-        ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    });
+void add_live_routes(httplib::Server& http, LiveEndpoints endpoints, const LiveRegistry& registry) {
     const auto no_store = [](httplib::Response& res) {
         res.set_header("Cache-Control", "no-store");
     };
@@ -112,14 +100,21 @@ Result<std::unique_ptr<LiveServer>> LiveServer::start(const ListenAddress& at,
                                 "application/json");
             });
     }
-    impl->host = at.host;
+}
+
+Result<int> bind_server(httplib::Server& http, const ListenAddress& at) {
+    http.set_socket_options([](socket_t sock) {
+        int yes = 1;
+        ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    });
     errno = 0;
+    int port = -1;
     if (at.port == 0) {
-        impl->port = http.bind_to_any_port(at.host);
+        port = http.bind_to_any_port(at.host);
     } else {
-        impl->port = http.bind_to_port(at.host, at.port) ? at.port : -1;
+        port = http.bind_to_port(at.host, at.port) ? at.port : -1;
     }
-    if (impl->port < 0) {
+    if (port < 0) {
         const int err = errno;
         const std::string address = fmt::format("{}:{}", at.host, at.port);
         return Error(ErrorCode::listen_failed,
@@ -129,13 +124,33 @@ Result<std::unique_ptr<LiveServer>> LiveServer::start(const ListenAddress& at,
                      "pick a free port (ss -ltn lists the taken ones) or port 0 for any free "
                      "one, on an address of this machine (127.0.0.1: this machine only)");
     }
-    Impl* raw = impl.get();
-    impl->thread = std::thread([raw] { raw->http.listen_after_bind(); });
+    return port;
+}
+
+std::thread serve_bound(httplib::Server& http) {
+    std::thread thread([&http] { http.listen_after_bind(); });
     // stop() only stops a server that is running: wait until it is, so the
-    // destructor never waits on a loop that has not seen the stop.
+    // owner never waits on a loop that has not seen the stop.
     for (int i = 0; i < 2000 && !http.is_running(); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+    return thread;
+}
+
+Result<std::unique_ptr<LiveServer>> LiveServer::start(const ListenAddress& at,
+                                                      LiveEndpoints endpoints,
+                                                      const LiveRegistry& registry) {
+    auto impl = std::make_unique<Impl>();
+    httplib::Server& http = impl->http;
+    http.new_task_queue = [] { return new httplib::ThreadPool(kServerThreads); };
+    add_live_routes(http, endpoints, registry);
+    impl->host = at.host;
+    auto port = bind_server(http, at);
+    if (!port) {
+        return port.error();
+    }
+    impl->port = *port;
+    impl->thread = serve_bound(http);
     return std::unique_ptr<LiveServer>(new LiveServer(std::move(impl)));
 }
 

@@ -46,7 +46,8 @@ enum class ErrorCode : std::uint16_t {
     queue_overflow = 402,
     host_pool = 403,    // the engine's instance pool is full
     denied_call = 404,  // a call of an ungranted WASI function, linked to a denying stub
-    // Command line and host (5xx)
+    // Command line and host (5xx); exporters (600: OTLP or a trace file could
+    // not deliver, a warning); packaging (7xx)
     export_failed = 600,
     oci_invalid = 700,          // not a valid OCI layout, manifest or reference
     oci_digest_mismatch = 701,  // content does not hash to its digest
@@ -55,8 +56,17 @@ enum class ErrorCode : std::uint16_t {
     registry_auth = 704,        // the registry refused the credentials (or asked for some)
     signature_invalid = 710,    // a key, payload or signature that cannot be used
     unsigned_artifact = 711,    // --trust: the artifact has no signature
-    untrusted_artifact = 712,   // --trust: no signature verifies with a trusted key  // an
-                                // exporter (OTLP, a trace file) could not deliver; a warning
+    untrusted_artifact = 712,   // --trust: no signature verifies with a trusted key
+    // torvyn serve and its clients
+    request_invalid = 800,      // an admin request that is not what the API takes
+    deployment_not_found = 801,
+    deployment_exists = 802,
+    unauthorized = 803,         // no or a wrong bearer token
+    agent_state = 804,          // the state database cannot be read or written
+    agent_unreachable = 805,    // the CLI cannot reach the agent
+    upgrade_refused = 806,      // the new version does not fit; nothing changed
+    not_granted = 807,          // components need capabilities the operator did not grant
+    request_too_large = 808,
     usage = 500,
     io = 501,
     engine = 502,

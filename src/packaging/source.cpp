@@ -1,17 +1,18 @@
-// The manifest a verb's argument names: a Torvyn.toml or its folder, a
-// packed pipeline's OCI layout, or a registry reference (from the local
-// store, else pulled), with --trust checked before anything else.
+// The manifest an argument names: a Torvyn.toml or its folder, a packed
+// pipeline's OCI layout, or a registry reference (from the local store, else
+// pulled), with the trusted keys checked before anything else.
+#include "torvyn/packaging/source.hpp"
+
 #include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
 
-#include "common.hpp"
 #include "torvyn/packaging/registry.hpp"
 #include "torvyn/packaging/resolve.hpp"
 #include "torvyn/packaging/signatures.hpp"
 
-namespace torvyn::cli {
+namespace torvyn::oci {
 
 namespace {
 
@@ -31,24 +32,24 @@ Result<std::vector<std::string>> read_keys(const std::vector<std::string>& files
 }
 
 // --trust: the pipeline `index` must be signed by a trusted key.
-std::optional<Error> check_trust(oci::Registry& registry, oci::Store& store,
-                                 const oci::Reference& reference, const oci::Descriptor& index,
+std::optional<Error> check_trust(Registry& registry, Store& store,
+                                 const Reference& reference, const Descriptor& index,
                                  const std::vector<std::string>& trust) {
     auto keys = read_keys(trust);
     if (!keys) {
         return keys.error();
     }
-    auto verdict = oci::check_signatures(registry, store, reference, index.digest, *keys);
+    auto verdict = check_signatures(registry, store, reference, index.digest, *keys);
     if (!verdict) {
         return verdict.error();
     }
-    if (verdict->trust == oci::Trust::unsigned_artifact) {
+    if (verdict->trust == Trust::unsigned_artifact) {
         return Error(
             ErrorCode::unsigned_artifact,
             fmt::format("{}@{} is not signed; --trust refuses it", reference.text(), index.digest),
             "", "sign it (torvyn sign REF --key KEY) or run without --trust");
     }
-    if (verdict->trust == oci::Trust::untrusted) {
+    if (verdict->trust == Trust::untrusted) {
         return Error(ErrorCode::untrusted_artifact,
                      fmt::format("{}@{}: none of its {} signature(s) verifies with a trusted key",
                                  reference.text(), index.digest, verdict->signatures),
@@ -61,11 +62,11 @@ std::optional<Error> check_trust(oci::Registry& registry, oci::Store& store,
 // (pulled or published before: no network), else pulled into it first.
 Result<std::filesystem::path> pulled_manifest(const std::string& argument,
                                               const std::vector<std::string>& trust) {
-    auto reference = oci::parse_reference(argument);
+    auto reference = parse_reference(argument);
     if (!reference) {
         return reference.error();
     }
-    auto store = oci::Store::open_layout(oci::default_store_dir());
+    auto store = Store::open_layout(default_store_dir());
     if (!store) {
         return store.error();
     }
@@ -73,25 +74,25 @@ Result<std::filesystem::path> pulled_manifest(const std::string& argument,
     if (!found) {
         return found.error();
     }
-    oci::Descriptor index;
+    Descriptor index;
     if (found.value()) {
         index = *found.value();
     } else {
-        oci::Registry registry(*reference, {});
-        auto sources = oci::BlobSources::open(store->dir());
-        auto pulled = oci::pull_pipeline(registry, *store, *reference, &sources);
+        Registry registry(*reference, {});
+        auto sources = BlobSources::open(store->dir());
+        auto pulled = pull_pipeline(registry, *store, *reference, &sources);
         if (!pulled) {
             return pulled.error();
         }
         index = pulled->index;
     }
     if (!trust.empty()) {
-        oci::Registry registry(*reference, {});
+        Registry registry(*reference, {});
         if (auto e = check_trust(registry, *store, *reference, index, trust)) {
             return *e;
         }
     }
-    auto materialized = oci::materialize(*store, index);
+    auto materialized = materialize(*store, index);
     if (!materialized) {
         return materialized.error();
     }
@@ -102,27 +103,27 @@ Result<std::filesystem::path> pulled_manifest(const std::string& argument,
 
 Result<std::filesystem::path> manifest_of(const std::string& argument,
                                           const std::vector<std::string>& trust) {
-    if (auto layout = oci::layout_reference(argument)) {
+    if (auto layout = layout_reference(argument)) {
         if (!trust.empty()) {
             return Error(ErrorCode::unsigned_artifact,
                          fmt::format("{} is a layout: its signatures live in a registry", argument),
                          "", "publish it and run the reference, or run without --trust");
         }
-        auto named = oci::open_layout_entry(*layout);
+        auto named = open_layout_entry(*layout);
         if (!named) {
             return named.error();
         }
-        auto materialized = oci::materialize(named->store, named->entry);
+        auto materialized = materialize(named->store, named->entry);
         if (!materialized) {
             return materialized.error();
         }
         return materialized->manifest;
     }
     std::error_code ec;
-    if (oci::looks_like_reference(argument) && !std::filesystem::exists(argument, ec)) {
+    if (looks_like_reference(argument) && !std::filesystem::exists(argument, ec)) {
         return pulled_manifest(argument, trust);
     }
     return std::filesystem::path(argument);
 }
 
-}  // namespace torvyn::cli
+}  // namespace torvyn::oci

@@ -1,0 +1,4 @@
+#include "stamp.hpp"
+
+using StampV1 = Stamp<'1'>;
+TORVYN_PROCESSOR(StampV1)

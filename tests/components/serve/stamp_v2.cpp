@@ -1,0 +1,4 @@
+#include "stamp.hpp"
+
+using StampV2 = Stamp<'2'>;
+TORVYN_PROCESSOR(StampV2)
