@@ -7,6 +7,9 @@
 // aggregator's flush) is done before the old stage goes, so a refused swap
 // changes nothing. Stage calls and the factory run without the flow's lock
 // (FlowUnlocked), as every call does, so a flow's other threads go on.
+// Buffers an old guest instance still owned are reclaimed when the run ends,
+// not at the swap: the store reclaims by node, and the new instance is the
+// same node.
 #include <algorithm>
 #include <utility>
 

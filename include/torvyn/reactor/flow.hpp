@@ -267,7 +267,8 @@ public:
     // changes: an unknown node, a source, a node that has finished, a flow
     // not running (swaps still waiting when run() returns are answered so),
     // a factory, init, restore or router check that fails (the old stage
-    // runs on).
+    // runs on). Not from an observer's event: it wakes the flow, whose lock
+    // an event holds when several threads drive the flow.
     std::future<Result<SwapOutcome>> replace_stage(StageSwap swap);
     // One more observer, owned by the flow (before run()).
     void adopt(std::unique_ptr<FlowObserver> observer);
