@@ -237,6 +237,7 @@ nlohmann::json report_to_json(const FlowReport& r) {
                          {"busy_ns", n.busy.count()},
                          {"peak_buffer_bytes", n.peak_buffer_bytes},
                          {"stopped", n.stopped},
+                         {"swaps", n.swaps},
                          {"compile_cache_hit", n.cache_hit},
                          {"thread", n.thread},
                          {"copies", ledger_json(n.copies)}});

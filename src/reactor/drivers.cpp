@@ -432,7 +432,12 @@ bool emit_pending(State& s, Node& n) {
         n.pending.pop_front();
         emitted = true;
     }
-    n.done = n.pending.empty();
+    if (n.pending.empty()) {
+        // After a replaced stage's flush the node goes on with its new one.
+        n.done = !n.flush_resumes;
+        n.flushed = n.done;
+        n.flush_resumes = false;
+    }
     return emitted;
 }
 

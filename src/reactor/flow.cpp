@@ -153,6 +153,8 @@ FlowReport Flow::run() {
     const TickScale tick_scale;
     s.listeners.attach(s.options.observers);
     s.paths.start(s.options.sampling, s.listeners.wants(kVisitEvents));
+    // Open before observers hear of the start: one that heard may swap.
+    s.swaps.open();
     s.listeners.notify_all([&](FlowObserver& o) { o.on_start(s.topology); });
 
     // init every node, upstream first; then each driver's start (routers
@@ -173,6 +175,7 @@ FlowReport Flow::run() {
     if (!s.report.error) {
         detail::drive(s);
     }
+    detail::refuse_pending_swaps(s);
     detail::drain_queues(s);
     for (const auto i : s.topo) {
         detail::Node& n = *s.nodes[i];

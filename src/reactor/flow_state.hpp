@@ -6,6 +6,7 @@
 //   drivers.cpp    one driver per role: what a call means for the elements
 //   scheduler.cpp  the sweep: which node runs next, pauses, stops, draining
 //   placement.cpp  which driver thread runs each node: pinned, or measured
+//   swap.cpp       replacing a node's stage while the flow runs
 //   flow.cpp       the Flow facade: create, run, report, progress
 // Driven by one thread, or by several (see `shared`); `progress` may be read
 // from any thread.
@@ -26,6 +27,7 @@
 #include "listeners.hpp"
 #include "path_tracer.hpp"
 #include "placement.hpp"
+#include "swap.hpp"
 #include "torvyn/core/function_ref.hpp"
 #include "torvyn/core/published.hpp"
 #include "torvyn/core/ticks.hpp"
@@ -128,6 +130,9 @@ struct Node {
     // downstream (a flush may return more than the queues hold).
     bool flushed = false;
     std::deque<Produced> pending;
+    // The flush was a replaced stage's (swap.cpp): once its outputs are out,
+    // the node goes on.
+    bool flush_resumes = false;
 };
 
 // One of the threads driving a flow, as the others see it (under the
@@ -188,6 +193,9 @@ struct Flow::State {
     std::vector<detail::DriverThread> crew;  // one per thread once shared
     std::uint32_t max_threads = 1;           // what placement may use
     bool regrouping = false;                 // the threads end; thread 0 goes on alone
+
+    // Stage replacements posted from other threads (swap.cpp).
+    detail::SwapMailbox swaps;
 
     explicit State(BufferLimits limits) : buffers(limits) {}
 
@@ -323,7 +331,8 @@ inline ElementRef visited(State& s, const Node& n, const ElementRef& in, std::ui
     return traced_visit(s, n, in, edge, end, sent_on);
 }
 // Emits an aggregator's flushed outputs while every queue downstream has
-// room; the node is done when none is left. Returns whether any was emitted.
+// room; the node is done when none is left (unless a replaced stage flushed). Returns whether any
+// was emitted.
 bool emit_pending(State& s, Node& n);
 
 // scheduler.cpp: drives until every node is done or the flow is aborted.
@@ -335,6 +344,13 @@ void drive(State& s);
 // pinned.
 bool place_pinned(State& s);
 // (placement.hpp: placing by measured cost.)
+
+// swap.cpp: applies the replacements posted for thread `me`'s nodes (at the
+// top of its loop: between two calls of each); wakes the threads whose
+// nodes have some.
+void apply_swaps(State& s, std::uint32_t me);
+// run() ends: answers the replacements still waiting.
+void refuse_pending_swaps(State& s);
 
 }  // namespace detail
 }  // namespace torvyn

@@ -152,6 +152,28 @@ private:
 
 }  // namespace
 
+Result<std::unique_ptr<Stage>> instantiate_stage(Runtime& runtime, const LinkedNode& linked,
+                                                 StageSlot& slot) {
+    slot.report.cache_hit = linked.load.cache_hit;
+    slot.report.language = linked.facts.language;
+    const NodeSpec& n = slot.node;
+    InstanceLimits limits;
+    limits.call_deadline = n.call_timeout.count() > 0 ? n.call_timeout : slot.flow.call_timeout;
+    limits.max_memory_bytes = n.max_memory;
+    limits.max_table_elements = n.max_table_elements;
+    limits.fuel = n.fuel;
+    if (n.fuel != 0 && !runtime.options().fuel) {
+        return at_node(Error(ErrorCode::engine, "a fuel budget needs a runtime that meters fuel"),
+                       n);
+    }
+    auto instance = runtime.instantiate(linked.prepared, slot.host, limits);
+    if (!instance) {
+        return at_node(std::move(instance).error(), n);
+    }
+    return std::unique_ptr<Stage>(std::make_unique<GuestStage>(
+        runtime, linked.prepared, slot.host, limits, std::move(instance).value()));
+}
+
 Result<std::unique_ptr<Flow>> Flow::create(Runtime& runtime, const Manifest& manifest,
                                            const FlowSpec& spec, const RunOptions& options) {
     const LinkContext ctx{&runtime, &manifest, options.component_path, options.audit};
@@ -160,24 +182,7 @@ Result<std::unique_ptr<Flow>> Flow::create(Runtime& runtime, const Manifest& man
         if (!linked) {
             return std::move(linked).error();
         }
-        slot.report.cache_hit = linked.value().load.cache_hit;
-        slot.report.language = linked.value().facts.language;
-        const NodeSpec& n = slot.node;
-        InstanceLimits limits;
-        limits.call_deadline = n.call_timeout.count() > 0 ? n.call_timeout : slot.flow.call_timeout;
-        limits.max_memory_bytes = n.max_memory;
-        limits.max_table_elements = n.max_table_elements;
-        limits.fuel = n.fuel;
-        if (n.fuel != 0 && !runtime.options().fuel) {
-            return at_node(
-                Error(ErrorCode::engine, "a fuel budget needs a runtime that meters fuel"), n);
-        }
-        auto instance = runtime.instantiate(linked.value().prepared, slot.host, limits);
-        if (!instance) {
-            return at_node(std::move(instance).error(), n);
-        }
-        return std::unique_ptr<Stage>(std::make_unique<GuestStage>(
-            runtime, linked.value().prepared, slot.host, limits, std::move(instance).value()));
+        return instantiate_stage(runtime, linked.value(), slot);
     });
     if (flow && options.audit != nullptr) {
         flow.value()->adopt(std::make_unique<AuditObserver>(*options.audit));

@@ -389,6 +389,9 @@ Ended drive_thread(State& s, std::uint32_t me, std::unique_lock<std::mutex>* loc
         if (s.waker.take()) {
             ask_pending_sources_again(s);
         }
+        if (s.swaps.posted()) [[unlikely]] {
+            apply_swaps(s, me);
+        }
         if (lock != nullptr) {
             s.crew[me].nudged = false;
         }

@@ -73,6 +73,8 @@ enum class ErrorCode : std::uint16_t {
     listen_address = 503,  // --metrics/--ui: not ADDR:PORT
     listen_failed = 504,   // nothing can listen at that address (in use, not this machine's)
     internal = 599,
+    // Changing a running flow (8xx)
+    swap_refused = 820,  // Flow::replace_stage refused; the node's old stage runs on
 };
 
 // "E0202" for component_wrong_world.

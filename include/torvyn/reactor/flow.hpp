@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,6 +50,7 @@ struct NodeReport {
     std::uint32_t thread = 1;    // the driver thread that ran it last (1, 2, ...)
     bool stopped = false;        // stopped taking elements (failure or fatal)
     std::uint32_t restarts = 0;  // fresh instances after a trap (on-trap = "restart")
+    std::uint32_t swaps = 0;     // stages replaced while the flow ran (Flow::replace_stage)
 };
 
 struct EdgeReport {
@@ -190,6 +192,50 @@ struct StageSlot {
 // Makes the stage of one node; errors name the node.
 using StageFactory = std::function<Result<std::unique_ptr<Stage>>(StageSlot& slot)>;
 
+// What becomes of the state a node's stage holds when it is replaced.
+enum class SwapState : std::uint8_t {
+    // An aggregator's old stage flushes (its outputs go downstream as at the
+    // end of a run) and the new one starts empty. Other roles have no flush:
+    // for them this is `reset`.
+    flush,
+    reset,     // discarded: the new stage starts empty
+    handover,  // the old stage's snapshot() is the new one's restore()
+};
+std::string_view swap_state_name(SwapState state);
+
+// Replacing one node's stage while its flow runs (Flow::replace_stage).
+struct StageSwap {
+    std::string node;
+    // Makes the new stage. Called on the node's driver thread between two of
+    // its calls, while the node takes no elements: do the slow work (finding,
+    // compiling, linking a component) before, and make something quick here
+    // (an instance of a component already linked: instantiate_stage in
+    // reactor/link.hpp). Its slot's report and warnings are scratch: the
+    // outcome carries the warnings.
+    StageFactory make;
+    SwapState state = SwapState::flush;
+    // When a handover cannot be made (the old stage has no snapshot, the new
+    // no restore): flush or reset instead. None: the swap is refused and
+    // nothing changes.
+    std::optional<SwapState> fallback;
+};
+
+// What a swap did.
+struct SwapOutcome {
+    std::string node;
+    std::uint32_t generation = 0;        // the node's swaps so far, this one included
+    std::uint32_t thread = 1;            // the driver thread that applied it (1, 2, ...)
+    std::chrono::nanoseconds waited{0};  // from the request to the safe point (the node ran on)
+    std::chrono::nanoseconds pause{0};   // the swap itself: the node took no elements
+    std::uint64_t queued = 0;            // waiting at the node's inputs: the new stage's now
+    SwapState state = SwapState::reset;  // what became of the old stage's state
+    bool fell_back = false;              // a handover was refused; `fallback` was done
+    std::uint64_t flushed = 0;           // the old stage's flush outputs, sent downstream
+    std::uint64_t snapshot_bytes = 0;    // the state handed over
+    bool revived = false;         // the node had stopped (a failure); it takes elements again
+    std::vector<Error> warnings;  // found while making the new stage
+};
+
 class Flow {
 public:
     // Builds the graph and makes every node's stage. Nothing runs yet.
@@ -211,6 +257,19 @@ public:
     [[nodiscard]] const std::string& name() const;
     // Safe from any thread while run() is in progress.
     [[nodiscard]] FlowProgress progress() const;
+    // Replaces node `swap.node`'s stage while run() is in progress; safe from
+    // any thread (swap.cpp). The node's driver thread does it between two of
+    // its calls: the old stage's state is flushed, reset or handed over, the
+    // old stage is torn down and closed, the new one initialised (a router's
+    // ports checked as at the start). What waits at the node's inputs goes to
+    // the new stage: no element is lost or repeated. A node that stopped
+    // (a failure) takes elements again. Refused (E0820) before anything
+    // changes: an unknown node, a source, a node that has finished, a flow
+    // not running (swaps still waiting when run() returns are answered so),
+    // a factory, init, restore or router check that fails (the old stage
+    // runs on). Not from an observer's event: it wakes the flow, whose lock
+    // an event holds when several threads drive the flow.
+    std::future<Result<SwapOutcome>> replace_stage(StageSwap swap);
     // One more observer, owned by the flow (before run()).
     void adopt(std::unique_ptr<FlowObserver> observer);
 

@@ -13,6 +13,7 @@
 #include "torvyn/config/manifest.hpp"
 #include "torvyn/core/error.hpp"
 #include "torvyn/engine/engine.hpp"
+#include "torvyn/reactor/flow.hpp"
 
 namespace torvyn {
 
@@ -41,6 +42,13 @@ Error at_node(Error e, const NodeSpec& n);
 // Links one node. Warnings (unused grants) are appended to `warnings`.
 Result<LinkedNode> link_node(const LinkContext& ctx, const FlowSpec& flow, const NodeSpec& node,
                              std::vector<Error>& warnings);
+
+// The stage of `slot`'s node from its component, linked (by link_node,
+// perhaps for another component than the manifest names): an instance with
+// the node's limits. Nothing is compiled, so it is quick: what a factory for
+// Flow::replace_stage calls.
+Result<std::unique_ptr<Stage>> instantiate_stage(Runtime& runtime, const LinkedNode& linked,
+                                                 StageSlot& slot);
 
 // What the instance pool must hold to run every node of `flows` at once:
 // one instance of each node's component (a restart releases the old instance

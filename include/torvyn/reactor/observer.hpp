@@ -60,7 +60,8 @@ enum ObserverEvents : std::uint32_t {
     kContainmentEvents = 1U << 5,  // on_contained, on_restarted
     kErrorEvents = 1U << 6,        // on_error
     kVisitEvents = 1U << 7,        // on_visit: sampled elements only (RunOptions::sampling)
-    kAllEvents = (1U << 8) - 1,
+    kReplaceEvents = 1U << 8,      // on_replaced
+    kAllEvents = (1U << 9) - 1,
 };
 
 // How a traced element's visit of a node ended.
@@ -144,6 +145,11 @@ public:
     // Node `node` got a fresh start after a trap (on-trap = "restart").
     virtual void on_restarted(std::uint32_t node, std::uint32_t restarts) {
         (void)node, (void)restarts;
+    }
+    // Node `node` got a new stage while the flow ran (Flow::replace_stage);
+    // `generation` counts its swaps so far, this one included.
+    virtual void on_replaced(std::uint32_t node, std::uint32_t generation) {
+        (void)node, (void)generation;
     }
     // A sampled element visited a node (kVisitEvents). Comes after the
     // call's on_call, and before its outputs' visits.

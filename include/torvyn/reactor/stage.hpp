@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -33,10 +34,12 @@ enum class CallKind : std::uint8_t {
     route,
     ingest,
     flush,
+    snapshot,
+    restore,
 };
-inline constexpr std::array<std::string_view, 12> kCallKindNames = {
-    "init",     "teardown", "pull",  "notify", "process", "push",
-    "complete", "accept",   "ports", "route",  "ingest",  "flush"};
+inline constexpr std::array<std::string_view, 14> kCallKindNames = {
+    "init",   "teardown", "pull",  "notify", "process", "push",     "complete",
+    "accept", "ports",    "route", "ingest", "flush",   "snapshot", "restore"};
 inline std::string_view call_kind_name(CallKind kind) {
     return kCallKindNames.at(static_cast<std::size_t>(kind));
 }
@@ -98,6 +101,18 @@ public:
     // aggregator
     virtual CallResult ingest(const ElementRef&, Produced&) { return refused(CallKind::ingest); }
     virtual CallResult flush(std::vector<Produced>&) { return refused(CallKind::flush); }
+
+    // A live replacement that hands the state over (Flow::replace_stage,
+    // SwapState::handover): the old stage writes its state to `state`; the
+    // new one, after its init, starts from it. A stage whose restore fails
+    // must be as init left it. The defaults refuse: such a stage's state
+    // cannot be handed over (the swap is refused, or falls back if asked to).
+    virtual CallResult snapshot(std::vector<std::byte>& /*state*/) {
+        return refused(CallKind::snapshot);
+    }
+    virtual CallResult restore(std::span<const std::byte> /*state*/) {
+        return refused(CallKind::restore);
+    }
 
     // After a call left the stage unusable (trap, deadline, limit): a fresh
     // start, init included, when the stage can have one. The default cannot.
