@@ -108,20 +108,28 @@ void ask_pending_sources_again(State& s) {
     wake_drivers(s);
 }
 
-// A paced source (max-rate) may pull when its time has come; otherwise the
-// sweep learns when it may.
-bool due(Node& n, Clock::time_point& earliest_resume) {
+// A paced source (max-rate) may pull what has come due: the periods since
+// its next pull was due, at most `most` (the thread wakes from a wait later
+// than asked, so one pull per wake would cap the rate far below max-rate).
+// Otherwise the sweep learns when it may. Late by more than kMaxPaceLag (a
+// stall downstream), it goes on from now instead of catching up in a burst.
+constexpr auto kMaxPaceLag = std::chrono::milliseconds(1);
+std::size_t due(Node& n, Clock::time_point& earliest_resume, std::size_t most) {
     if (n.pull_period.count() == 0) {
-        return true;
+        return most;
     }
     const auto now = Clock::now();
     if (now < n.next_pull) {
         earliest_resume = std::min(earliest_resume, n.next_pull);
-        return false;
+        return 0;
     }
-    // On schedule, without a burst to catch up after a stall downstream.
-    n.next_pull = std::max(n.next_pull + n.pull_period, now);
-    return true;
+    const auto periods = static_cast<std::size_t>((now - n.next_pull) / n.pull_period) + 1;
+    const std::size_t k = std::min(most, periods);
+    n.next_pull += n.pull_period * static_cast<Clock::rep>(k);
+    if (now - n.next_pull > kMaxPaceLag) {
+        n.next_pull = now;
+    }
+    return k;
 }
 
 // Runs a source up to source-batch times while there is demand (once per
@@ -146,13 +154,16 @@ bool run_source(State& s, Node& n, const Driver& d, Idle& idle) {
     const auto turn = static_cast<std::size_t>(s.source_batch);
     for (std::size_t i = 0; i < turn && !n.done && !n.stopped && !s.stopping && !n.waiting;) {
         update_pressure(s, n);
-        if (n.paused_by_pressure || !room_downstream(s, n) || !due(n, idle.resume_at)) {
+        if (n.paused_by_pressure || !room_downstream(s, n)) {
             break;
         }
         // A batched source is asked for what the turn and the queues allow
-        // in one call; a paced one for one element at its time.
+        // in one call; a paced one for what has come due of that.
         const std::size_t k =
-            n.pull_period.count() > 0 ? 1 : std::min({n.batch_limit, turn - i, room_for(s, n)});
+            due(n, idle.resume_at, std::min({n.batch_limit, turn - i, room_for(s, n)}));
+        if (k == 0) {
+            break;
+        }
         d.produce(s, n, k);
         i += k;
         progressed = true;

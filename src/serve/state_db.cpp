@@ -2,7 +2,9 @@
 // sync, one statement per change, so each change is its own transaction.
 #include <sqlite3.h>
 
+#include <array>
 #include <chrono>
+#include <utility>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -39,9 +41,14 @@ constexpr const char* kColumns =
     "name, source, digest, grants, status, error, previous_source, previous_digest, generation, "
     "created, updated, checkpoint, earlier_runs, recoveries";
 
-// A prepared statement, finalised when it goes.
+// A prepared statement, finalised when it goes (moved, never copied).
 struct Statement {
     sqlite3_stmt* stmt = nullptr;
+    Statement() = default;
+    Statement(Statement&& other) noexcept : stmt(std::exchange(other.stmt, nullptr)) {}
+    Statement& operator=(Statement&&) = delete;
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
     ~Statement() { sqlite3_finalize(stmt); }
 };
 

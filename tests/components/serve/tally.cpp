@@ -3,9 +3,9 @@
 // prints the tally every `every` elements (config; default 10000) and when
 // the stream ends or the sink is torn down:
 //   tally received=N last=L gaps=G duplicates=D v1=A v2=B other=C
-// on stderr (needs the "stderr" capability). With window=N (and the
-// "wall-clock" capability) it also prints, every N elements, their latency
-// from the source's emission to here:
+// on stderr. With window=N it also prints, every N elements, their latency
+// from the source's emission to here (clock_gettime: the C library imports
+// wall-clock and monotonic-clock, so grant those with "stderr"):
 //   latency n=N p50_us=A p99_us=B max_us=C
 #include <time.h>
 
