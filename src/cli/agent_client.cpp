@@ -36,7 +36,8 @@ Result<std::string> read_token(const std::string& file) {
                      "--token-file", "give the file torvyn serve --token-file reads");
     }
     std::string token = s.str();
-    while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
+    while (!token.empty() &&
+           (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
         token.pop_back();
     }
     return token;
@@ -45,9 +46,9 @@ Result<std::string> read_token(const std::string& file) {
 }  // namespace
 
 void add_agent_options(CLI::App& command, AgentArgs& args) {
-    command.add_option("--agent", args.agent,
-                       fmt::format("The agent's URL (default: $TORVYN_AGENT, else {})",
-                                   kDefaultAgent));
+    command.add_option(
+        "--agent", args.agent,
+        fmt::format("The agent's URL (default: $TORVYN_AGENT, else {})", kDefaultAgent));
     command.add_option("--token-file", args.token_file,
                        "The agent's bearer token (default: $TORVYN_TOKEN_FILE)");
     command.add_flag("--json", args.json, "Print the agent's answer as JSON");
@@ -102,7 +103,8 @@ int request_and_show(const AgentArgs& args, const std::string& method, const std
     }
     const bool ok = answer->status >= 200 && answer->status < 300;
     if (args.json) {
-        fmt::print("{}\n", answer->body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+        fmt::print("{}\n",
+                   answer->body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
     } else if (ok) {
         show(answer->body);
     } else {

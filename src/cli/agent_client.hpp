@@ -31,7 +31,8 @@ Result<AgentAnswer> call_agent(const AgentArgs& args, const std::string& method,
 // `show` (for a 2xx answer) or as the diagnostic of its error. Returns the
 // exit status.
 int request_and_show(const AgentArgs& args, const std::string& method, const std::string& path,
-                     const nlohmann::json* body, const std::function<void(const nlohmann::json&)>& show);
+                     const nlohmann::json* body,
+                     const std::function<void(const nlohmann::json&)>& show);
 
 // A source as the agent must see it: a folder or file made absolute (the
 // agent runs elsewhere), a registry reference as it is.

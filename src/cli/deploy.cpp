@@ -61,8 +61,8 @@ std::optional<Error> add_grants(nlohmann::json& grants, const std::vector<std::s
             // HOST:GUEST[:rw]
             const auto colon = value.find(':');
             if (colon == std::string::npos) {
-                return Error(ErrorCode::usage, fmt::format("'{}' is not NODE=HOST:GUEST[:rw]", spec),
-                             option);
+                return Error(ErrorCode::usage,
+                             fmt::format("'{}' is not NODE=HOST:GUEST[:rw]", spec), option);
             }
             std::string guest = value.substr(colon + 1);
             bool writable = false;
@@ -126,8 +126,8 @@ int deploy(const DeployArgs& args) {
         body["trust"] = keys;
     }
     return request_and_show(args, "POST", "/v1/deployments", &body, [](const nlohmann::json& j) {
-        fmt::print("deployed {} ({}): {} flow(s) running\n  source {}\n",
-                   j.value("name", ""), j.value("digest", ""), j.value("flows", nlohmann::json::array()).size(),
+        fmt::print("deployed {} ({}): {} flow(s) running\n  source {}\n", j.value("name", ""),
+                   j.value("digest", ""), j.value("flows", nlohmann::json::array()).size(),
                    j.value("source", ""));
     });
 }
@@ -136,9 +136,10 @@ int deploy(const DeployArgs& args) {
 
 std::function<int()> define_deploy(CLI::App& command) {
     auto args = std::make_shared<DeployArgs>();
-    command.add_option("source", args->source,
-                       "A registry reference, a pipeline folder or Torvyn.toml, or a packed "
-                       "layout (oci:DIR[:TAG])")
+    command
+        .add_option("source", args->source,
+                    "A registry reference, a pipeline folder or Torvyn.toml, or a packed "
+                    "layout (oci:DIR[:TAG])")
         ->required();
     command.add_option("--name", args->name, "The deployment's name (default: from the source)");
     command.add_option("--grant", args->grant,

@@ -25,20 +25,21 @@ std::function<int()> define_logs(CLI::App& command) {
         for (;;) {
             const std::string path =
                 fmt::format("/v1/deployments/{}/logs?tail={}", args->name, args->tail);
-            const int rc = request_and_show(*args, "GET", path, nullptr, [&](const nlohmann::json& j) {
-                const auto& lines = j.value("lines", nlohmann::json::array());
-                std::size_t from = 0;
-                for (std::size_t i = 0; i < lines.size(); ++i) {
-                    from = lines[i].get<std::string>() == last ? i + 1 : from;
-                }
-                for (std::size_t i = from; i < lines.size(); ++i) {
-                    fmt::print("{}\n", lines[i].get<std::string>());
-                }
-                if (!lines.empty()) {
-                    last = lines.back().get<std::string>();
-                }
-                std::fflush(stdout);
-            });
+            const int rc =
+                request_and_show(*args, "GET", path, nullptr, [&](const nlohmann::json& j) {
+                    const auto& lines = j.value("lines", nlohmann::json::array());
+                    std::size_t from = 0;
+                    for (std::size_t i = 0; i < lines.size(); ++i) {
+                        from = lines[i].get<std::string>() == last ? i + 1 : from;
+                    }
+                    for (std::size_t i = from; i < lines.size(); ++i) {
+                        fmt::print("{}\n", lines[i].get<std::string>());
+                    }
+                    if (!lines.empty()) {
+                        last = lines.back().get<std::string>();
+                    }
+                    std::fflush(stdout);
+                });
             if (rc != kExitOk || !args->follow || args->json) {
                 return rc;
             }

@@ -57,18 +57,21 @@ int serve(const ServeArgs& args) {
         std::ostringstream s;
         s << in.rdbuf();
         admin.token = s.str();
-        while (!admin.token.empty() && std::isspace(static_cast<unsigned char>(admin.token.back()))) {
+        while (!admin.token.empty() &&
+               std::isspace(static_cast<unsigned char>(admin.token.back()))) {
             admin.token.pop_back();
         }
         if (!in || admin.token.size() < 16) {
             diag.error(Error(ErrorCode::unauthorized,
                              fmt::format("{}: no token of at least 16 characters", args.token_file),
-                             "--token-file", "write a secret into it: openssl rand -hex 32 > FILE"));
+                             "--token-file",
+                             "write a secret into it: openssl rand -hex 32 > FILE"));
             return kExitInvalid;
         }
     }
     serve::AgentOptions options;
-    options.state_dir = args.state_dir.empty() ? default_state_dir() : std::filesystem::path(args.state_dir);
+    options.state_dir =
+        args.state_dir.empty() ? default_state_dir() : std::filesystem::path(args.state_dir);
     CommonArgs common;
     common.component_path = args.component_path;
     options.component_path = cli::component_path(common);
@@ -99,14 +102,16 @@ int serve(const ServeArgs& args) {
         std::error_code ec;
         std::filesystem::rename(file.string() + ".tmp", file, ec);
     }
-    fmt::print(stderr, "torvyn serve: admin API at {}/v1, metrics at {}/metrics, live page at {}/ "
+    fmt::print(stderr,
+               "torvyn serve: admin API at {}/v1, metrics at {}/metrics, live page at {}/ "
                "(state {}; ready in {:.0f} ms)\n",
                server.value()->url(), server.value()->url(), server.value()->url(),
                options.state_dir.string(), ready_ms);
     while (signals.stop()->load() == 0) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    fmt::print(stderr, "torvyn serve: stopping (the running deployments come back on the next "
+    fmt::print(stderr,
+               "torvyn serve: stopping (the running deployments come back on the next "
                "start)\n");
     server.value().reset();
     agent.value().reset();

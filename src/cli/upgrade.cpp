@@ -51,8 +51,9 @@ std::function<int()> define_upgrade(CLI::App& command) {
             }
             body["trust"] = keys;
         }
-        return request_and_show(*args, "POST", fmt::format("/v1/deployments/{}/upgrade", args->name),
-                                &body, show_upgrade);
+        return request_and_show(*args, "POST",
+                                fmt::format("/v1/deployments/{}/upgrade", args->name), &body,
+                                show_upgrade);
     };
 }
 

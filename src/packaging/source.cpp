@@ -32,9 +32,8 @@ Result<std::vector<std::string>> read_keys(const std::vector<std::string>& files
 }
 
 // --trust: the pipeline `index` must be signed by a trusted key.
-std::optional<Error> check_trust(Registry& registry, Store& store,
-                                 const Reference& reference, const Descriptor& index,
-                                 const std::vector<std::string>& trust) {
+std::optional<Error> check_trust(Registry& registry, Store& store, const Reference& reference,
+                                 const Descriptor& index, const std::vector<std::string>& trust) {
     auto keys = read_keys(trust);
     if (!keys) {
         return keys.error();

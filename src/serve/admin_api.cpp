@@ -165,18 +165,18 @@ std::string AdminServer::url() const {
 
 Result<std::unique_ptr<AdminServer>> AdminServer::start(Agent& agent, AdminOptions options) {
     if (options.token.empty() && !is_loopback(options.at.host)) {
-        return Error(ErrorCode::unauthorized,
-                     fmt::format("the admin API would listen on {} without a token",
-                                 options.at.host),
-                     "--listen",
-                     "give --token-file FILE (a secret of your own, e.g. openssl rand -hex 32), "
-                     "or listen on 127.0.0.1");
+        return Error(
+            ErrorCode::unauthorized,
+            fmt::format("the admin API would listen on {} without a token", options.at.host),
+            "--listen",
+            "give --token-file FILE (a secret of your own, e.g. openssl rand -hex 32), "
+            "or listen on 127.0.0.1");
     }
     auto impl = std::make_unique<Impl>();
     const bool tls = !options.tls_cert.empty() && !options.tls_key.empty();
     if (tls) {
-        auto server = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(),
-                                                           options.tls_key.c_str());
+        auto server =
+            std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(), options.tls_key.c_str());
         if (!server->is_valid()) {
             return Error(ErrorCode::listen_failed, "cannot use the TLS certificate and key",
                          "--tls-cert", "give PEM files of a certificate and its private key");
@@ -264,54 +264,53 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(Agent& agent, AdminOptio
         auto name = name_in(req);
         answer(res, name ? agent.stop(*name, true) : Result<nlohmann::json>(name.error()));
     });
-    http.Post(fmt::format("{}/stop", kName),
-              [&agent](const httplib::Request& req, httplib::Response& res) {
-                  auto name = name_in(req);
-                  auto body = body_of(req, {"remove"}, {});
-                  if (!name || !body) {
-                      return answer(res, 400, error_json(!name ? name.error() : body.error()));
-                  }
-                  if (body->contains("remove") && !(*body)["remove"].is_boolean()) {
-                      return answer(res, 400, error_json(invalid("'remove' must be true or false")));
-                  }
-                  answer(res, agent.stop(*name, body->value("remove", false)));
-              });
-    http.Post(fmt::format("{}/upgrade", kName),
-              [&agent](const httplib::Request& req, httplib::Response& res) {
-                  auto name = name_in(req);
-                  auto body =
-                      body_of(req, {"source", "grants", "trust", "aggregators"}, {"source"});
-                  if (!name || !body) {
-                      return answer(res, 400, error_json(!name ? name.error() : body.error()));
-                  }
-                  UpgradeRequest u;
-                  u.name = *name;
-                  auto source = string_field(*body, "source");
-                  auto trust = trust_field(*body);
-                  auto state = string_field(*body, "aggregators");
-                  if (!source || !trust || !state) {
-                      return answer(res, 400,
-                                    error_json(!source  ? source.error()
-                                               : !trust ? trust.error()
-                                                        : state.error()));
-                  }
-                  u.source = *source;
-                  u.trust = *trust;
-                  if (!state->empty()) {
-                      auto mode = swap_state_from_name(*state);
-                      if (!mode) {
-                          return answer(res, 400,
-                                        error_json(invalid(
-                                            fmt::format("'aggregators' is '{}'", state->substr(0, 40)),
-                                            "flush (default), reset or handover")));
-                      }
-                      u.aggregators = *mode;
-                  }
-                  if (body->contains("grants")) {
-                      u.grants = (*body)["grants"];
-                  }
-                  answer(res, agent.upgrade(u));
-              });
+    http.Post(fmt::format("{}/stop", kName), [&agent](const httplib::Request& req,
+                                                      httplib::Response& res) {
+        auto name = name_in(req);
+        auto body = body_of(req, {"remove"}, {});
+        if (!name || !body) {
+            return answer(res, 400, error_json(!name ? name.error() : body.error()));
+        }
+        if (body->contains("remove") && !(*body)["remove"].is_boolean()) {
+            return answer(res, 400, error_json(invalid("'remove' must be true or false")));
+        }
+        answer(res, agent.stop(*name, body->value("remove", false)));
+    });
+    http.Post(fmt::format("{}/upgrade", kName), [&agent](const httplib::Request& req,
+                                                         httplib::Response& res) {
+        auto name = name_in(req);
+        auto body = body_of(req, {"source", "grants", "trust", "aggregators"}, {"source"});
+        if (!name || !body) {
+            return answer(res, 400, error_json(!name ? name.error() : body.error()));
+        }
+        UpgradeRequest u;
+        u.name = *name;
+        auto source = string_field(*body, "source");
+        auto trust = trust_field(*body);
+        auto state = string_field(*body, "aggregators");
+        if (!source || !trust || !state) {
+            return answer(res, 400,
+                          error_json(!source  ? source.error()
+                                     : !trust ? trust.error()
+                                              : state.error()));
+        }
+        u.source = *source;
+        u.trust = *trust;
+        if (!state->empty()) {
+            auto mode = swap_state_from_name(*state);
+            if (!mode) {
+                return answer(
+                    res, 400,
+                    error_json(invalid(fmt::format("'aggregators' is '{}'", state->substr(0, 40)),
+                                       "flush (default), reset or handover")));
+            }
+            u.aggregators = *mode;
+        }
+        if (body->contains("grants")) {
+            u.grants = (*body)["grants"];
+        }
+        answer(res, agent.upgrade(u));
+    });
     http.Post(fmt::format("{}/rollback", kName),
               [&agent](const httplib::Request& req, httplib::Response& res) {
                   auto name = name_in(req);
@@ -321,27 +320,24 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(Agent& agent, AdminOptio
                   }
                   answer(res, agent.rollback(*name));
               });
-    http.Get(fmt::format("{}/logs", kName),
-             [&agent](const httplib::Request& req, httplib::Response& res) {
-                 auto name = name_in(req);
-                 if (!name) {
-                     return answer(res, 400, error_json(name.error()));
-                 }
-                 std::size_t tail = 100;
-                 if (req.has_param("tail")) {
-                     const std::string text = req.get_param_value("tail");
-                     const auto [end, ec] =
-                         std::from_chars(text.data(), text.data() + text.size(), tail);
-                     if (ec != std::errc() || end != text.data() + text.size() ||
-                         tail > kMaxLogLines) {
-                         return answer(res, 400,
-                                       error_json(invalid(
-                                           "'tail' must be a number of lines",
-                                           fmt::format("at most {}", kMaxLogLines))));
-                     }
-                 }
-                 answer(res, agent.logs(*name, tail));
-             });
+    http.Get(fmt::format("{}/logs", kName), [&agent](const httplib::Request& req,
+                                                     httplib::Response& res) {
+        auto name = name_in(req);
+        if (!name) {
+            return answer(res, 400, error_json(name.error()));
+        }
+        std::size_t tail = 100;
+        if (req.has_param("tail")) {
+            const std::string text = req.get_param_value("tail");
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), tail);
+            if (ec != std::errc() || end != text.data() + text.size() || tail > kMaxLogLines) {
+                return answer(res, 400,
+                              error_json(invalid("'tail' must be a number of lines",
+                                                 fmt::format("at most {}", kMaxLogLines))));
+            }
+        }
+        answer(res, agent.logs(*name, tail));
+    });
     add_live_routes(http, LiveEndpoints{true, true}, agent.live());
 
     auto port = bind_server(http, options.at);

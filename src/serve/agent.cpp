@@ -22,16 +22,16 @@ std::int64_t unix_seconds() {
 }
 
 Error not_found(const std::string& name) {
-    return Error(ErrorCode::deployment_not_found, fmt::format("no deployment named '{}'", name),
-                 "", "torvyn ps lists the deployments");
+    return Error(ErrorCode::deployment_not_found, fmt::format("no deployment named '{}'", name), "",
+                 "torvyn ps lists the deployments");
 }
 
 nlohmann::json accounting_json(const Accounting& a) {
-    return {{"emitted", a.emitted},     {"delivered", a.delivered},
-            {"filtered", a.filtered},   {"dropped", a.dropped},
-            {"failed", a.failed},       {"dead_lettered", a.dead_lettered},
+    return {{"emitted", a.emitted},       {"delivered", a.delivered},
+            {"filtered", a.filtered},     {"dropped", a.dropped},
+            {"failed", a.failed},         {"dead_lettered", a.dead_lettered},
             {"aggregated", a.aggregated}, {"derived", a.derived},
-            {"branches", a.branches},   {"in_flight", a.in_flight()}};
+            {"branches", a.branches},     {"in_flight", a.in_flight()}};
 }
 
 // A request's source as the agent keeps it: a folder or file made absolute
@@ -105,10 +105,10 @@ struct Agent::Impl {
 
     // Loads, links and starts `source` as deployment `name`.
     Result<std::unique_ptr<detail::Deployment>> launch(const std::string& name,
-                                                        const std::string& source,
-                                                        const nlohmann::json& grants,
-                                                        const std::vector<std::string>& trust,
-                                                        std::string* digest) {
+                                                       const std::string& source,
+                                                       const nlohmann::json& grants,
+                                                       const std::vector<std::string>& trust,
+                                                       std::string* digest) {
         auto pipeline = detail::load_pipeline(source, grants, trust, options.component_path);
         if (!pipeline) {
             return pipeline.error();
@@ -177,10 +177,12 @@ struct Agent::Impl {
             const bool ended = !it->second->running();
             if (ended) {
                 const std::string failure = it->second->failure();
-                r->status = failure.empty() ? DeploymentStatus::completed : DeploymentStatus::failed;
+                r->status =
+                    failure.empty() ? DeploymentStatus::completed : DeploymentStatus::failed;
                 r->error = failure;
                 r->updated = unix_seconds();
-                it->second->log().write("torvyn", fmt::format("deployment {}", status_name(r->status)));
+                it->second->log().write("torvyn",
+                                        fmt::format("deployment {}", status_name(r->status)));
             }
             (void)db->update(*r);
             it = ended ? running.erase(it) : std::next(it);

@@ -20,8 +20,8 @@ std::string now_text() {
     const auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
         1000;
-    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(now)),
-                       ms);
+    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z",
+                       fmt::gmtime(std::chrono::system_clock::to_time_t(now)), ms);
 }
 
 nlohmann::json accounting_json(const Accounting& a) {
@@ -60,11 +60,11 @@ public:
     void on_error(std::uint32_t node, const Error& why, std::optional<std::uint64_t> element,
                   const TraceContext*) override {
         if (++errors_ <= kLogged || errors_ % kEvery == 0) {
-            log_.write(topology_.nodes.at(node),
-                       fmt::format("error[{}]{} {} (failed calls so far: {})",
-                                   error_code_name(why.code),
-                                   element ? fmt::format(" element {}:", *element) : ":",
-                                   why.message, errors_));
+            log_.write(
+                topology_.nodes.at(node),
+                fmt::format("error[{}]{} {} (failed calls so far: {})", error_code_name(why.code),
+                            element ? fmt::format(" element {}:", *element) : ":", why.message,
+                            errors_));
         }
     }
     void on_contained(std::uint32_t node, const Error& why, std::optional<std::uint64_t>,
@@ -76,12 +76,12 @@ public:
         log_.write(topology_.nodes.at(node), fmt::format("restarted ({} so far)", restarts));
     }
     void on_finish(const FlowReport& report) override {
-        log_.write("torvyn", fmt::format("flow '{}' ended ({}): emitted {}, delivered {}, "
-                                         "filtered {}, dropped {}, failed {}{}",
-                                         report.name, stop_reason_name(report.stop),
-                                         report.emitted, report.delivered, report.filtered,
-                                         report.dropped, report.failed,
-                                         report.error ? ": " + report.error->message : ""));
+        log_.write("torvyn",
+                   fmt::format("flow '{}' ended ({}): emitted {}, delivered {}, "
+                               "filtered {}, dropped {}, failed {}{}",
+                               report.name, stop_reason_name(report.stop), report.emitted,
+                               report.delivered, report.filtered, report.dropped, report.failed,
+                               report.error ? ": " + report.error->message : ""));
     }
 
 private:
@@ -356,29 +356,27 @@ Result<nlohmann::json> Deployment::upgrade(Pipeline next, SwapState aggregators,
         pipeline_ = std::move(previous);
         std::vector<Error> ignored;
         start_flows(ignored);
-        return Error(ErrorCode::upgrade_refused,
-                     fmt::format("the new version did not start ({}); the old one runs again",
-                                 e->message));
+        return Error(
+            ErrorCode::upgrade_refused,
+            fmt::format("the new version did not start ({}); the old one runs again", e->message));
     }
     const auto pause = std::chrono::steady_clock::now() - began;
     log_.write("torvyn", fmt::format("upgraded by restart to {} ({}); the old flows drained: "
                                      "{} element(s) in flight delivered or accounted",
                                      pipeline_.source, pipeline_.digest,
                                      before.in_flight() - drained.in_flight()));
-    return nlohmann::json{
-        {"mode", "restart"},
-        {"reason", source_changed ? "a source changed: sources start over"
-                   : shape        ? "the flows had ended"
-                                  : "the wiring changed"},
-        {"changed", changed},
-        {"pause_ms", std::chrono::duration<double, std::milli>(pause).count()},
-        {"drained", accounting_json(drained)}};
+    return nlohmann::json{{"mode", "restart"},
+                          {"reason", source_changed ? "a source changed: sources start over"
+                                     : shape        ? "the flows had ended"
+                                                    : "the wiring changed"},
+                          {"changed", changed},
+                          {"pause_ms", std::chrono::duration<double, std::milli>(pause).count()},
+                          {"drained", accounting_json(drained)}};
 }
 
 Result<nlohmann::json> Deployment::swap_nodes(Pipeline& next,
                                               const std::vector<std::string>& changed,
-                                              SwapState aggregators,
-                                              std::vector<Error>& details) {
+                                              SwapState aggregators, std::vector<Error>& details) {
     const LinkContext ctx{runtime_.get(), &next.manifest, component_path_, nullptr};
     nlohmann::json swaps = nlohmann::json::array();
     for (const std::string& key : changed) {
@@ -413,27 +411,28 @@ Result<nlohmann::json> Deployment::swap_nodes(Pipeline& next,
         swap.state = aggregators;
         auto outcome = rf->flow->replace_stage(std::move(swap)).get();
         if (!outcome) {
-            log_.write("torvyn", fmt::format("swap of {} refused: {}", key, outcome.error().message));
-            return Error(ErrorCode::upgrade_refused,
-                         fmt::format("{}{}", outcome.error().message,
-                                     swaps.empty() ? "" : " (nodes swapped before it stay swapped)"),
-                         key, outcome.error().hint);
+            log_.write("torvyn",
+                       fmt::format("swap of {} refused: {}", key, outcome.error().message));
+            return Error(
+                ErrorCode::upgrade_refused,
+                fmt::format("{}{}", outcome.error().message,
+                            swaps.empty() ? "" : " (nodes swapped before it stay swapped)"),
+                key, outcome.error().hint);
         }
-        swaps.push_back({{"node", key},
-                         {"pause_ms", std::chrono::duration<double, std::milli>(
-                                          outcome->pause)
-                                          .count()},
-                         {"queued", outcome->queued},
-                         {"generation", outcome->generation},
-                         {"state", swap_state_name(outcome->state)},
-                         {"flushed", outcome->flushed},
-                         {"revived", outcome->revived}});
-        log_.write("torvyn", fmt::format("swapped {} to {} (paused {:.3f} ms, {} element(s) "
-                                         "queued for it kept)",
-                                         key, next.components.at(key),
-                                         std::chrono::duration<double, std::milli>(outcome->pause)
-                                             .count(),
-                                         outcome->queued));
+        swaps.push_back(
+            {{"node", key},
+             {"pause_ms", std::chrono::duration<double, std::milli>(outcome->pause).count()},
+             {"queued", outcome->queued},
+             {"generation", outcome->generation},
+             {"state", swap_state_name(outcome->state)},
+             {"flushed", outcome->flushed},
+             {"revived", outcome->revived}});
+        log_.write("torvyn",
+                   fmt::format("swapped {} to {} (paused {:.3f} ms, {} element(s) "
+                               "queued for it kept)",
+                               key, next.components.at(key),
+                               std::chrono::duration<double, std::milli>(outcome->pause).count(),
+                               outcome->queued));
     }
     pipeline_ = std::move(next);
     return nlohmann::json{{"mode", "swap"}, {"changed", changed}, {"swaps", swaps}};

@@ -80,15 +80,17 @@ std::optional<Error> apply_grant(NodeSpec& node, const std::string& key, const n
                 if (!d.is_object() || !d.contains("host") || !d["host"].is_string() ||
                     !d.contains("guest") || !d["guest"].is_string() ||
                     (d.contains("writable") && !d["writable"].is_boolean())) {
-                    return bad_grants(fmt::format("{} holds a folder without host and guest", what));
+                    return bad_grants(
+                        fmt::format("{} holds a folder without host and guest", what));
                 }
                 DirGrant dir;
                 dir.host = d["host"].get<std::string>();
                 dir.guest = d["guest"].get<std::string>();
                 dir.writable = d.value("writable", false);
                 if (!std::filesystem::path(dir.host).is_absolute()) {
-                    return bad_grants(fmt::format("{}: '{}' is not an absolute path", what, dir.host),
-                                      "the agent resolves no relative folder: give it absolute");
+                    return bad_grants(
+                        fmt::format("{}: '{}' is not an absolute path", what, dir.host),
+                        "the agent resolves no relative folder: give it absolute");
                 }
                 node.dirs.push_back(std::move(dir));
             }
@@ -123,8 +125,9 @@ std::optional<Error> apply_grants(Manifest& m, const nlohmann::json& grants) {
             }
         }
         if (matches.empty()) {
-            return bad_grants(fmt::format("grants name '{}', which is no node of the pipeline", key),
-                              "name a node as NODE, or FLOW.NODE");
+            return bad_grants(
+                fmt::format("grants name '{}', which is no node of the pipeline", key),
+                "name a node as NODE, or FLOW.NODE");
         }
         if (matches.size() > 1) {
             return bad_grants(fmt::format("'{}' names a node in several flows", key),
@@ -195,9 +198,9 @@ Result<Pipeline> load_pipeline(const std::string& source, const nlohmann::json& 
     return p;
 }
 
-Result<std::unique_ptr<Runtime>> runtime_for(const Pipeline& p,
-                                             const std::vector<std::filesystem::path>& component_path,
-                                             const std::filesystem::path& cache_dir) {
+Result<std::unique_ptr<Runtime>> runtime_for(
+    const Pipeline& p, const std::vector<std::filesystem::path>& component_path,
+    const std::filesystem::path& cache_dir) {
     RuntimeOptions ro;
     ro.cache_dir = cache_dir;
     std::vector<const FlowSpec*> flows;
@@ -267,6 +270,33 @@ bool same_grants(const NodeSpec& a, const NodeSpec& b) {
     return true;
 }
 
+namespace {
+
+// Everything of a flow but its nodes and edges (queues, threads, timeouts).
+bool same_flow_settings(const FlowSpec& x, const FlowSpec& y) {
+    return x.name == y.name && x.queue_capacity == y.queue_capacity &&
+           x.source_batch == y.source_batch && x.overflow == y.overflow && x.threads == y.threads &&
+           x.high_watermark == y.high_watermark && x.low_watermark == y.low_watermark &&
+           x.call_timeout == y.call_timeout && x.timeout == y.timeout &&
+           x.drain_timeout == y.drain_timeout && x.max_buffer_memory == y.max_buffer_memory &&
+           x.allow_failures == y.allow_failures;
+}
+
+// Everything of a node but its component and grants: a swapped stage runs
+// under the running node's settings, so they must be the new version's too.
+bool same_node_settings(const NodeSpec& m, const NodeSpec& n) {
+    return m.name == n.name && m.role == n.role && m.config == n.config &&
+           m.ungranted_imports == n.ungranted_imports && m.max_memory == n.max_memory &&
+           m.max_table_elements == n.max_table_elements && m.fuel == n.fuel &&
+           m.restart_on_trap == n.restart_on_trap && m.max_restarts == n.max_restarts &&
+           m.max_rate == n.max_rate && m.batch == n.batch && m.thread == n.thread &&
+           m.ports == n.ports && m.on_error == n.on_error && m.retries == n.retries &&
+           m.retry_backoff == n.retry_backoff && m.dead_letter == n.dead_letter &&
+           m.max_buffer_memory == n.max_buffer_memory && m.call_timeout == n.call_timeout;
+}
+
+}  // namespace
+
 bool same_shape(const Manifest& a, const Manifest& b) {
     if (a.flows.size() != b.flows.size()) {
         return false;
@@ -274,15 +304,12 @@ bool same_shape(const Manifest& a, const Manifest& b) {
     for (std::size_t i = 0; i < a.flows.size(); ++i) {
         const FlowSpec& x = a.flows[i];
         const FlowSpec& y = b.flows[i];
-        if (x.name != y.name || x.nodes.size() != y.nodes.size() ||
+        if (!same_flow_settings(x, y) || x.nodes.size() != y.nodes.size() ||
             x.edges.size() != y.edges.size()) {
             return false;
         }
         for (std::size_t k = 0; k < x.nodes.size(); ++k) {
-            const NodeSpec& m = x.nodes[k];
-            const NodeSpec& n = y.nodes[k];
-            if (m.name != n.name || m.role != n.role || m.config != n.config ||
-                m.thread != n.thread || m.dead_letter != n.dead_letter) {
+            if (!same_node_settings(x.nodes[k], y.nodes[k])) {
                 return false;
             }
         }

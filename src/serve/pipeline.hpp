@@ -37,9 +37,9 @@ Result<Pipeline> load_pipeline(const std::string& source, const nlohmann::json& 
 
 // A runtime for the pipeline's components, with room for an upgrade's new
 // instances beside the running ones.
-Result<std::unique_ptr<Runtime>> runtime_for(const Pipeline& p,
-                                             const std::vector<std::filesystem::path>& component_path,
-                                             const std::filesystem::path& cache_dir);
+Result<std::unique_ptr<Runtime>> runtime_for(
+    const Pipeline& p, const std::vector<std::filesystem::path>& component_path,
+    const std::filesystem::path& cache_dir);
 
 // Links every node of every flow (nothing runs): E0807 with every
 // component's ungranted imports, or the first other failure with the rest
@@ -51,8 +51,9 @@ std::optional<Error> link_pipeline(Runtime& runtime, const Pipeline& p,
 // Whether two nodes hold the same grants.
 bool same_grants(const NodeSpec& a, const NodeSpec& b);
 
-// Whether `a` and `b` are wired the same (flows, nodes, roles, configs,
-// edges), so that `b` can replace `a` node by node.
+// Whether `a` and `b` are wired and set the same (flows and their settings,
+// nodes with theirs — role, config, limits, policies — and edges), so that
+// `b` can replace `a` by swapping components.
 bool same_shape(const Manifest& a, const Manifest& b);
 
 }  // namespace torvyn::serve::detail

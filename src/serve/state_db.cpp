@@ -4,8 +4,8 @@
 
 #include <array>
 #include <chrono>
-#include <utility>
 #include <mutex>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -150,10 +150,9 @@ Result<std::unique_ptr<StateDb>> StateDb::open(const std::filesystem::path& file
     impl->file = file;
     std::error_code ec;
     std::filesystem::create_directories(file.parent_path(), ec);
-    const int rc = sqlite3_open_v2(file.c_str(), &impl->db,
-                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                       SQLITE_OPEN_FULLMUTEX,
-                                   nullptr);
+    const int rc = sqlite3_open_v2(
+        file.c_str(), &impl->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+        nullptr);
     if (rc != SQLITE_OK) {
         Error e = impl->failure("opening the state database");
         sqlite3_close(impl->db);
@@ -174,7 +173,8 @@ Result<std::unique_ptr<StateDb>> StateDb::open(const std::filesystem::path& file
 
 Result<std::vector<DeploymentRecord>> StateDb::all() {
     std::lock_guard lock(impl_->mutex);
-    auto s = impl_->prepare(fmt::format("SELECT {} FROM deployments ORDER BY created, name", kColumns));
+    auto s =
+        impl_->prepare(fmt::format("SELECT {} FROM deployments ORDER BY created, name", kColumns));
     if (!s) {
         return s.error();
     }

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -25,7 +26,9 @@ def free_port():
 
 class Agent:
     def __init__(self, torvyn, tmp, components, lifetime=600, token="t0ken-for-the-serve-tests-only",
-                 env=None):
+                 env=None, tls=None):
+        """tls: (certificate, key, CA certificate) PEM files: HTTPS."""
+        self.tls = tls
         self.torvyn, self.tmp, self.components = torvyn, os.path.abspath(tmp), components
         self.lifetime, self.token = lifetime, token
         self.state = os.path.join(self.tmp, "state")
@@ -52,11 +55,12 @@ class Agent:
         self.proc = subprocess.Popen(
             ["timeout", "--kill-after=5", str(self.lifetime), self.torvyn, "serve",
              "--listen", f"127.0.0.1:{self.port}", "--state-dir", self.state,
-             "--token-file", self.token_file, "-L", self.components],
+             "--token-file", self.token_file, "-L", self.components,
+             *(["--tls-cert", self.tls[0], "--tls-key", self.tls[1]] if self.tls else [])],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env,
             start_new_session=True)
         log.close()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.proc.poll() is None:
             if os.path.exists(agent_json):
@@ -107,7 +111,8 @@ class Agent:
         if token:
             req.add_header("Authorization", f"Bearer {token}")
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
+            context = ssl.create_default_context(cafile=self.tls[2]) if self.tls else None
+            with urllib.request.urlopen(req, timeout=timeout, context=context) as r:
                 return r.status, json.loads(r.read() or b"null")
         except urllib.error.HTTPError as e:
             text = e.read()
@@ -116,7 +121,7 @@ class Agent:
             except ValueError:
                 return e.code, {"raw": text.decode(errors="replace")}
 
-    def cli(self, *args, timeout=180):
+    def cli(self, *args, timeout=180, env_extra=None):
         return subprocess.run([self.torvyn, *args, "--agent", self.url, "--token-file",
-                               self.token_file], capture_output=True, text=True, env=self.env,
-                              timeout=timeout)
+                               self.token_file], capture_output=True, text=True,
+                              env=dict(self.env, **(env_extra or {})), timeout=timeout)

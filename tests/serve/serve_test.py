@@ -26,13 +26,14 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 sys.dont_write_bytecode = True
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 sys.path.insert(0, os.path.join(os.path.dirname(here), "oci"))
 from agent import Agent  # noqa: E402
-from registry import Registry  # noqa: E402
+from registry import Registry, make_ca, make_cert  # noqa: E402
 
 failures = []
 
@@ -47,7 +48,7 @@ def check(ok, what, detail=""):
 
 PIPELINE = """# counter -> stamp -> tally, for the serve tests
 [flow.count]
-queue-capacity = 256
+queue-capacity = {queue}
 [flow.count.nodes.counter]
 component = "counter.wasm"
 role = "source"
@@ -70,11 +71,11 @@ to = "tally"
 """
 
 
-def pipeline(tmp, name, stamp="stamp_v1", count=0, rate=100000, every=100000, window=0):
+def pipeline(tmp, name, stamp="stamp_v1", count=0, rate=100000, every=100000, window=0, queue=256):
     d = os.path.join(tmp, name)
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "Torvyn.toml"), "w") as f:
-        f.write(PIPELINE.format(count=count, stamp=stamp, every=every, window=window,
+        f.write(PIPELINE.format(count=count, stamp=stamp, every=every, window=window, queue=queue,
                                 rate=f"max-rate = {rate}" if rate else ""))
     return d
 
@@ -232,6 +233,23 @@ def case_upgrade(a, tmp, env):
     check(p.returncode != 0 and body.get("generation") == 1 and body.get("status") == "running",
           "an upgrade whose component does not fit its role is refused; the deployment runs on",
           p.stderr + json.dumps(body)[:500])
+    text = urllib.request.urlopen(a.url + "/metrics", timeout=10).read().decode()
+    check('flow="count2.count"' in text, "the deployed flow's metrics are served by the agent",
+          text[:800])
+    # Other settings (here the queues) are a new wiring: the old flows drain, the new ones start.
+    v3 = pipeline(tmp, "v3", stamp="stamp_v2", rate=100000, queue=128)
+    p = a.cli("upgrade", "count2", v3, "--json")
+    body = json.loads(p.stdout) if p.returncode == 0 else {}
+    up = body.get("upgrade", {})
+    drained = up.get("drained", {})
+    check(p.returncode == 0 and up.get("mode") == "restart" and drained.get("in_flight") == 0
+          and drained.get("emitted") == drained.get("delivered") and drained.get("emitted", 0) > 0
+          and body.get("generation") == 2,
+          "an upgrade that changes the wiring drains the old flows (emitted = delivered) and starts the new",
+          p.stdout + p.stderr)
+    if up:
+        print(f"      restart upgrade paused {up.get('pause_ms', 0):.1f} ms")
+    wait_for("flowing", lambda: accounting(a, "count2").get("delivered", 0) > 1000)
     a.cli("stop", "count2", "--remove")
 
 
@@ -327,6 +345,28 @@ def case_recovery(a, tmp, env):
     a.cli("stop", "remote", "--remove")
 
 
+def case_tls(torvyn, components, tmp):
+    folder = os.path.join(tmp, "tls")
+    ca = make_ca(folder, "serve-test-ca")
+    key, cert = make_cert(ca, folder, "agent", [
+        "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        "keyUsage=critical,digitalSignature,keyEncipherment", "extendedKeyUsage=serverAuth"])
+    with Agent(torvyn, os.path.join(tmp, "agent"), components, tls=(cert, key, ca[1])) as a:
+        status, body = a.api("GET", "/v1/health")
+        check(status == 200 and body == {"ok": True}, "the admin API over HTTPS", f"{status} {body}")
+        p = a.cli("ps", env_extra={"SSL_CERT_FILE": ca[1]})
+        check(p.returncode == 0 and "NAME" in p.stdout, "torvyn ps over HTTPS, trusting the CA of SSL_CERT_FILE",
+              p.stdout + p.stderr)
+        p = a.cli("ps", env_extra={"SSL_CERT_FILE": ""})
+        check(p.returncode != 0 and "E0805" in p.stderr, "... and refused (E0805) without trusting it",
+              p.stdout + p.stderr)
+    # Off loopback, the agent needs a token.
+    p = subprocess.run(["timeout", "20", torvyn, "serve", "--listen", "0.0.0.0:0", "--state-dir",
+                        os.path.join(tmp, "open-state")], capture_output=True, text=True, timeout=30)
+    check(p.returncode == 2 and "E0803" in p.stderr, "an agent off loopback without a token refuses to start",
+          p.stdout + p.stderr)
+
+
 CASES = {"lifecycle": case_lifecycle, "upgrade": case_upgrade, "requests": case_requests,
          "recovery": case_recovery}
 
@@ -335,6 +375,10 @@ def main():
     case, torvyn, components, source, tmp = sys.argv[1:6]
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
+    if case == "tls":
+        case_tls(torvyn, components, tmp)
+        print(f"{len(failures)} failure(s)")
+        return 1 if failures else 0
     with Agent(torvyn, os.path.join(tmp, "agent"), components) as a:
         try:
             CASES[case](a, tmp, a.env)

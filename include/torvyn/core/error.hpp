@@ -58,14 +58,14 @@ enum class ErrorCode : std::uint16_t {
     unsigned_artifact = 711,    // --trust: the artifact has no signature
     untrusted_artifact = 712,   // --trust: no signature verifies with a trusted key
     // torvyn serve and its clients
-    request_invalid = 800,      // an admin request that is not what the API takes
+    request_invalid = 800,  // an admin request that is not what the API takes
     deployment_not_found = 801,
     deployment_exists = 802,
-    unauthorized = 803,         // no or a wrong bearer token
-    agent_state = 804,          // the state database cannot be read or written
-    agent_unreachable = 805,    // the CLI cannot reach the agent
-    upgrade_refused = 806,      // the new version does not fit; nothing changed
-    not_granted = 807,          // components need capabilities the operator did not grant
+    unauthorized = 803,       // no or a wrong bearer token
+    agent_state = 804,        // the state database cannot be read or written
+    agent_unreachable = 805,  // the CLI cannot reach the agent
+    upgrade_refused = 806,    // the new version does not fit; nothing changed
+    not_granted = 807,        // components need capabilities the operator did not grant
     request_too_large = 808,
     usage = 500,
     io = 501,

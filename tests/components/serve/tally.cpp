@@ -35,10 +35,10 @@ struct Tally {
     }
 
     void print_tally() {
-        torvyn::eprint("tally received=" + std::to_string(received) + " last=" +
-                      std::to_string(last) + " gaps=" + std::to_string(gaps) +
-                      " duplicates=" + std::to_string(duplicates) + " v1=" + std::to_string(v1) +
-                      " v2=" + std::to_string(v2) + " other=" + std::to_string(other) + "\n");
+        torvyn::eprint("tally received=" + std::to_string(received) +
+                       " last=" + std::to_string(last) + " gaps=" + std::to_string(gaps) +
+                       " duplicates=" + std::to_string(duplicates) + " v1=" + std::to_string(v1) +
+                       " v2=" + std::to_string(v2) + " other=" + std::to_string(other) + "\n");
     }
 
     void note_latency(std::uint64_t emitted_ns) {
@@ -52,7 +52,8 @@ struct Tally {
         }
         std::sort(latencies_us.begin(), latencies_us.end());
         const auto at = [&](double q) {
-            return latencies_us[static_cast<std::size_t>(q * static_cast<double>(latencies_us.size() - 1))];
+            return latencies_us[static_cast<std::size_t>(
+                q * static_cast<double>(latencies_us.size() - 1))];
         };
         torvyn::eprint("latency n=" + std::to_string(latencies_us.size()) + " p50_us=" +
                        std::to_string(at(0.5)) + " p99_us=" + std::to_string(at(0.99)) +
