@@ -26,14 +26,6 @@ Error not_found(const std::string& name) {
                  "torvyn ps lists the deployments");
 }
 
-nlohmann::json accounting_json(const Accounting& a) {
-    return {{"emitted", a.emitted},       {"delivered", a.delivered},
-            {"filtered", a.filtered},     {"dropped", a.dropped},
-            {"failed", a.failed},         {"dead_lettered", a.dead_lettered},
-            {"aggregated", a.aggregated}, {"derived", a.derived},
-            {"branches", a.branches},     {"in_flight", a.in_flight()}};
-}
-
 // A request's source as the agent keeps it: a folder or file made absolute
 // (the agent's working folder is not the client's).
 std::string kept_source(const std::string& source) {
@@ -154,7 +146,7 @@ struct Agent::Impl {
         }
         if (auto it = running.find(r.name); it != running.end()) {
             j["flows"] = it->second->flows_json();
-            j["accounting"] = accounting_json(it->second->accounting());
+            j["accounting"] = detail::accounting_json(it->second->accounting());
         } else {
             j["flows"] = nlohmann::json::array();
             j["accounting"] = r.checkpoint;
@@ -172,7 +164,7 @@ struct Agent::Impl {
                 ++it;
                 continue;
             }
-            r->checkpoint = accounting_json(it->second->accounting());
+            r->checkpoint = detail::accounting_json(it->second->accounting());
             r->checkpoint["at"] = unix_seconds();
             const bool ended = !it->second->running();
             if (ended) {
@@ -303,7 +295,7 @@ Agent::~Agent() {
         d->stop();
         // Still "running" in the database: it comes back with the agent.
         if (auto r = impl_->record(name)) {
-            r->checkpoint = accounting_json(d->accounting());
+            r->checkpoint = detail::accounting_json(d->accounting());
             r->checkpoint["at"] = unix_seconds();
             (void)impl_->db->update(*r);
         }
@@ -392,7 +384,7 @@ Result<nlohmann::json> Agent::stop(const std::string& name, bool remove) {
     }
     if (auto it = impl_->running.find(name); it != impl_->running.end()) {
         it->second->stop();
-        r->checkpoint = accounting_json(it->second->accounting());
+        r->checkpoint = detail::accounting_json(it->second->accounting());
         it->second->log().write("torvyn", remove ? "stopped and removed" : "stopped");
         impl_->running.erase(it);
     }

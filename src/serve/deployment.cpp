@@ -24,14 +24,6 @@ std::string now_text() {
                        fmt::gmtime(std::chrono::system_clock::to_time_t(now)), ms);
 }
 
-nlohmann::json accounting_json(const Accounting& a) {
-    return {{"emitted", a.emitted},       {"derived", a.derived},
-            {"branches", a.branches},     {"delivered", a.delivered},
-            {"filtered", a.filtered},     {"dropped", a.dropped},
-            {"failed", a.failed},         {"dead_lettered", a.dead_lettered},
-            {"aggregated", a.aggregated}, {"in_flight", a.in_flight()}};
-}
-
 void add_to(Accounting& sum, const Accounting& a) {
     sum.emitted += a.emitted;
     sum.derived += a.derived;
@@ -91,6 +83,14 @@ private:
 };
 
 }  // namespace
+
+nlohmann::json accounting_json(const Accounting& a) {
+    return {{"emitted", a.emitted},       {"derived", a.derived},
+            {"branches", a.branches},     {"delivered", a.delivered},
+            {"filtered", a.filtered},     {"dropped", a.dropped},
+            {"failed", a.failed},         {"dead_lettered", a.dead_lettered},
+            {"aggregated", a.aggregated}, {"in_flight", a.in_flight()}};
+}
 
 // --- the log ----------------------------------------------------------------
 

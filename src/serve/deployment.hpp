@@ -26,6 +26,9 @@
 
 namespace torvyn::serve::detail {
 
+// The accounting as the API shows it (with in_flight).
+nlohmann::json accounting_json(const Accounting& a);
+
 // A deployment's log, a file in the state directory (rotated once at
 // kMaxFileBytes), so it outlives the agent: lifecycle events, failures,
 // and its guests' stderr lines (from the flows' threads).
