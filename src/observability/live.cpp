@@ -42,6 +42,7 @@ struct LiveFlow::Counters {
         Counter errors{0};
         Counter containments{0};
         Counter restarts{0};
+        Counter swaps{0};
         Counter copies{0};
         Counter copied_bytes{0};
         // Under LiveFlow::mutex_ (errors are rare).
@@ -84,7 +85,7 @@ void LiveFlow::track(std::function<FlowProgress()> progress) {
 
 std::uint32_t LiveFlow::events() const {
     return kCallEvents | kCopyEvents | kPathEvents | kQueueEvents | kPressureEvents |
-           kContainmentEvents | kErrorEvents;
+           kContainmentEvents | kErrorEvents | kReplaceEvents;
 }
 
 void LiveFlow::on_start(const FlowTopology& topology) {
@@ -192,6 +193,10 @@ void LiveFlow::on_error(std::uint32_t node, const Error& why, std::optional<std:
     note_event(node, why, false);
 }
 
+void LiveFlow::on_replaced(std::uint32_t node, std::uint32_t generation) {
+    c_->nodes[node].swaps.store(generation, std::memory_order_relaxed);
+}
+
 void LiveFlow::on_restarted(std::uint32_t node, std::uint32_t restarts) {
     c_->nodes[node].restarts.store(restarts, std::memory_order_relaxed);
 }
@@ -254,6 +259,7 @@ FlowSnapshot LiveFlow::snapshot() const {
         ns.errors_by_code = n.errors_by_code;
         ns.containments = get(n.containments);
         ns.restarts = get(n.restarts);
+        ns.swaps = get(n.swaps);
         ns.copies = get(n.copies);
         ns.copied_bytes = get(n.copied_bytes);
         s.copies += ns.copies;

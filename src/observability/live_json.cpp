@@ -26,6 +26,7 @@ nlohmann::json node_json(const NodeSnapshot& n) {
             {"errors_by_code", std::move(by_code)},
             {"containments", n.containments},
             {"restarts", n.restarts},
+            {"swaps", n.swaps},
             {"copies", n.copies},
             {"copied_bytes", n.copied_bytes}};
 }

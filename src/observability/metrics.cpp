@@ -218,6 +218,9 @@ void node_families(Families& out, const std::vector<FlowSnapshot>& flows) {
              [](const NodeSnapshot& n) { return as_double(n.containments); });
     per_node(out, flows, "torvyn_node_restarts_total", "Fresh instances after a trap", counter,
              [](const NodeSnapshot& n) { return as_double(n.restarts); });
+    per_node(out, flows, "torvyn_node_swaps_total",
+             "Times its stage was replaced while the flow ran (live upgrades)", counter,
+             [](const NodeSnapshot& n) { return as_double(n.swaps); });
     per_node(out, flows, "torvyn_node_copies_total", "Payload copies its calls made", counter,
              [](const NodeSnapshot& n) { return as_double(n.copies); });
     per_node(out, flows, "torvyn_node_copied_bytes_total", "Bytes its calls copied", counter,

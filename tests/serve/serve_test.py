@@ -182,7 +182,8 @@ def case_upgrade(a, tmp, env):
     print(f"      source rate before the upgrade: {rate:.0f} elements/s")
     # The load the upgrade happens under (max-rate = 100000; a loaded
     # machine may fall a little short, never far).
-    check(rate > 60000, "the flow runs at about 10^5 elements/s", f"{rate:.0f}/s")
+    check(rate > 40000, "the flow runs under load (max-rate 10^5/s; a loaded machine falls short)",
+          f"{rate:.0f}/s")
     upgrade_began = time.time()
     p = a.cli("upgrade", "count", v2, "--json")
     upgrade_ended = time.time()
@@ -194,6 +195,10 @@ def case_upgrade(a, tmp, env):
           "torvyn upgrade swaps the one changed component while the flow runs", p.stdout + p.stderr)
     if swaps:
         print(f"      swap pause {swaps[0]['pause_ms']:.3f} ms, {swaps[0]['queued']} queued element(s) kept")
+    text = urllib.request.urlopen(a.url + "/metrics", timeout=10).read().decode()
+    check(re.search(r'torvyn_node_swaps_total\{flow="count\.count",node="stamp"\} 1', text),
+          "the swap shows in the agent's metrics (torvyn_node_swaps_total)",
+          "\n".join(l for l in text.splitlines() if "swaps" in l))
     time.sleep(1.0)
     p = a.cli("rollback", "count", "--json")
     body = json.loads(p.stdout) if p.returncode == 0 else {}

@@ -63,6 +63,7 @@ struct NodeSnapshot {
     std::vector<std::pair<ErrorCode, std::uint64_t>> errors_by_code;
     std::uint64_t containments = 0;
     std::uint64_t restarts = 0;
+    std::uint64_t swaps = 0;  // stages replaced while it ran (an upgrade)
     std::uint64_t copies = 0;
     std::uint64_t copied_bytes = 0;
 };
@@ -125,6 +126,7 @@ public:
     void on_error(std::uint32_t node, const Error& why, std::optional<std::uint64_t> element,
                   const TraceContext* trace) override;
     void on_restarted(std::uint32_t node, std::uint32_t restarts) override;
+    void on_replaced(std::uint32_t node, std::uint32_t generation) override;
     void on_finish(const FlowReport& report) override;
 
     [[nodiscard]] std::uint64_t id() const { return id_; }
