@@ -374,53 +374,85 @@ Result<nlohmann::json> Deployment::upgrade(Pipeline next, SwapState aggregators,
                           {"drained", accounting_json(drained)}};
 }
 
+namespace {
+
+// One node to swap: where it runs and what replaces it, linked.
+struct PlannedSwap {
+    std::string key;  // "FLOW.NODE"
+    std::string node;
+    Flow* flow = nullptr;
+    std::shared_ptr<const LinkedNode> linked;
+};
+
+std::future<Result<SwapOutcome>> swap_in(Runtime& runtime, const PlannedSwap& p, SwapState state) {
+    StageSwap swap;
+    swap.node = p.node;
+    Runtime* r = &runtime;
+    swap.make = [r, linked = p.linked](StageSlot& slot) {
+        return instantiate_stage(*r, *linked, slot);
+    };
+    swap.state = state;
+    return p.flow->replace_stage(std::move(swap));
+}
+
+}  // namespace
+
 Result<nlohmann::json> Deployment::swap_nodes(Pipeline& next,
                                               const std::vector<std::string>& changed,
                                               SwapState aggregators, std::vector<Error>& details) {
-    const LinkContext ctx{runtime_.get(), &next.manifest, component_path_, nullptr};
-    nlohmann::json swaps = nlohmann::json::array();
+    // Every new component and every old one linked before anything is
+    // swapped: the old ones are what a swap that fails half-way goes back to.
+    const LinkContext next_ctx{runtime_.get(), &next.manifest, component_path_, nullptr};
+    const LinkContext old_ctx{runtime_.get(), &pipeline_.manifest, component_path_, nullptr};
+    std::vector<PlannedSwap> forward;
+    std::vector<PlannedSwap> back;
     for (const std::string& key : changed) {
         const auto dot = key.find('.');
         const std::string flow_name = key.substr(0, dot);
         const std::string node_name = key.substr(dot + 1);
-        const FlowSpec* spec = nullptr;
-        for (const auto& f : next.manifest.flows) {
-            spec = f.name == flow_name ? &f : spec;
-        }
         RunningFlow* rf = nullptr;
         for (auto& r : flows_) {
             rf = r->name == flow_name ? r.get() : rf;
         }
-        const NodeSpec* node = spec != nullptr ? spec->find(node_name) : nullptr;
-        if (rf == nullptr || node == nullptr) {
-            return Error(ErrorCode::internal, fmt::format("no running flow for {}", key));
+        for (auto [ctx, plans] : {std::pair{&next_ctx, &forward}, std::pair{&old_ctx, &back}}) {
+            const FlowSpec* spec = nullptr;
+            for (const auto& f : ctx->manifest->flows) {
+                spec = f.name == flow_name ? &f : spec;
+            }
+            const NodeSpec* node = spec != nullptr ? spec->find(node_name) : nullptr;
+            if (rf == nullptr || node == nullptr) {
+                return Error(ErrorCode::internal, fmt::format("no running flow for {}", key));
+            }
+            std::vector<Error> warnings;
+            auto linked = link_node(*ctx, *spec, *node, warnings);
+            if (!linked) {
+                details.push_back(linked.error());
+                return Error(ErrorCode::upgrade_refused, linked.error().message, key);
+            }
+            plans->push_back({key, node_name, rf->flow.get(),
+                              std::make_shared<const LinkedNode>(std::move(linked).value())});
         }
-        std::vector<Error> warnings;
-        auto linked = link_node(ctx, *spec, *node, warnings);
-        if (!linked) {
-            details.push_back(linked.error());
-            return Error(ErrorCode::upgrade_refused, linked.error().message);
-        }
-        auto shared = std::make_shared<LinkedNode>(std::move(linked).value());
-        Runtime* runtime = runtime_.get();
-        StageSwap swap;
-        swap.node = node_name;
-        swap.make = [runtime, shared](StageSlot& slot) {
-            return instantiate_stage(*runtime, *shared, slot);
-        };
-        swap.state = aggregators;
-        auto outcome = rf->flow->replace_stage(std::move(swap)).get();
+    }
+    nlohmann::json swaps = nlohmann::json::array();
+    for (std::size_t i = 0; i < forward.size(); ++i) {
+        const PlannedSwap& p = forward[i];
+        auto outcome = swap_in(*runtime_, p, aggregators).get();
         if (!outcome) {
+            // The nodes swapped so far go back: the deployment stays one version.
+            for (std::size_t k = i; k-- > 0;) {
+                auto undone = swap_in(*runtime_, back[k], SwapState::flush).get();
+                log_.write("torvyn", fmt::format("swapped {} back: {}", back[k].key,
+                                                 undone ? "ok" : undone.error().message));
+            }
             log_.write("torvyn",
-                       fmt::format("swap of {} refused: {}", key, outcome.error().message));
-            return Error(
-                ErrorCode::upgrade_refused,
-                fmt::format("{}{}", outcome.error().message,
-                            swaps.empty() ? "" : " (nodes swapped before it stay swapped)"),
-                key, outcome.error().hint);
+                       fmt::format("swap of {} refused: {}", p.key, outcome.error().message));
+            return Error(ErrorCode::upgrade_refused,
+                         fmt::format("{}; the nodes swapped before it were swapped back",
+                                     outcome.error().message),
+                         p.key, outcome.error().hint);
         }
         swaps.push_back(
-            {{"node", key},
+            {{"node", p.key},
              {"pause_ms", std::chrono::duration<double, std::milli>(outcome->pause).count()},
              {"queued", outcome->queued},
              {"generation", outcome->generation},
@@ -430,7 +462,7 @@ Result<nlohmann::json> Deployment::swap_nodes(Pipeline& next,
         log_.write("torvyn",
                    fmt::format("swapped {} to {} (paused {:.3f} ms, {} element(s) "
                                "queued for it kept)",
-                               key, next.components.at(key),
+                               p.key, next.components.at(p.key),
                                std::chrono::duration<double, std::milli>(outcome->pause).count(),
                                outcome->queued));
     }

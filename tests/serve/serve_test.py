@@ -238,6 +238,52 @@ def case_upgrade(a, tmp, env):
     check(p.returncode != 0 and body.get("generation") == 1 and body.get("status") == "running",
           "an upgrade whose component does not fit its role is refused; the deployment runs on",
           p.stderr + json.dumps(body)[:500])
+    # Two nodes change; the second's new component fails in init: the first is swapped back.
+    two = """[flow.two]
+[flow.two.nodes.counter]
+component = "counter.wasm"
+role = "source"
+max-rate = 20000
+[flow.two.nodes.a]
+component = "{a}.wasm"
+role = "processor"
+[flow.two.nodes.b]
+component = "{b}.wasm"
+role = "processor"
+config = "refuse-v2=1"
+[flow.two.nodes.tally]
+component = "tally.wasm"
+role = "sink"
+config = "every=0"
+[[flow.two.edges]]
+from = "counter"
+to = "a"
+[[flow.two.edges]]
+from = "a"
+to = "b"
+[[flow.two.edges]]
+from = "b"
+to = "tally"
+"""
+    for name, comps in (("two1", ("stamp_v1", "stamp_v1")), ("two2", ("stamp_v2", "stamp_v2"))):
+        os.makedirs(os.path.join(tmp, name), exist_ok=True)
+        with open(os.path.join(tmp, name, "Torvyn.toml"), "w") as f:
+            f.write(two.format(a=comps[0], b=comps[1]))
+    p = a.cli("deploy", os.path.join(tmp, "two1"), "--grant", "tally=stderr,wall-clock,monotonic-clock")
+    wait_for("flowing", lambda: accounting(a, "two1").get("delivered", 0) > 1000)
+    p = a.cli("upgrade", "two1", os.path.join(tmp, "two2"))
+    st, body = a.api("GET", "/v1/deployments/two1")
+    lines = a.api("GET", "/v1/deployments/two1/logs?tail=50")[1].get("lines", [])
+    check(p.returncode != 0 and "E0806" in p.stderr and body.get("generation") == 1
+          and any("swapped two.a back: ok" in l for l in lines),
+          "an upgrade whose second component fails in init is refused and the first is swapped back",
+          p.stderr + "\n".join(lines[-8:]))
+    p = a.cli("stop", "two1")
+    st, body = a.api("GET", "/v1/deployments/two1")
+    acc = body.get("accounting", {})
+    check(acc.get("emitted") == acc.get("delivered") and acc.get("emitted", 0) > 1000,
+          "... and no element was lost on the way", json.dumps(acc))
+    a.cli("stop", "two1", "--remove")
     text = urllib.request.urlopen(a.url + "/metrics", timeout=10).read().decode()
     check('flow="count2.count"' in text, "the deployed flow's metrics are served by the agent",
           text[:800])
