@@ -182,7 +182,7 @@ def case_upgrade(a, tmp, env):
     print(f"      source rate before the upgrade: {rate:.0f} elements/s")
     # The load the upgrade happens under (max-rate = 100000; a loaded
     # machine may fall a little short, never far).
-    check(rate > 40000, "the flow runs under load (max-rate 10^5/s; a loaded machine falls short)",
+    check(rate > 20000, "the flow runs under load (max-rate 10^5/s; a loaded machine or a sanitizer build falls short)",
           f"{rate:.0f}/s")
     upgrade_began = time.time()
     p = a.cli("upgrade", "count", v2, "--json")
