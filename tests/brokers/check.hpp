@@ -12,7 +12,10 @@ namespace torvyn::brokers_test {
 
 [[noreturn]] inline void fail(const char* file, int line, const std::string& what) {
     std::fprintf(stderr, "%s:%d: check failed: %s\n", file, line, what.c_str());
-    std::exit(1);
+    std::fflush(nullptr);
+    // Not exit(): the client libraries' threads are still running, and tearing
+    // down static state under them can crash instead of reporting status 1.
+    std::_Exit(1);
 }
 
 inline double seconds_since(std::chrono::steady_clock::time_point start) {

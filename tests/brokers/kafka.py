@@ -92,6 +92,10 @@ class KafkaBroker:
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",
             "log.flush.interval.messages": "9223372036854775807",
+            # After a kill -9 the controller waits out the old registration's
+            # session before the broker is back: keep that short.
+            "broker.heartbeat.interval.ms": "500",
+            "broker.session.timeout.ms": "2000",
         }
         with open(self.config, "w") as f:
             f.writelines(f"{k}={v}\n" for k, v in lines.items())
