@@ -13,6 +13,10 @@
 #   OCI tools        — Debian's docker-registry, skopeo and htpasswd, and cosign
 #                      and oras built with `go install` (pinned) into
 #                      $TORVYN_TOOLS_DIR/go-bin, which the tests in tests/oci use
+#   Brokers          — Debian's nats-server, libnats-dev, librdkafka-dev, kcat,
+#                      Java 17 and Maven; Apache Kafka's jars from Maven Central
+#                      (scripts/kafka.sh) into $TORVYN_CACHE_DIR/kafka, which the
+#                      tests in tests/brokers run (docs/brokers.md)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -32,6 +36,7 @@ apt_packages=(
   prometheus-cpp-dev libcpp-httplib-dev libsqlite3-dev
   prometheus chromium
   docker-registry skopeo apache2-utils
+  nats-server libnats-dev librdkafka-dev kcat openjdk-17-jre-headless maven
 )
 for extra in "$@"; do
   case "$extra" in
@@ -157,4 +162,8 @@ if [ ! -f "$go_stamp" ] || [ ! -x "$go_bin/cosign" ] || [ ! -x "$go_bin/oras" ];
   touch "$go_stamp"
 fi
 
-log "ready (tools in $TORVYN_TOOLS_DIR/bin, $py_dir, $js_dir, $TORVYN_CACHE_DIR/tools-go, $go_bin)"
+# --- Apache Kafka (tests/brokers) ----------------------------------------------
+# The broker's jars from Maven Central, keyed by version; a no-op once fetched.
+bash "$here/kafka.sh" >/dev/null
+
+log "ready (tools in $TORVYN_TOOLS_DIR/bin, $py_dir, $js_dir, $TORVYN_CACHE_DIR/tools-go, $go_bin, $TORVYN_CACHE_DIR/kafka)"
