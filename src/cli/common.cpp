@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "torvyn/connectors/connectors.hpp"
 #include "torvyn/core/limits.hpp"
 #include "torvyn/core/suggest.hpp"
 #include "torvyn/observability/report.hpp"
@@ -212,7 +213,7 @@ std::optional<Manifest> load_checked(const CommonArgs& args, const Diagnostics& 
         report(where.error());
         return std::nullopt;
     }
-    auto load = load_manifest(where.value());
+    auto load = load_manifest(where.value(), &connector_node_kinds());
     for (const auto& e : load.errors) {
         report(e);
     }

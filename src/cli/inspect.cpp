@@ -10,6 +10,7 @@
 #include <fmt/ranges.h>
 
 #include "common.hpp"
+#include "torvyn/connectors/connectors.hpp"
 #include "torvyn/packaging/registry.hpp"
 #include "torvyn/packaging/resolve.hpp"
 #include "torvyn/packaging/signatures.hpp"
@@ -134,7 +135,7 @@ int inspect_pipeline(const InspectArgs& args, const Diagnostics& diag,
                   needed_capabilities(
                       config["component"]["imports"].get<std::vector<std::string>>())}});
         }
-        const auto load = load_manifest(materialized->manifest);
+        const auto load = load_manifest(materialized->manifest, &connector_node_kinds());
         nlohmann::json flows = nlohmann::json::array();
         for (const auto& flow : load.manifest.flows) {
             nlohmann::json nodes = nlohmann::json::array();

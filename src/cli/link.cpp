@@ -32,6 +32,23 @@ int link(const CommonArgs& args) {
             for (std::size_t i = 0; i < f->nodes.size(); ++i) {
                 const auto& spec = f->nodes[i];
                 const auto& ln = fl.nodes[i];
+                if (spec.is_connector()) {
+                    // Host code: what link found instead of a component.
+                    fj["nodes"].push_back({{"name", spec.name},
+                                           {"role", role_name(spec.role)},
+                                           {"linked", !ln.connector.empty()},
+                                           {"kind", spec.kind},
+                                           {"connector", ln.connector}});
+                    if (!args.json) {
+                        fmt::print("  {:<14} {:<10} {} connector{}\n", spec.name,
+                                   role_name(spec.role), spec.kind,
+                                   ln.connector.empty() ? " (not linked)" : "");
+                        if (!ln.connector.empty()) {
+                            fmt::print("  {:<25} {}\n", "", ln.connector);
+                        }
+                    }
+                    continue;
+                }
                 fj["nodes"].push_back({{"name", spec.name},
                                        {"role", role_name(spec.role)},
                                        {"linked", ln.prepared != nullptr},

@@ -22,6 +22,7 @@ constexpr std::string_view kFlowKeys[] = {
     "low-watermark", "call-timeout", "timeout",        "drain-timeout", "max-buffer-memory",
     "threads",       "nodes",        "edges",          "allow-failures"};
 constexpr std::string_view kNodeKeys[] = {"component",
+                                          "kind",
                                           "role",
                                           "config",
                                           "capabilities",
@@ -44,6 +45,10 @@ constexpr std::string_view kNodeKeys[] = {"component",
                                           "batch",
                                           "thread",
                                           "ungranted-imports"};
+// A component's own keys: errors on a connector, whose unknown keys are settings.
+constexpr std::string_view kComponentOnlyKeys[] = {
+    "config",     "capabilities",       "dirs", "env",     "connect",      "ungranted-imports",
+    "max-memory", "max-table-elements", "fuel", "on-trap", "max-restarts", "ports"};
 constexpr std::string_view kDirKeys[] = {"host", "guest", "mode"};
 constexpr std::string_view kDirModes[] = {"ro", "rw"};
 constexpr std::string_view kTrapPolicies[] = {"fail", "restart"};
@@ -72,7 +77,7 @@ std::string list(const std::string_view (&keys)[N]) {
 
 class Parser {
 public:
-    explicit Parser(std::string file) : file_(std::move(file)) {}
+    Parser(std::string file, const NodeKinds* kinds) : file_(std::move(file)), kinds_(kinds) {}
 
     SourceLocation at(const toml::node& n) const {
         const auto& b = n.source().begin;
@@ -308,9 +313,33 @@ public:
         NodeSpec node;
         node.name = name;
         node.where = at(value);
-        check_keys(*t, kNodeKeys, what);
-        node.component = get_string(*t, "component", what, true, node.where);
-        const std::string role = get_string(*t, "role", what, true, node.where);
+        node.kind = get_string(*t, "kind", what, false, node.where);
+        if (node.is_connector()) {
+            node.kind_where = at(*t->get("kind"));
+            connector_keys(*t, node, what);
+        } else {
+            check_keys(*t, kNodeKeys, what);
+        }
+        node.component = get_string(*t, "component", what, false, node.where);
+        if (node.is_connector() && t->get("component") != nullptr) {
+            error(ErrorCode::manifest_schema, at(*t->get("component")),
+                  fmt::format("{} has both 'component' and 'kind'", what),
+                  "a node is a component or a connector: remove one of them");
+        } else if (!node.is_connector() && t->get("component") == nullptr &&
+                   t->get("kind") == nullptr) {
+            error(ErrorCode::manifest_schema, node.where,
+                  fmt::format("{} is missing required key 'component'", what),
+                  "name a component file, or a connector with kind = \"file\", \"stdin\" or "
+                  "\"stdout\"");
+        }
+        const std::optional<Role> default_role =
+            node.is_connector() && kinds_ != nullptr && t->get("role") == nullptr
+                ? kinds_->default_role(node.kind)
+                : std::nullopt;
+        const std::string role = get_string(*t, "role", what, !default_role, node.where);
+        if (default_role) {
+            node.role = *default_role;
+        }
         if (!role.empty()) {
             if (auto r = parse_role(role)) {
                 node.role = *r;
@@ -443,7 +472,38 @@ public:
                   fmt::format("{} names a dead-letter sink but its on-error is not \"dead-letter\"",
                               what));
         }
+        if (node.is_connector() && kinds_ != nullptr) {
+            kinds_->check(node, errors);
+        }
         flow.nodes.push_back(std::move(node));
+    }
+
+    // A connector node: the keys every node has, and its kind's settings;
+    // a component's own keys are errors.
+    void connector_keys(const toml::table& t, NodeSpec& node, std::string_view what) {
+        for (const auto& [k, v] : t) {
+            if (known(k.str(), kComponentOnlyKeys)) {
+                error(ErrorCode::manifest_schema, at(v),
+                      fmt::format("'{}' is for component nodes; {} is a connector (kind = \"{}\")",
+                                  k.str(), what, node.kind),
+                      "remove it");
+            } else if (!known(k.str(), kNodeKeys)) {
+                Setting s;
+                s.key = std::string(k.str());
+                s.where = at(v);
+                if (const auto* str = v.as_string()) {
+                    s.type = Setting::Type::string;
+                    s.text = str->get();
+                } else if (const auto* i = v.as_integer()) {
+                    s.type = Setting::Type::integer;
+                    s.integer = i->get();
+                } else if (const auto* b = v.as_boolean()) {
+                    s.type = Setting::Type::boolean;
+                    s.boolean = b->get();
+                }
+                node.settings.push_back(std::move(s));
+            }
+        }
     }
 
     void parse_edge(FlowSpec& flow, const toml::node& value, std::size_t index) {
@@ -546,6 +606,7 @@ public:
 
 private:
     std::string file_;
+    const NodeKinds* kinds_;
 };
 
 // (line, column) of a "file:line:col" location, for ordering diagnostics.
@@ -575,10 +636,11 @@ std::string_view overflow_policy_name(OverflowPolicy p) {
     return kOverflowPolicies[static_cast<int>(p)];
 }
 
-ManifestLoad parse_manifest(std::string_view text, const std::filesystem::path& path) {
+ManifestLoad parse_manifest(std::string_view text, const std::filesystem::path& path,
+                            const NodeKinds* kinds) {
     ManifestLoad out;
     out.manifest.path = path;
-    Parser p(path.string());
+    Parser p(path.string(), kinds);
     toml::table root;
     try {
         root = toml::parse(text, path.string());
@@ -615,7 +677,7 @@ ManifestLoad parse_manifest(std::string_view text, const std::filesystem::path& 
     return out;
 }
 
-ManifestLoad load_manifest(const std::filesystem::path& path) {
+ManifestLoad load_manifest(const std::filesystem::path& path, const NodeKinds* kinds) {
     std::filesystem::path file = path;
     std::error_code ec;
     if (std::filesystem::is_directory(file, ec)) {
@@ -632,7 +694,7 @@ ManifestLoad load_manifest(const std::filesystem::path& path) {
     }
     std::stringstream text;
     text << in.rdbuf();
-    return parse_manifest(text.str(), file);
+    return parse_manifest(text.str(), file, kinds);
 }
 
 }  // namespace torvyn

@@ -105,4 +105,13 @@ Result<std::filesystem::path> resolve_component(
         "default) or pass --component-path / set TORVYN_COMPONENT_PATH");
 }
 
+const Setting* NodeSpec::setting(std::string_view key) const {
+    for (const auto& s : settings) {
+        if (s.key == key) {
+            return &s;
+        }
+    }
+    return nullptr;
+}
+
 }  // namespace torvyn

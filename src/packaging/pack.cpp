@@ -79,6 +79,9 @@ Result<Packed> pack(const Manifest& manifest, const std::vector<fs::path>& searc
     std::vector<fs::path> inputs{manifest.path};
     for (const auto& flow : manifest.flows) {
         for (const auto& node : flow.nodes) {
+            if (node.is_connector()) {
+                continue;  // host code: nothing to pack
+            }
             auto file = resolve_component(manifest, node, search_path);
             if (!file) {
                 return file.error();

@@ -1,9 +1,11 @@
 // GuestStage: a node whose stage is a WebAssembly component. Every call
 // forwards to the engine's Instance; a restart replaces the instance. Also
-// the Flow::create that links and instantiates a component per node, and the
+// the Flow::create that links and instantiates a component per node (or
+// makes a connector's stage for a node with a kind), and the
 // audit log as an observer of containments and restarts.
 #include <fmt/format.h>
 
+#include "torvyn/connectors/connectors.hpp"
 #include "torvyn/core/limits.hpp"
 #include "torvyn/engine/engine.hpp"
 #include "torvyn/reactor/flow.hpp"
@@ -178,6 +180,9 @@ Result<std::unique_ptr<Flow>> Flow::create(Runtime& runtime, const Manifest& man
                                            const FlowSpec& spec, const RunOptions& options) {
     const LinkContext ctx{&runtime, &manifest, options.component_path, options.audit};
     auto flow = create(spec, options, [&](StageSlot& slot) -> Result<std::unique_ptr<Stage>> {
+        if (slot.node.is_connector()) {  // host code: nothing to link
+            return make_connector_stage(slot, manifest.path.parent_path());
+        }
         auto linked = link_node(ctx, slot.flow, slot.node, slot.warnings);
         if (!linked) {
             return std::move(linked).error();

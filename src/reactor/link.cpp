@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "torvyn/connectors/connectors.hpp"
 #include "torvyn/security/audit.hpp"
 #include "torvyn/security/capabilities.hpp"
 
@@ -146,6 +147,9 @@ PoolSize pool_for(const Manifest& manifest, const std::vector<const FlowSpec*>& 
     PoolSize need{.component_instances = 0, .use = {}};
     for (const FlowSpec* f : flows) {
         for (const auto& node : f->nodes) {
+            if (node.is_connector()) {
+                continue;
+            }
             // A component that cannot be found or read is reported when
             // its node is linked.
             auto file = resolve_component(manifest, node, component_path);
@@ -163,6 +167,16 @@ PoolSize pool_for(const Manifest& manifest, const std::vector<const FlowSpec*>& 
 FlowLink link_flow(const LinkContext& ctx, const FlowSpec& flow) {
     FlowLink out;
     for (const auto& node : flow.nodes) {
+        if (node.is_connector()) {
+            auto probed = probe_connector(node, ctx.manifest->path.parent_path());
+            out.nodes.emplace_back();
+            if (!probed) {
+                out.errors.push_back(std::move(probed).error());
+            } else {
+                out.nodes.back().connector = std::move(probed).value();
+            }
+            continue;
+        }
         auto linked = link_node(ctx, flow, node, out.warnings);
         if (!linked) {
             out.errors.push_back(std::move(linked).error());

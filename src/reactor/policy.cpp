@@ -12,6 +12,9 @@ namespace torvyn::detail {
 namespace {
 
 ErrorCode code_for(const CallResult& r) {
+    if (r.code != 0) {
+        return static_cast<ErrorCode>(r.code);
+    }
     switch (r.status) {
         case CallStatus::guest_error:
             return r.guest_kind == GuestErrorKind::fatal ? ErrorCode::guest_fatal

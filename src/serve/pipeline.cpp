@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "torvyn/connectors/connectors.hpp"
 #include "torvyn/core/capability.hpp"
 #include "torvyn/packaging/oci.hpp"
 #include "torvyn/packaging/source.hpp"
@@ -164,7 +165,7 @@ Result<Pipeline> load_pipeline(const std::string& source, const nlohmann::json& 
     if (std::filesystem::is_directory(file, ec)) {
         file /= "Torvyn.toml";
     }
-    auto load = load_manifest(file);
+    auto load = load_manifest(file, &connector_node_kinds());
     if (!load.ok()) {
         return load.errors.front();
     }
@@ -181,6 +182,9 @@ Result<Pipeline> load_pipeline(const std::string& source, const nlohmann::json& 
     std::string identity = oci::digest_of(*text);
     for (const auto& f : p.manifest.flows) {
         for (const auto& n : f.nodes) {
+            if (n.is_connector()) {
+                continue;  // host code, part of the manifest's text
+            }
             auto found = resolve_component(p.manifest, n, component_path);
             if (!found) {
                 return at_node(found.error(), n);

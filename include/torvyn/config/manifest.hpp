@@ -56,9 +56,29 @@ struct DirGrant {
     SourceLocation where;
 };
 
+// A key of a connector node that the manifest does not know itself: one of
+// its kind's settings, kept as written for the kind's own check.
+struct Setting {
+    enum class Type : std::uint8_t { string, integer, boolean, other };
+    std::string key;
+    Type type = Type::other;
+    std::string text;  // string
+    std::int64_t integer = 0;
+    bool boolean = false;
+    SourceLocation where;
+};
+
 struct NodeSpec {
     std::string name;
     std::string component;  // path as written; see resolve_component()
+    // A connector (kind = "file", "stdin", ...): host code instead of a
+    // component, set up from `settings` (src/connectors). Exactly one of
+    // `component` and `kind` is set.
+    std::string kind;
+    std::vector<Setting> settings;
+    SourceLocation kind_where;
+    [[nodiscard]] bool is_connector() const { return !kind.empty(); }
+    [[nodiscard]] const Setting* setting(std::string_view key) const;
     Role role = Role::processor;
     std::string config;  // handed to the component's init
     // Grants (deny-all by default).
@@ -142,6 +162,17 @@ struct Manifest {
     std::vector<FlowSpec> flows;
 };
 
+// What the parser asks about connector nodes, so that config does not know
+// the kinds: implemented by torvyn::connectors (connector_kinds()).
+class NodeKinds {
+public:
+    virtual ~NodeKinds() = default;
+    // The role of a node of `kind` that names none (a kind with one role).
+    [[nodiscard]] virtual std::optional<Role> default_role(std::string_view kind) const = 0;
+    // The node's kind, role and settings: errors at their places.
+    virtual void check(const NodeSpec& node, std::vector<Error>& errors) const = 0;
+};
+
 // Parsing collects every problem it can find, not only the first.
 struct ManifestLoad {
     Manifest manifest;
@@ -149,7 +180,9 @@ struct ManifestLoad {
     [[nodiscard]] bool ok() const { return errors.empty(); }
 };
 
-ManifestLoad load_manifest(const std::filesystem::path& path);
+// Without `kinds`, connector nodes must name their role and their settings
+// are checked only when their stage is made.
+ManifestLoad load_manifest(const std::filesystem::path& path, const NodeKinds* kinds = nullptr);
 
 // A router's ports against its edges, both ways: every edge names one of
 // `ports`, every port has an edge. `whose` says where the list comes from
@@ -161,7 +194,8 @@ std::vector<Error> check_router_ports(const FlowSpec& flow, const NodeSpec& rout
 // The flow's nodes (indices into flow.nodes), upstream first along its edges
 // and dead-letter links; nullopt when they form a cycle.
 std::optional<std::vector<std::size_t>> topological_order(const FlowSpec& flow);
-ManifestLoad parse_manifest(std::string_view text, const std::filesystem::path& path);
+ManifestLoad parse_manifest(std::string_view text, const std::filesystem::path& path,
+                            const NodeKinds* kinds = nullptr);
 
 // "250ms", "5s", "2m", "1h", or a bare number of milliseconds.
 Result<std::chrono::milliseconds> parse_duration(std::string_view text);

@@ -36,6 +36,9 @@ struct CallResult {
     CallStatus status = CallStatus::ok;
     GuestErrorKind guest_kind = GuestErrorKind::internal;  // when guest_error
     std::string message;                                   // when not ok
+    // A host stage's own stable error code (an ErrorCode's number, e.g. 904
+    // for a connector's oversized line); 0: the status decides.
+    std::uint16_t code = 0;
 
     [[nodiscard]] bool ok() const { return status == CallStatus::ok; }
     // The instance can no longer be called.

@@ -75,6 +75,13 @@ enum class ErrorCode : std::uint16_t {
     internal = 599,
     // Changing a running flow (8xx)
     swap_refused = 820,  // Flow::replace_stage refused; the node's old stage runs on
+    // Connectors (90x-91x: src/connectors)
+    connector_setting = 900,      // a connector's setting is unknown, mistyped or invalid
+    connector_role = 901,         // the kind cannot play the node's role
+    connector_unavailable = 902,  // link: what the connector reads or writes is not there
+    connector_io = 903,           // reading or writing failed while the flow ran
+    connector_oversized = 904,    // a line or frame longer than the node's limit
+    connector_truncated = 905,    // the input ended inside a frame
 };
 
 // "E0202" for component_wrong_world.

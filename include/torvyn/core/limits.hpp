@@ -117,4 +117,17 @@ inline constexpr std::chrono::milliseconds kForcedExitGrace{500};
 // it; real components are kilobytes to tens of megabytes).
 inline constexpr std::uintmax_t kMaxComponentFileBytes = 256u << 20;
 
+// --- connectors ---------------------------------------------------------------
+
+// A line or frame a connector reads becomes one buffer, held whole: the
+// default bound (max-line-bytes, max-frame-bytes) suits records, and no
+// setting may go above what a guest may take in one call.
+inline constexpr std::uint64_t kDefaultConnectorElementBytes = 1u << 20;
+inline constexpr std::uint64_t kMaxConnectorElementBytes = kMaxCallTransferBytes;
+// A file connector reads (and a sink writes) at most this much per system call.
+inline constexpr std::size_t kConnectorIoChunk = 64u << 10;
+// A source with nothing to read yet (stdin, a followed file) is asked again
+// after this: reads are cheap, and a line waits at most this long.
+inline constexpr std::chrono::milliseconds kConnectorPollInterval{20};
+
 }  // namespace torvyn::limits

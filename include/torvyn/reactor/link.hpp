@@ -26,6 +26,8 @@ struct LinkedNode {
     std::vector<std::string> grants;   // described, one per grant
     std::vector<std::string> stubbed;  // imports linked to denying stubs
     std::shared_ptr<const PreparedComponent> prepared;
+    // A connector node: what link found ("reads in.txt (lines)"); no component.
+    std::string connector;
 };
 
 struct LinkContext {

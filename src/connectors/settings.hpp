@@ -1,0 +1,45 @@
+// Reading a connector node's settings into its kind's options: every
+// problem is an E0900 error at the setting, collected, never the first only.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "torvyn/config/manifest.hpp"
+#include "torvyn/core/error.hpp"
+
+namespace torvyn::connectors {
+
+class SettingsReader {
+public:
+    SettingsReader(const NodeSpec& node, std::vector<Error>& errors)
+        : node_(node), errors_(errors) {}
+
+    // Each returns `fallback` when the setting is absent or wrong (then an error).
+    std::string text(std::string_view key, std::string fallback, bool required = false);
+    bool boolean(std::string_view key, bool fallback);
+    // One of `names`: its index.
+    std::size_t choice(std::string_view key, std::initializer_list<std::string_view> names,
+                       std::size_t fallback);
+    // "64KiB", "1MiB" or a whole number of bytes, from 1 to `max`.
+    std::uint64_t size(std::string_view key, std::uint64_t fallback, std::uint64_t max);
+    // A setting the node's role has no use for (e.g. `follow` on a sink).
+    void not_for_role(std::string_view key, std::string_view why);
+    // Every setting not read so far is unknown: an error with the known ones.
+    void finish();
+
+    void error(ErrorCode code, const SourceLocation& where, std::string message,
+               std::string hint = {});
+    [[nodiscard]] std::string what() const;
+
+private:
+    const Setting* find(std::string_view key);
+    const NodeSpec& node_;
+    std::vector<Error>& errors_;
+    std::vector<std::string_view> read_;
+};
+
+}  // namespace torvyn::connectors
