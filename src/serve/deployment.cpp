@@ -320,6 +320,9 @@ Result<nlohmann::json> Deployment::upgrade(Pipeline next, SwapState aggregators,
     bool source_changed = false;
     for (const auto& f : next.manifest.flows) {
         for (const auto& n : f.nodes) {
+            if (n.is_connector()) {
+                continue;  // its settings are part of the wiring (same_shape)
+            }
             const std::string key = f.name + "." + n.name;
             const auto old = pipeline_.components.find(key);
             const FlowSpec* old_flow = nullptr;

@@ -286,10 +286,27 @@ bool same_flow_settings(const FlowSpec& x, const FlowSpec& y) {
            x.allow_failures == y.allow_failures;
 }
 
+// A connector's kind and settings: host code, restarted with the flow when
+// they change, never swapped.
+bool same_connector(const NodeSpec& m, const NodeSpec& n) {
+    if (m.kind != n.kind || m.settings.size() != n.settings.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < m.settings.size(); ++i) {
+        const Setting& x = m.settings[i];
+        const Setting& y = n.settings[i];
+        if (x.key != y.key || x.type != y.type || x.text != y.text || x.integer != y.integer ||
+            x.boolean != y.boolean) {
+            return false;
+        }
+    }
+    return true;
+}
+
 // Everything of a node but its component and grants: a swapped stage runs
 // under the running node's settings, so they must be the new version's too.
 bool same_node_settings(const NodeSpec& m, const NodeSpec& n) {
-    return m.name == n.name && m.role == n.role && m.config == n.config &&
+    return m.name == n.name && m.role == n.role && m.config == n.config && same_connector(m, n) &&
            m.ungranted_imports == n.ungranted_imports && m.max_memory == n.max_memory &&
            m.max_table_elements == n.max_table_elements && m.fuel == n.fuel &&
            m.restart_on_trap == n.restart_on_trap && m.max_restarts == n.max_restarts &&
