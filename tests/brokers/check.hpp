@@ -22,6 +22,23 @@ inline double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// A smoke program's main: `NAME ADDRESS run|after-restart` calls `run` or
+// `after_restart` with the address; 2 for a usage error, 0 when they return
+// (a failed check has ended the program with 1).
+template <class Run, class AfterRestart>
+int run_phase(int argc, char** argv, const char* name, Run run, AfterRestart after_restart) {
+    const std::string phase = argc == 3 ? argv[2] : "";
+    if (phase == "run") {
+        run(argv[1]);
+    } else if (phase == "after-restart") {
+        after_restart(argv[1]);
+    } else {
+        std::fprintf(stderr, "usage: %s ADDRESS run|after-restart\n", name);
+        return 2;
+    }
+    return 0;
+}
+
 }  // namespace torvyn::brokers_test
 
 #define BROKER_CHECK(cond, what)                                                                  \

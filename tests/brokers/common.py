@@ -94,3 +94,28 @@ def tail(path, limit=4000):
             return f.read()[-limit:]
     except FileNotFoundError:
         return ""
+
+
+class BoundedServer:
+    """What every broker fixture shares once it has start(timeout) and
+    self.proc: stop by its group (waiting `stop_grace` seconds), kill -9,
+    restart on the same ports and storage, and `with` support."""
+    stop_grace = 10
+    restart_timeout = 30
+
+    def stop(self):
+        stop_group(self.proc, grace=self.stop_grace)
+
+    def kill(self):
+        kill_group(self.proc)
+
+    def restart(self, timeout=None):
+        self.stop()
+        return self.start(timeout or self.restart_timeout)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False

@@ -24,8 +24,8 @@ import sys
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (SETUP_HINT, MissingTool, cache_dir, free_port, kill_group,  # noqa: E402
-                    require, start_bounded, stop_group, tail, wait_until)
+from common import (SETUP_HINT, BoundedServer, MissingTool, cache_dir, free_port,  # noqa: E402
+                    require, start_bounded, tail, wait_until)
 
 __all__ = ["KafkaBroker", "MissingTool", "KAFKA_VERSION"]
 
@@ -40,7 +40,10 @@ def kafka_libs(version=KAFKA_VERSION):
     return libs
 
 
-class KafkaBroker:
+class KafkaBroker(BoundedServer):
+    stop_grace = 30  # a controlled shutdown writes its logs
+    restart_timeout = 90
+
     def __init__(self, tmp, lifetime=300, version=KAFKA_VERSION, heap="512m"):
         self.tmp = os.path.abspath(tmp)
         self.data = os.path.join(self.tmp, "kafka-data")
@@ -144,20 +147,3 @@ class KafkaBroker:
                     break
         raise RuntimeError(f"Kafka did not answer at {self.bootstrap} within {timeout} s;"
                            f" its log ({self.log}):\n{tail(self.log)}")
-
-    def stop(self):
-        stop_group(self.proc, grace=30)
-
-    def kill(self):
-        kill_group(self.proc)
-
-    def restart(self, timeout=90):
-        self.stop()
-        return self.start(timeout)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False

@@ -305,19 +305,7 @@ void after_restart(const std::string& bootstrap) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 3) {
-        std::fprintf(stderr, "usage: kafka_smoke BOOTSTRAP run|after-restart\n");
-        return 2;
-    }
-    const std::string_view phase = argv[2];
-    if (phase == "run") {
-        run(argv[1]);
-    } else if (phase == "after-restart") {
-        after_restart(argv[1]);
-    } else {
-        std::fprintf(stderr, "kafka_smoke: unknown phase '%s'\n", argv[2]);
-        return 2;
-    }
+    const int rc = torvyn::brokers_test::run_phase(argc, argv, "kafka_smoke", run, after_restart);
     rd_kafka_wait_destroyed(5000);
-    return 0;
+    return rc;
 }

@@ -20,13 +20,13 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (MissingTool, free_port, kill_group, require, start_bounded,  # noqa: E402
-                    stop_group, tail, wait_until)
+from common import (BoundedServer, MissingTool, free_port, require, start_bounded,  # noqa: E402
+                    tail, wait_until)
 
 __all__ = ["NatsServer", "MissingTool"]
 
 
-class NatsServer:
+class NatsServer(BoundedServer):
     def __init__(self, tmp, lifetime=300):
         self.tmp = os.path.abspath(tmp)
         self.store = os.path.join(self.tmp, "jetstream")
@@ -71,20 +71,3 @@ class NatsServer:
                 break
         raise RuntimeError(f"nats-server did not become healthy at {self.url} within {timeout} s;"
                            f" its log ({self.log}):\n{tail(self.log)}")
-
-    def stop(self):
-        stop_group(self.proc)
-
-    def kill(self):
-        kill_group(self.proc)
-
-    def restart(self, timeout=30):
-        self.stop()
-        return self.start(timeout)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False

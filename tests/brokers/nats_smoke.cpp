@@ -296,19 +296,7 @@ void after_restart(const char* url) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 3) {
-        std::fprintf(stderr, "usage: nats_smoke URL run|after-restart\n");
-        return 2;
-    }
-    const std::string_view phase = argv[2];
-    if (phase == "run") {
-        run(argv[1]);
-    } else if (phase == "after-restart") {
-        after_restart(argv[1]);
-    } else {
-        std::fprintf(stderr, "nats_smoke: unknown phase '%s'\n", argv[2]);
-        return 2;
-    }
+    const int rc = torvyn::brokers_test::run_phase(argc, argv, "nats_smoke", run, after_restart);
     nats_Close();
-    return 0;
+    return rc;
 }
