@@ -51,6 +51,13 @@ struct NodeReport {
     bool stopped = false;        // stopped taking elements (failure or fatal)
     std::uint32_t restarts = 0;  // fresh instances after a trap (on-trap = "restart")
     std::uint32_t swaps = 0;     // stages replaced while the flow ran (Flow::replace_stage)
+    // Sources that settle (at-least-once connectors): elements whose every
+    // path ended delivered, filtered or dead-lettered (acked), or of which
+    // some path was dropped or failed (nacked: to be redelivered).
+    std::uint64_t acked = 0;
+    std::uint64_t nacked = 0;
+    // The stage's own counters (Stage::counters) at the end of the run.
+    std::vector<std::pair<std::string, std::uint64_t>> counters;
 };
 
 struct EdgeReport {

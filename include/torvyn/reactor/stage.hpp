@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "torvyn/core/call.hpp"
@@ -43,6 +44,12 @@ inline constexpr std::array<std::string_view, 14> kCallKindNames = {
 inline std::string_view call_kind_name(CallKind kind) {
     return kCallKindNames.at(static_cast<std::size_t>(kind));
 }
+// The outcome of one acknowledged element (Stage::settled).
+struct Settlement {
+    std::uint64_t token = 0;
+    bool delivered = false;
+};
+
 // What a stage answers to a call it does not have (CallStatus::internal).
 CallResult refused(CallKind kind);
 
@@ -70,6 +77,14 @@ public:
     // present.
     virtual CallResult pull_batch(std::size_t max, std::vector<Produced>& out);
     virtual CallResult notify(bool /*pause*/) { return refused(CallKind::notify); }
+    // What became of the elements this source produced with an ack_token:
+    // every path derived from one ended (delivered, filtered or
+    // dead-lettered: `delivered`; or some path was dropped or failed: not,
+    // so the message should come again). Called on the source's driver
+    // thread before its next pull, and once more before teardown for what
+    // ended by then. An element still in flight when the run stops is
+    // never settled: the outside world redelivers it.
+    virtual void settled(std::span<const Settlement> /*outcomes*/) {}
     // processor; none: dropped
     virtual CallResult process(const ElementRef&, Produced&) { return refused(CallKind::process); }
     // A source, processor, sink or filter that takes several elements per
@@ -121,6 +136,11 @@ public:
     // The run is over: let go of what the stage holds (an instance, output
     // not yet written). Called once, after teardown.
     virtual void close() {}
+
+    // The stage's own counters for reports and metrics ("redelivered",
+    // "reconnects", "outage-ms", ...): names in kebab-case, values that only
+    // grow. Called from any thread while the flow runs: read atomics.
+    virtual void counters(std::vector<std::pair<std::string_view, std::uint64_t>>& /*out*/) const {}
 };
 
 }  // namespace torvyn

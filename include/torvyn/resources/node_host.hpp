@@ -5,12 +5,14 @@
 #include <atomic>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "torvyn/core/trace_context.hpp"
 #include "torvyn/resources/buffer_store.hpp"
 #include "torvyn/resources/copy_ledger.hpp"
+#include "torvyn/resources/element.hpp"
 
 namespace torvyn {
 
@@ -79,6 +81,9 @@ struct NodeHost {
     std::uint32_t element_edge = 0;
     std::string trace_text;  // what flow-context last lent: trace-id, span-id
     std::string span_text;
+    // The elements of the call in progress (one, or a batch's, in order):
+    // element-attributes(index) reads elements[index].origin's attributes.
+    std::span<const ElementRef> call_elements;
     // During a dead-letter sink's push of a dead-lettered element: why.
     const DeadLetterReason* dead_letter = nullptr;
     // The last refusal of the current call and what it said (why the guest
