@@ -11,7 +11,7 @@ SOAK_ELEMENTS ?= 10000000
 CMAKE_FLAGS ?=
 ENV := source scripts/env.sh &&
 
-.PHONY: all setup build demo test test-asan test-tsan fuzz soak examples bench clean format install
+.PHONY: all setup build demo test test-asan test-tsan fuzz soak examples bench bench-nats clean format install
 
 all: build
 
@@ -43,6 +43,12 @@ install: build
 # The benchmark suite; writes docs/benchmarks.md and docs/bench-report.html.
 bench: build
 	@$(ENV) bench/run.sh $(CURDIR)/$(BUILD)
+
+# NATS JetStream scale-out: 1, 2 and 3 torvyn processes sharing one durable
+# consumer on a local nats-server (bench/connectors/nats_scale.py; minutes).
+NATS_MESSAGES ?= 50000
+bench-nats: build
+	@$(ENV) python3 bench/connectors/nats_scale.py $(BUILD) $(NATS_MESSAGES)
 
 # Host built with AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan: setup

@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "file.hpp"
+#include "nats.hpp"
 #include "torvyn/core/suggest.hpp"
 
 namespace torvyn {
@@ -16,10 +17,11 @@ namespace {
 using namespace connectors;
 
 // One row per kind.
-const std::array<ConnectorKind, 3> kKinds = {{
+const std::array<ConnectorKind, 4> kKinds = {{
     {"file", true, true, check_file, probe_file, make_file},
     {"stdin", true, false, check_stdin, probe_stdio, make_stdin},
     {"stdout", false, true, check_stdout, probe_stdio, make_stdout},
+    {"nats-jetstream", true, true, check_nats, probe_nats, make_nats},
 }};
 
 std::string roles_of(const ConnectorKind& k) {

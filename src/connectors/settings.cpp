@@ -18,6 +18,11 @@ void SettingsReader::error(ErrorCode code, const SourceLocation& where, std::str
     errors_.emplace_back(code, std::move(message), where.str(), std::move(hint));
 }
 
+const SourceLocation& SettingsReader::place(std::string_view key) const {
+    const Setting* s = node_.setting(key);
+    return s != nullptr ? s->where : node_.where;
+}
+
 const Setting* SettingsReader::find(std::string_view key) {
     read_.push_back(key);
     return node_.setting(key);
@@ -92,6 +97,47 @@ std::uint64_t SettingsReader::size(std::string_view key, std::uint64_t fallback,
         return fallback;
     }
     return v.value();
+}
+
+std::chrono::milliseconds SettingsReader::duration(std::string_view key,
+                                                   std::chrono::milliseconds fallback,
+                                                   std::chrono::milliseconds max) {
+    const Setting* s = find(key);
+    if (s == nullptr) {
+        return fallback;
+    }
+    Result<std::chrono::milliseconds> v = Error(ErrorCode::connector_setting, "");
+    if (s->type == Setting::Type::string) {
+        v = parse_duration(s->text);
+    } else if (s->type == Setting::Type::integer && s->integer >= 0) {
+        v = std::chrono::milliseconds(s->integer);
+    }
+    if (!v || v.value().count() <= 0 || v.value() > max) {
+        error(ErrorCode::connector_setting, s->where,
+              fmt::format("'{}' of {} must be a duration from 1ms to {}ms, such as \"30s\"", key,
+                          what(), max.count()));
+        return fallback;
+    }
+    return v.value();
+}
+
+std::int64_t SettingsReader::integer(std::string_view key, std::int64_t fallback, std::int64_t min,
+                                     std::int64_t max) {
+    const Setting* s = find(key);
+    if (s == nullptr) {
+        return fallback;
+    }
+    if (s->type != Setting::Type::integer || s->integer < min || s->integer > max) {
+        error(
+            ErrorCode::connector_setting, s->where,
+            fmt::format("'{}' of {} must be a whole number from {} to {}", key, what(), min, max));
+        return fallback;
+    }
+    return s->integer;
+}
+
+bool SettingsReader::has(std::string_view key) {
+    return find(key) != nullptr;
 }
 
 void SettingsReader::not_for_role(std::string_view key, std::string_view why) {

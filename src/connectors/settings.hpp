@@ -2,6 +2,7 @@
 // problem is an E0900 error at the setting, collected, never the first only.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -26,6 +27,14 @@ public:
                        std::size_t fallback);
     // "64KiB", "1MiB" or a whole number of bytes, from 1 to `max`.
     std::uint64_t size(std::string_view key, std::uint64_t fallback, std::uint64_t max);
+    // "250ms", "30s", "2m" or a whole number of milliseconds, from 1 ms to `max`.
+    std::chrono::milliseconds duration(std::string_view key, std::chrono::milliseconds fallback,
+                                       std::chrono::milliseconds max);
+    // A whole number from `min` to `max`.
+    std::int64_t integer(std::string_view key, std::int64_t fallback, std::int64_t min,
+                         std::int64_t max);
+    // Whether the node has the setting (it is read, so finish() accepts it).
+    bool has(std::string_view key);
     // A setting the node's role has no use for (e.g. `follow` on a sink).
     void not_for_role(std::string_view key, std::string_view why);
     // Every setting not read so far is unknown: an error with the known ones.
@@ -34,6 +43,8 @@ public:
     void error(ErrorCode code, const SourceLocation& where, std::string message,
                std::string hint = {});
     [[nodiscard]] std::string what() const;
+    // Where a setting is written (the node's place when it is absent).
+    [[nodiscard]] const SourceLocation& place(std::string_view key) const;
 
 private:
     const Setting* find(std::string_view key);

@@ -82,6 +82,9 @@ enum class ErrorCode : std::uint16_t {
     connector_io = 903,           // reading or writing failed while the flow ran
     connector_oversized = 904,    // a line or frame longer than the node's limit
     connector_truncated = 905,    // the input ended inside a frame
+    // NATS JetStream (src/connectors/nats_*.cpp)
+    nats_bad_record = 915,  // a message's headers are over the limits, or a subject cannot be made
+    nats_publish = 916,     // JetStream did not take a published message (refused, no ack in time)
 };
 
 // "E0202" for component_wrong_world.

@@ -129,5 +129,15 @@ inline constexpr std::size_t kConnectorIoChunk = 64u << 10;
 // A source with nothing to read yet (stdin, a followed file) is asked again
 // after this: reads are cheap, and a line waits at most this long.
 inline constexpr std::chrono::milliseconds kConnectorPollInterval{20};
+// A broker message's headers become element attributes: at most this many
+// values, names and values together at most this many bytes (a message over
+// either is a bad record, handled by the node's on-error).
+inline constexpr std::size_t kMaxConnectorHeaders = 64;
+inline constexpr std::size_t kMaxConnectorHeaderBytes = 16u << 10;
+// A NATS source's fetch: at most this many messages per request (the
+// `fetch` setting), and how long one request waits on the server (a long
+// poll: an idle source costs a request per wait, a stop waits at most this).
+inline constexpr std::int64_t kMaxNatsFetch = 4'096;
+inline constexpr std::chrono::milliseconds kNatsFetchWait{500};
 
 }  // namespace torvyn::limits
