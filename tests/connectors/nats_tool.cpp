@@ -194,9 +194,9 @@ void dump(Session& s, const char* stream) {
     std::uint64_t seen = 0;
     while (seen < total) {
         natsMsgList list{};
-        jsErrCode jerr = static_cast<jsErrCode>(0);
-        const natsStatus st = natsSubscription_Fetch(&list, sub, 1024, 5000, &jerr);
-        BROKER_CHECK(st == NATS_OK, "dump fetch: " + status_text(st, jerr));
+        jsErrCode fetch_err = static_cast<jsErrCode>(0);
+        const natsStatus st = natsSubscription_Fetch(&list, sub, 1024, 5000, &fetch_err);
+        BROKER_CHECK(st == NATS_OK, "dump fetch: " + status_text(st, fetch_err));
         for (int i = 0; i < list.Count; ++i) {
             natsMsg* m = list.Msgs[i];
             jsMsgMetaData* meta = nullptr;
@@ -238,9 +238,9 @@ void consume(Session& s, const char* stream, const char* durable, long count) {
     long got = 0;
     while (got < count) {
         natsMsgList list{};
-        jsErrCode jerr = static_cast<jsErrCode>(0);
-        const natsStatus st = natsSubscription_Fetch(&list, sub, 256, 5000, &jerr);
-        BROKER_CHECK(st == NATS_OK, "consume fetch: " + status_text(st, jerr));
+        jsErrCode fetch_err = static_cast<jsErrCode>(0);
+        const natsStatus st = natsSubscription_Fetch(&list, sub, 256, 5000, &fetch_err);
+        BROKER_CHECK(st == NATS_OK, "consume fetch: " + status_text(st, fetch_err));
         for (int i = 0; i < list.Count; ++i) {
             NATS_OK(natsMsg_Ack(list.Msgs[i], nullptr));
         }
