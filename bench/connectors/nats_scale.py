@@ -95,7 +95,7 @@ def start(path, report):
 def node(report, name):
     with open(report) as f:
         data = json.load(f)
-    flow = data["flows"][0] if "flows" in data else data
+    flow = data[0]  # one report per flow
     for n in flow["nodes"]:
         if n["name"] == name:
             return n, flow
