@@ -29,6 +29,7 @@ real component (hello_shout.wasm: upper-case and '!').
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,7 +41,8 @@ from nats import NatsServer  # noqa: E402
 
 CASE, TORVYN, TOOL, TMP = sys.argv[1:5]
 LIBS = sys.argv[6:] if len(sys.argv) > 5 and sys.argv[5] == "--" else sys.argv[5:]
-os.makedirs(TMP, exist_ok=True)
+shutil.rmtree(TMP, ignore_errors=True)  # a fresh broker store every time
+os.makedirs(TMP)
 
 
 def fail(message):
