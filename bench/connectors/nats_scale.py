@@ -39,7 +39,7 @@ RATE = int(sys.argv[3]) if len(sys.argv) > 3 else 5000
 TORVYN = os.path.join(BUILD, "bin", "torvyn")
 TOOL = os.path.join(BUILD, "tests", "connectors", "torvyn_nats_tool")
 COMPONENTS = os.path.join(BUILD, "components")
-IDLE_S = 2.0
+IDLE_S = 2
 
 
 def tool(url, *args):
@@ -63,10 +63,12 @@ subject = "in{k}.>"
 durable = "work"
 create = true
 fetch = 256
+batch = 64
 stop-after-idle = "{IDLE_S}s"
 [flow.scale.nodes.shout]
 component = "hello_shout.wasm"
 role = "processor"
+batch = 64
 [flow.scale.nodes.out]
 kind = "nats-jetstream"
 role = "sink"
@@ -74,6 +76,7 @@ url = "{url}"
 subject = "out{k}.{{nats.subject}}"
 stream = "OUT{k}"
 create = true
+batch = 64
 [[flow.scale.edges]]
 from = "src"
 to = "shout"
@@ -102,9 +105,12 @@ def node(report, name):
     raise KeyError(name)
 
 
-def wait_count(url, stream, n, timeout=600):
+def wait_count(url, stream, n, procs, timeout=600):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        for p in procs:
+            if p.poll() is not None and p.returncode != 0:
+                sys.exit(f"torvyn run failed: {p.stderr.read()}")
         if int(tool(url, "count", stream)) >= n:
             return time.monotonic()
         time.sleep(0.02)
@@ -134,9 +140,10 @@ def finish(procs):
 
 def throughput(tmp, url, k):
     tool(url, "stream", f"IN{k}", f"in{k}.>")
+    tool(url, "stream", f"OUT{k}", f"out{k}.>")
     pub = json.loads(tool(url, "publish", f"in{k}.x", MESSAGES, 64))
     _, reports, procs, begin = run_setup(tmp, url, k, "tp")
-    done = wait_count(url, f"OUT{k}", MESSAGES)
+    done = wait_count(url, f"OUT{k}", MESSAGES, procs)
     finish(procs)
     rows = []
     for r in reports:
@@ -154,7 +161,7 @@ def latency(tmp, url, k):
     time.sleep(1.5)  # connected and fetching
     first = MESSAGES  # after the throughput phase's messages
     tool(url, "publish", f"in{k}.x", n, 64, first, 0, RATE)
-    wait_count(url, f"OUT{k}", MESSAGES + n)
+    wait_count(url, f"OUT{k}", MESSAGES + n, procs)
     finish(procs)
     lat = []
     for line in tool(url, "dump", f"OUT{k}").splitlines():
@@ -171,13 +178,13 @@ def nats_bench(url):
     cli = shutil.which("nats") or os.path.join(gopath.strip() or os.path.expanduser("~/go"),
                                                "bin", "nats")
     if not os.access(cli, os.X_OK):
-        return None, "nats CLI not found (go install github.com/nats-io/natscli/nats@v0.5.0)"
+        return None, "not found (go install github.com/nats-io/natscli/nats@v0.5.0 builds it)"
     out = []
-    for args in (["--js", "--pub", "1", "--purge"], ["--js", "--sub", "1", "--pull"]):
-        p = subprocess.run([cli, "bench", "bench.subject", "--server", url, "--msgs",
-                            str(MESSAGES), "--size", "64", "--no-progress", *args],
+    for args in (["js", "pub", "async", "bench.s", "--create", "--purge"], ["js", "fetch"]):
+        p = subprocess.run([cli, "bench", *args, "--server", url, "--msgs", str(MESSAGES),
+                            "--size", "64", "--no-progress"],
                            capture_output=True, text=True, timeout=600)
-        lines = [l for l in (p.stdout + p.stderr).splitlines() if "msgs/sec" in l]
+        lines = [l for l in (p.stdout + p.stderr).splitlines() if "stats:" in l]
         out.append(lines[-1].strip() if lines else f"(exit {p.returncode}) {p.stderr[-200:]}")
     return out, cli
 
@@ -215,7 +222,7 @@ def main():
             if bench is None:
                 print(f"  nats bench: {cli}")
             else:
-                print(f"  nats bench ({cli}):\n    pub:  {bench[0]}\n    pull: {bench[1]}")
+                print(f"  nats bench ({cli}, natscli v0.5.0):\n    {bench[0]}\n    {bench[1]}")
 
 
 if __name__ == "__main__":
