@@ -269,6 +269,10 @@ public:
         return {};
     }
 
+    // Downstream is pressured, or has room again: nothing to do here, as the
+    // flow's pulls give the fetch thread its window (at most `fetch` ahead).
+    CallResult notify(bool /*pause*/) override { return {}; }
+
     void settled(std::span<const Settlement> outcomes) override {
         for (const Settlement& s : outcomes) {
             const auto it = in_flight_.find(s.token);

@@ -340,8 +340,10 @@ def case_slow_sink(b):
     src = source(b.server.url, extra=f"max-messages = {n}\nfetch = 64")
     middle = 'component = "slow_sink.wasm"\nrole = "sink"\nconfig = "work=300"\n' \
              'capabilities = ["stdout"]'
+    # Batches of 8 fill the queue: the source is paused (notify) and resumed.
     text = f"""[flow.f]
 queue-capacity = 8
+source-batch = 8
 [flow.f.nodes.src]
 {src}
 [flow.f.nodes.slow]
@@ -369,6 +371,9 @@ to = "slow"
     print(f"{n} x 1 KiB through a slow sink in {took:.1f} s; RSS after the first second:"
           f" {low} .. {high} KiB over {len(warm)} samples")
     check(node(report, "slow")["in"] == n, f"the sink took {node(report, 'slow')['in']} of {n}")
+    queue = report["queues"][0]
+    check(queue["peak"] <= 8 and queue["pressure_episodes"] > 0,
+          f"the queue was never pressured, or overflowed: {queue}")
     check(high - low < 16 * 1024,
           f"RSS grew by {high - low} KiB while {n} KiB of messages flowed: unbounded buffering?")
     fetched = counters(report, "src")["fetched"]
