@@ -21,7 +21,8 @@ real component (hello_shout.wasm: upper-case and '!').
                message is in OUT, duplicates counted and printed
   bad_records  oversized messages and messages with too many headers are
                terminated and counted (E0904, E0915) under on-error = "skip";
-               the good ones all arrive
+               the good ones all arrive, and a component (attribute_echo)
+               reads their attributes
   slow_sink    a slow sink behind a queue of 8: the torvyn process's RSS stays
                flat while 20000 messages of 1 KiB flow
   settings     check: codes and places of bad settings; link: a missing stream
@@ -311,7 +312,9 @@ def case_bad_records(b):
     b.publish("in.x", 2, 0, 53, 70)      # 70 headers: more than an element carries
     b.publish("in.x", 50, 0, 55)
     extra = idle(2) + '\nmax-message-bytes = "1KiB"\non-error = "skip"'
-    m = manifest("bad", flow(source(b.server.url, extra=extra), sink(b.server.url)))
+    # attribute_echo writes what a component reads of each element's attributes.
+    echo = 'component = "attribute_echo.wasm"\nrole = "processor"'
+    m = manifest("bad", flow(source(b.server.url, extra=extra), sink(b.server.url), middle=echo))
     report, err = run_flow(m, "bad")
     src = node(report, "src")
     by_code = src["errors_by_code"]
@@ -322,6 +325,11 @@ def case_bad_records(b):
     out = b.dump("OUT")
     check(len(out) == 100, f"OUT holds {len(out)}, expected the 100 good messages")
     check(all(len(m["payload"]) < 1000 for m in out), "an oversized message got through")
+    first = min(out, key=lambda m: m["seq"])["payload"]
+    for want in ["nats.subject=in.x ", "nats.stream=IN ", "nats.stream-seq=1 ",
+                 "nats.consumer-seq=1 ", "nats.delivered=1 ",
+                 f"nats.header.traceparent=00-{1:032x}-{1:016x}-01 ", "| msg 0 t="]:
+        check(want in first, f"a component does not read {want!r}: {first!r}")
     expect_consumer_done(b, 105)
 
 
