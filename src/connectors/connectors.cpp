@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "file.hpp"
+#include "kafka.hpp"
 #include "torvyn/core/suggest.hpp"
 
 namespace torvyn {
@@ -16,10 +17,11 @@ namespace {
 using namespace connectors;
 
 // One row per kind.
-const std::array<ConnectorKind, 3> kKinds = {{
+const std::array<ConnectorKind, 4> kKinds = {{
     {"file", true, true, check_file, probe_file, make_file},
     {"stdin", true, false, check_stdin, probe_stdio, make_stdin},
     {"stdout", false, true, check_stdout, probe_stdio, make_stdout},
+    {"kafka", true, true, check_kafka, probe_kafka, make_kafka},
 }};
 
 std::string roles_of(const ConnectorKind& k) {

@@ -26,6 +26,13 @@ public:
                        std::size_t fallback);
     // "64KiB", "1MiB" or a whole number of bytes, from 1 to `max`.
     std::uint64_t size(std::string_view key, std::uint64_t fallback, std::uint64_t max);
+    // A table of scalars (e.g. `properties = { "linger.ms" = 5 }`); null when
+    // absent or wrong (then an error). Its entries' values are read with
+    // scalar_text.
+    const Setting* table(std::string_view key);
+    // A string, integer or boolean as text ("5", "true"); false when the
+    // entry is none of them (then an error).
+    bool scalar_text(const Setting& entry, std::string& out);
     // A setting the node's role has no use for (e.g. `follow` on a sink).
     void not_for_role(std::string_view key, std::string_view why);
     // Every setting not read so far is unknown: an error with the known ones.
