@@ -174,6 +174,8 @@ Result<std::string> probe_kafka(const NodeSpec& node, const std::filesystem::pat
     if (!conf) {
         return unavailable(node, conf.error().message, "fix the node's properties");
     }
+    // The outcome is ours to report: librdkafka's own log lines would repeat it.
+    rd_kafka_conf_set_log_cb(conf->get(), nullptr);
     std::array<char, 512> why{};
     KafkaHandle rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf->get(), why.data(), why.size()));
     if (!rk) {

@@ -165,7 +165,7 @@ void produce(const std::string& boot, const std::string& topic, long n, std::siz
     const auto start = std::chrono::steady_clock::now();
     for (long i = 0; i < n; ++i) {
         if (rate > 0) {
-            std::this_thread::sleep_until(start + std::chrono::duration<double>(i / rate));
+            std::this_thread::sleep_until(start + std::chrono::duration<double>(static_cast<double>(i) / rate));
         }
         std::string value = "r" + std::to_string(i);
         if (value.size() < bytes) {
@@ -182,7 +182,7 @@ void produce(const std::string& boot, const std::string& topic, long n, std::siz
     const double s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("{\"records\": %ld, \"seconds\": %.3f, \"records_per_second\": %.0f}\n", n, s,
-                n / s);
+                static_cast<double>(n) / s);
 }
 
 void produce_bad(const std::string& boot, const std::string& topic, std::size_t bytes) {
@@ -293,7 +293,7 @@ void latency(const std::string& boot, const std::string& in, const std::string& 
         die("latency: no record of " + in + " with prefix " + prefix + " is in " + out);
     }
     std::sort(ms.begin(), ms.end());
-    const auto at = [&](double q) { return ms[static_cast<std::size_t>(q * (ms.size() - 1))]; };
+    const auto at = [&](double q) { return ms[static_cast<std::size_t>(q * static_cast<double>(ms.size() - 1))]; };
     std::printf(
         "{\"records\": %zu, \"missing\": %zu, \"p50_ms\": %lld, \"p99_ms\": %lld, "
         "\"max_ms\": %lld}\n",
