@@ -82,6 +82,14 @@ std::string status(const FlowReport& r) {
     return std::string(stop_reason_name(r.stop));
 }
 
+nlohmann::json counters_json(const NodeReport& n) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [name, value] : n.counters) {
+        out[name] = value;
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string format_summary(const FlowReport& r) {
@@ -129,6 +137,18 @@ std::string format_summary(const FlowReport& r) {
         bytes(r.buffers.peak_bytes_held));
     out += fmt::format("  accounting: {}: {}\n", accounting_equation(r),
                        r.accounting_balanced() ? "balanced" : "UNBALANCED");
+    for (const auto& n : r.nodes) {
+        // Sources that settle (connectors): what the outside world was told,
+        // and the stage's own counters.
+        if (n.acked + n.nacked != 0 || !n.counters.empty()) {
+            std::string counters;
+            for (const auto& [name, value] : n.counters) {
+                counters += fmt::format(", {} {}", name, value);
+            }
+            out += fmt::format("  '{}': acked {}, nacked {}{}\n", n.name, n.acked, n.nacked,
+                               counters);
+        }
+    }
     for (const auto& n : r.nodes) {
         if (n.errors_by_code.empty()) {
             continue;
@@ -238,6 +258,9 @@ nlohmann::json report_to_json(const FlowReport& r) {
                          {"peak_buffer_bytes", n.peak_buffer_bytes},
                          {"stopped", n.stopped},
                          {"swaps", n.swaps},
+                         {"acked", n.acked},
+                         {"nacked", n.nacked},
+                         {"counters", counters_json(n)},
                          {"compile_cache_hit", n.cache_hit},
                          {"thread", n.thread},
                          {"copies", ledger_json(n.copies)}});

@@ -27,6 +27,7 @@ void filtered(State& s, Node& n, const ElementRef& in) {
     visited(s, n, in, n.input_edge, VisitEnd::filtered);
     ++n.report.filtered;
     ++s.report.filtered;
+    s.lineage.end(in.origin, true);
     s.buffers.release(in.payload);
     s.listeners.notify(kPathEvents, [&](FlowObserver& o) {
         o.on_ended(PathEnd::filtered, n.host.id, in.sequence);
@@ -34,9 +35,10 @@ void filtered(State& s, Node& n, const ElementRef& in) {
 }
 
 // `from`: the (visited) input whose call derived it, when there was one.
-void derive(State& s, Node& n, const Produced& out, const ElementRef* from = nullptr) {
+void derive(State& s, Node& n, const Produced& out, ElementOrigin* origin,
+            const ElementRef* from = nullptr) {
     ++s.report.derived;
-    start_path(s, n, out, s.listeners.wants(kPathEvents) ? ticks() : 0, from);
+    start_path(s, n, out, s.listeners.wants(kPathEvents) ? ticks() : 0, from, origin);
 }
 
 // --- the drivers -----------------------------------------------------------
@@ -70,7 +72,7 @@ void source_pull(State& s, Node& n, std::size_t max) {
         on_call_failure(s, n, r, "failed in pull:");
         return;
     }
-    for (const Produced& out : outs) {
+    for (Produced& out : outs) {
         if (out.pending) {
             n.waiting = wakes == s.wakes;
             n.waiting_until =
@@ -86,7 +88,8 @@ void source_pull(State& s, Node& n, std::size_t max) {
         ++s.report.emitted;
         // A path's latency starts when the source's call began (before it
         // produced the element), as in the benchmarks Torvyn is compared with.
-        start_path(s, n, out, s.listeners.wants(kPathEvents) ? n.call_started : 0);
+        start_path(s, n, out, s.listeners.wants(kPathEvents) ? n.call_started : 0, nullptr,
+                   s.lineage.begin(n.host.id, out));
     }
     // Published now too, so that an element stuck in a call downstream
     // still shows as in flight to a reader on another thread.
@@ -281,12 +284,13 @@ void aggregator_step(State& s, Node& n, const ElementRef& in, std::uint32_t) {
     }
     s.buffers.release(in.payload);
     ++s.report.aggregated;
+    s.lineage.absorb(n.host.id, in.origin);
     s.listeners.notify(kPathEvents, [&](FlowObserver& o) {
         o.on_ended(PathEnd::aggregated, n.host.id, in.sequence);
     });
     const ElementRef absorbed = visited(s, n, in, n.input_edge, VisitEnd::aggregated);
     if (out.present) {
-        derive(s, n, out, &absorbed);
+        derive(s, n, out, s.lineage.derive(n.host.id, 1), &absorbed);
     }
 }
 
@@ -300,7 +304,7 @@ void aggregator_finish(State& s, Node& n) {
         n.done = true;
         return;
     }
-    n.pending.assign(outs.begin(), outs.end());
+    hold_flushed(s, n, outs);
     emit_pending(s, n);
 }
 
@@ -308,6 +312,7 @@ void aggregator_finish(State& s, Node& n) {
 // dead-letter edge), and its payload released.
 void sink_took(State& s, Node& n, const ElementRef& in, std::uint32_t from) {
     visited(s, n, in, from, VisitEnd::delivered);
+    s.lineage.end(in.origin, true);
     if (s.edges[from].report.dead_letter) {
         ++s.report.dead_lettered;
         s.listeners.notify(kPathEvents, [&](FlowObserver& o) {
@@ -399,7 +404,7 @@ const Driver& driver_for(Role role) {
 }
 
 void start_path(State& s, Node& n, const Produced& out, std::uint64_t born_ticks,
-                const ElementRef* from) {
+                const ElementRef* from, ElementOrigin* origin) {
     ++n.report.elements_out;
     // The host numbers and stamps the element unless the stage did.
     ElementRef el;
@@ -408,8 +413,30 @@ void start_path(State& s, Node& n, const Produced& out, std::uint64_t born_ticks
     el.payload = out.payload;
     el.born_ticks = born_ticks;
     el.trace = s.paths.context_for(out, from);
+    el.origin = origin;
     s.listeners.notify(kPathEvents, [&](FlowObserver& o) { o.on_emitted(n.host.id, el); });
     forward(s, n.outputs, visited(s, n, el, kNoEdge, VisitEnd::sent, n.outputs.size()));
+}
+
+void hold_flushed(State& s, Node& n, std::vector<Produced>& outs) {
+    const auto made = static_cast<std::size_t>(
+        std::count_if(outs.begin(), outs.end(), [](const Produced& p) { return p.present; }));
+    ElementOrigin* origin = s.lineage.derive(n.host.id, made);
+    for (Produced& p : outs) {
+        if (p.present) {
+            n.pending.push_back({std::move(p), origin});
+        }
+    }
+}
+
+void settle(State& s, Node& n) {
+    std::vector<Settlement>& done = n.settlements;
+    s.lineage.take(n.host.id, done);
+    for (const Settlement& one : done) {
+        ++(one.delivered ? n.report.acked : n.report.nacked);
+    }
+    const FlowUnlocked unlocked(s);
+    n.stage->settled(done);
 }
 
 ElementRef traced_visit(State& s, const Node& n, const ElementRef& in, std::uint32_t edge,
@@ -428,7 +455,7 @@ ElementRef traced_visit(State& s, const Node& n, const ElementRef& in, std::uint
 bool emit_pending(State& s, Node& n) {
     bool emitted = false;
     while (!n.pending.empty() && room_downstream(s, n) && !s.aborted) {
-        derive(s, n, n.pending.front());
+        derive(s, n, n.pending.front().out, n.pending.front().origin);
         n.pending.pop_front();
         emitted = true;
     }

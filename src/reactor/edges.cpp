@@ -32,6 +32,7 @@ void note_depth(State& s, std::uint32_t index) {
 
 void dropped(State& s, std::uint32_t index, const ElementRef& el) {
     take_dead_letter_reason(s, index, el);
+    s.lineage.end(el.origin, false);
     s.buffers.release(el.payload);
     ++s.edges[index].report.dropped;
     ++s.report.dropped;
@@ -55,6 +56,7 @@ void push(State& s, std::uint32_t index, const ElementRef& el) {
             case OverflowPolicy::block:
                 // Block edges are checked before a producer runs, so only a
                 // "fail" edge gets here.
+                s.lineage.end(el.origin, false);
                 s.buffers.release(el.payload);
                 ++s.report.failed;
                 s.listeners.notify(kPathEvents, [&](FlowObserver& o) {
@@ -144,6 +146,7 @@ void forward(State& s, const std::vector<std::uint32_t>& targets, const ElementR
     for (std::size_t i = 0; i < targets.size(); ++i) {
         if (i > 0) {
             s.buffers.add_ref(el.payload);
+            s.lineage.share(el.origin, 1);
             ++s.report.branches;
         }
         push(s, targets[i], el);
@@ -155,6 +158,7 @@ void drain_queues(State& s) {
         Edge& e = s.edges[i];
         while (!e.queue.empty()) {
             const ElementRef el = e.queue.pop();
+            s.lineage.end(el.origin, false);
             s.buffers.release(el.payload);
             ++s.report.failed;
             s.listeners.notify(kPathEvents, [&](FlowObserver& o) {
@@ -163,7 +167,8 @@ void drain_queues(State& s) {
         }
     }
     for (std::uint32_t i = 0; i < s.nodes.size(); ++i) {
-        for (const auto& p : s.nodes[i]->pending) {
+        for (const auto& [p, origin] : s.nodes[i]->pending) {
+            s.lineage.end(origin, false);
             s.buffers.release(p.payload);
             ++s.report.derived;
             ++s.report.failed;

@@ -121,6 +121,9 @@ Result<std::unique_ptr<Flow>> Flow::create(const FlowSpec& spec, const RunOption
     s->context.trace_id = random_hex(16);
     s->context.span_id = random_hex(8);
     detail::build_graph(*s);
+    s->lineage.start(s->nodes.size(), [st = s.get()](std::uint32_t node) {
+        detail::wake_driver(*st, st->nodes[node]->thread);  // it may sleep on another thread
+    });
     s->topology.created = s->created;
     for (std::uint32_t i = 0; i < s->nodes.size(); ++i) {
         detail::Node& n = *s->nodes[i];
@@ -179,8 +182,16 @@ FlowReport Flow::run() {
     detail::drain_queues(s);
     for (const auto i : s.topo) {
         detail::Node& n = *s.nodes[i];
+        if (s.lineage.waiting(i) && !n.torn_down) {
+            detail::settle(s, n);
+        }
         if (!s.aborted) {
             detail::teardown(s, n);
+        }
+        std::vector<std::pair<std::string_view, std::uint64_t>> counters;
+        n.stage->counters(counters);
+        for (const auto& [name, value] : counters) {
+            n.report.counters.emplace_back(name, value);
         }
         // Let go of every stage now, so what it held returns to the pool
         // before the statistics are read.

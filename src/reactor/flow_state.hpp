@@ -27,6 +27,7 @@
 #include "listeners.hpp"
 #include "path_tracer.hpp"
 #include "placement.hpp"
+#include "lineage.hpp"
 #include "swap.hpp"
 #include "torvyn/core/function_ref.hpp"
 #include "torvyn/core/published.hpp"
@@ -129,7 +130,13 @@ struct Node {
     // Aggregators: flushed, and the flush's outputs still waiting for room
     // downstream (a flush may return more than the queues hold).
     bool flushed = false;
-    std::deque<Produced> pending;
+    struct Flushed {
+        Produced out;
+        ElementOrigin* origin;  // what it derives from (holds a reference)
+    };
+    std::deque<Flushed> pending;
+    // Sources: the settlements being handed to the stage (scratch).
+    std::vector<Settlement> settlements;
     // The flush was a replaced stage's (swap.cpp): once its outputs are out,
     // the node goes on.
     bool flush_resumes = false;
@@ -196,6 +203,9 @@ struct Flow::State {
 
     // Stage replacements posted from other threads (swap.cpp).
     detail::SwapMailbox swaps;
+
+    // Which source messages are done, for sources that settle.
+    detail::Lineage lineage;
 
     explicit State(BufferLimits limits) : buffers(limits) {}
 
@@ -316,7 +326,13 @@ const Driver& driver_for(Role role);
 // A new path starts (a source's or an aggregator's output); a derived
 // element continues the trace of the sampled input it came `from`.
 void start_path(State& s, Node& n, const Produced& out, std::uint64_t born_ticks,
-                const ElementRef* from = nullptr);
+                const ElementRef* from = nullptr, ElementOrigin* origin = nullptr);
+// An aggregator's flush returned `outs`: they wait in `pending` for room,
+// deriving from what it absorbed.
+void hold_flushed(State& s, Node& n, std::vector<Produced>& outs);
+// Tells source `n` what became of its elements that ended since it was last
+// told (Stage::settled).
+void settle(State& s, Node& n);
 // Element `in` visited `n` (arrived on `edge`) and ended as `end`: observers
 // of visits are told when it is sampled. Returns it as it goes on, its
 // parent span now this visit's.

@@ -319,6 +319,7 @@ void give_up(State& s, Node& n, const ElementRef& el) {
         return;
     }
     visited(s, n, el, n.input_edge, VisitEnd::failed);
+    s.lineage.end(el.origin, false);
     s.buffers.release(el.payload);
     ++s.report.failed;
     if (n.spec.on_error != ErrorPolicy::fail) {

@@ -209,8 +209,10 @@ bool run_batches(State& s, Node& n, const Driver& d) {
         n.input_edge = from;
         n.host.element_trace = &batch.front().trace;  // the call's flow-context
         n.host.element_edge = from;
+        n.host.call_elements = batch;
         d.handle_batch(s, n, batch, from);
         n.host.element_trace = nullptr;
+        n.host.call_elements = {};
         taken += k;
         progressed = true;
     }
@@ -263,8 +265,10 @@ bool run_one_by_one(State& s, Node& n, const Driver& d) {
         n.host.edge_ledger = &s.edges[from].report.copies;
         n.host.element_trace = &in.trace;  // the call's flow-context
         n.host.element_edge = from;
+        n.host.call_elements = {&in, 1};
         d.handle(s, n, in, from);
         n.host.element_trace = nullptr;
+        n.host.call_elements = {};
     }
     return progressed;
 }
@@ -275,7 +279,15 @@ bool sweep(State& s, std::uint32_t me, Idle& idle) {
     bool progressed = false;
     for (auto it = s.topo.begin(); it != s.topo.end() && !s.aborted; ++it) {
         Node& n = *s.nodes[*it];
-        if (n.done || n.thread != me) {
+        if (n.thread != me) {
+            continue;
+        }
+        // A source hears what became of its elements even once it is done.
+        if (s.lineage.waiting(*it)) [[unlikely]] {
+            settle(s, n);
+            progressed = true;
+        }
+        if (n.done) {
             continue;
         }
         const Driver& d = driver_for(n.spec.role);

@@ -193,7 +193,7 @@ Result<SwapOutcome> apply(State& s, PendingSwap& p) {
             return refusal(n, "the old stage " + failed_in("flush", r),
                            "its state stays with it; ask for state reset to discard it");
         }
-        n.pending.insert(n.pending.end(), outs.begin(), outs.end());
+        hold_flushed(s, n, outs);
         n.flushed = n.flush_resumes = !n.pending.empty();
         out.flushed = outs.size();
     }

@@ -81,9 +81,10 @@ public:
     // every path derived from one ended (delivered, filtered or
     // dead-lettered: `delivered`; or some path was dropped or failed: not,
     // so the message should come again). Called on the source's driver
-    // thread before its next pull, and once more before teardown for what
-    // ended by then. An element still in flight when the run stops is
-    // never settled: the outside world redelivers it.
+    // thread before its next pull (also once it is done), and once more
+    // before teardown: what was still queued when the run stopped is settled
+    // then, not delivered. A process that dies settles nothing: the outside
+    // world redelivers what it never heard of.
     virtual void settled(std::span<const Settlement> /*outcomes*/) {}
     // processor; none: dropped
     virtual CallResult process(const ElementRef&, Produced&) { return refused(CallKind::process); }
