@@ -75,8 +75,10 @@ public:
                 ++outstanding_;
             }
         }
+        // Only this batch is outstanding: flushing sends it at once (no
+        // linger.ms) and serves its delivery reports.
         while (outstanding_ > 0 && Clock::now() < deadline) {
-            rd_kafka_poll(rk_.get(), 50);
+            rd_kafka_flush(rk_.get(), 100);
         }
         for (std::size_t i = 0; i < in.size(); ++i) {
             each[i] = outcome(batch_[i]);

@@ -117,6 +117,10 @@ public:
 
     [[nodiscard]] std::size_t batch_limit() const override { return limits::kMaxBatch; }
 
+    // Nothing to pause: the source takes from librdkafka's bounded queue only
+    // what is asked for, and librdkafka stops fetching when that queue is full.
+    CallResult notify(bool) override { return {}; }
+
     CallResult pull(Produced& out) override {
         std::vector<Produced> one;
         const CallResult r = pull_batch(1, one);
@@ -200,6 +204,10 @@ public:
     }
 
     void close() override {
+        if (rk_ && !closed_) {  // no teardown (the run failed): leave the group all the same
+            closed_ = true;
+            rd_kafka_consumer_close(rk_.get());
+        }
         if (queue_) {
             rd_kafka_queue_cb_event_enable(queue_.get(), nullptr, nullptr);
         }

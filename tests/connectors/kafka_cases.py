@@ -24,6 +24,7 @@ broker (tests/brokers/kafka.py; one broker per case), with a real component
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -34,7 +35,8 @@ from kafka_flow import (FAST_GROUP, SHOUT, KafkaBroker, Run, Tool, check, counte
 
 CASE, TORVYN, TOOL, TMP = sys.argv[1:5]
 LIBS = sys.argv[6:] if len(sys.argv) > 5 and sys.argv[5] == "--" else sys.argv[5:]
-os.makedirs(TMP, exist_ok=True)
+shutil.rmtree(TMP, ignore_errors=True)  # a broker's storage from an earlier run
+os.makedirs(TMP)
 N = 10000
 
 
