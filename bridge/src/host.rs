@@ -10,7 +10,7 @@ use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, Resource, ResourceType, WasmList, WasmStr};
 
 use crate::bindings::torvyn::streaming0_1_0::types::BufferError;
-use crate::bindings::torvyn::streaming0_2_0::types::{DeadLetterReason, FlowContext};
+use crate::bindings::torvyn::streaming0_2_0::types::{Attribute, DeadLetterReason, FlowContext};
 use crate::error::HostRefused;
 use crate::node::{NodeData, tvb_buffer_error_kind, tvb_context_field};
 
@@ -279,6 +279,34 @@ fn add_version(linker: &mut Linker<NodeData>, version: &str) -> wasmtime::Result
                 span_id: context_field(&store, TVB_CTX_SPAN_ID)?,
                 remaining_deadline_ns: if present != 0 { Some(ns) } else { None },
             },))
+        })?;
+        types.func_wrap("element-attributes", |store: Ctx<'_>, (index,): (u32,)| {
+            let d = store.data();
+            let mut out = Vec::new();
+            for i in 0u32.. {
+                let (mut key, mut key_len) = (std::ptr::null(), 0usize);
+                let (mut value, mut value_len) = (std::ptr::null(), 0usize);
+                let status = unsafe {
+                    (d.callbacks.element_attribute)(
+                        d.node,
+                        index,
+                        i,
+                        &mut key,
+                        &mut key_len,
+                        &mut value,
+                        &mut value_len,
+                    )
+                };
+                if status == 1 {
+                    break; // past the last one
+                }
+                check(status, "element-attributes")?;
+                out.push(Attribute {
+                    key: unsafe { host_str(key, key_len) }?.to_owned(),
+                    value: unsafe { host_bytes(value, value_len) }.to_vec(),
+                });
+            }
+            Ok((out,))
         })?;
         types.func_wrap("why-dead-lettered", |store: Ctx<'_>, (): ()| {
             use tvb_context_field::*;

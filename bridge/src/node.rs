@@ -121,6 +121,18 @@ pub struct tvb_host_callbacks {
         present: *mut u8,
         attempts: *mut u32,
     ) -> i32,
+    /// Attribute `i` of element `index` of the call in progress: 0 with
+    /// `key`/`value` pointing at host memory valid until the host call
+    /// returns, 1 when there is no attribute `i` (nor element `index`).
+    pub element_attribute: unsafe extern "C" fn(
+        node: *mut c_void,
+        index: u32,
+        i: u32,
+        key: *mut *const u8,
+        key_len: *mut usize,
+        value: *mut *const u8,
+        value_len: *mut usize,
+    ) -> i32,
     /// `present` = 0 when the element has no deadline.
     pub context_remaining_deadline: unsafe extern "C" fn(
         node: *mut c_void,

@@ -146,6 +146,7 @@ private:
     long read_more() {
         if (pos_ > 0) {
             buf_.erase(0, pos_);
+            consumed_ += pos_;
             pos_ = 0;
         }
         if (fd_ == STDIN_FILENO) {
@@ -262,6 +263,12 @@ private:
         ++count_;
         out.present = true;
         out.sequence = emitted_++;
+        // Where it came from, for the components it reaches (docs/connectors.md).
+        out.attributes = {
+            {"file.path", o_.path.empty() ? std::string("-") : o_.path},
+            {o_.format == Format::lines ? "file.line" : "file.frame", std::to_string(count_)},
+            {"file.offset", std::to_string(consumed_ + at)},
+        };
         out.payload = host_.buffers->make_host_buffer(
             {reinterpret_cast<const std::byte*>(buf_.data() + at), len},
             o_.format == Format::lines ? "text/plain" : "application/octet-stream", nullptr);
@@ -271,8 +278,9 @@ private:
     FileOptions o_;
     std::string shown_;  // the file's name in messages
     int fd_ = -1;
-    std::string buf_;      // read, not yet cut: at most one element and one chunk
-    std::size_t pos_ = 0;  // where the next element starts in buf_
+    std::string buf_;             // read, not yet cut: at most one element and one chunk
+    std::uint64_t consumed_ = 0;  // the input's bytes before buf_
+    std::size_t pos_ = 0;         // where the next element starts in buf_
     bool at_eof_ = false;
     bool done_ = false;
     bool skipping_ = false;        // inside an oversized line

@@ -266,6 +266,27 @@ int32_t dead_letter_attempts(void* node, uint32_t c, uint8_t* present, uint32_t*
     return kOk;
 }
 
+// Attribute `i` of the call's element `index`; 1 past the last. The bytes
+// are the element's origin's, alive until the call returns.
+int32_t element_attribute(void* node, uint32_t index, uint32_t i, const uint8_t** key,
+                          size_t* key_len, const uint8_t** value, size_t* value_len) {
+    auto& h = host(node);
+    ++h.host_calls;
+    if (index >= h.call_elements.size()) {
+        return 1;
+    }
+    const ElementOrigin* origin = h.call_elements[index].origin;
+    if (origin == nullptr || i >= origin->attributes.size()) {
+        return 1;
+    }
+    const Attribute& a = origin->attributes[i];
+    *key = reinterpret_cast<const uint8_t*>(a.key.data());
+    *key_len = a.key.size();
+    *value = reinterpret_cast<const uint8_t*>(a.value.data());
+    *value_len = a.value.size();
+    return kOk;
+}
+
 int32_t context_remaining_deadline(void* node, uint32_t c, uint8_t* present, uint64_t* ns) {
     auto& h = host(node);
     if (h.context == nullptr || c != h.context_handle) {
@@ -392,6 +413,7 @@ const tvb_host_callbacks& host_callbacks() {
         .mutable_drop = mutable_drop,
         .context_string = context_string,
         .dead_letter_attempts = dead_letter_attempts,
+        .element_attribute = element_attribute,
         .context_remaining_deadline = context_remaining_deadline,
         .buffer_make = buffer_make,
         .should_stop = should_stop,

@@ -45,8 +45,11 @@ struct LiveFlow::Counters {
         Counter swaps{0};
         Counter copies{0};
         Counter copied_bytes{0};
-        // Under LiveFlow::mutex_ (errors are rare).
+        // Under LiveFlow::mutex_ (errors are rare; settlements come in batches).
         std::vector<std::pair<ErrorCode, std::uint64_t>> errors_by_code;
+        std::uint64_t acked = 0;
+        std::uint64_t nacked = 0;
+        std::vector<std::pair<std::string, std::uint64_t>> counters;
     };
     struct Edge {
         std::uint64_t last_depth = 0;  // the writer's own
@@ -193,6 +196,15 @@ void LiveFlow::on_error(std::uint32_t node, const Error& why, std::optional<std:
     note_event(node, why, false);
 }
 
+void LiveFlow::on_settled(std::uint32_t node, std::uint64_t acked, std::uint64_t nacked,
+                          std::span<const std::pair<std::string_view, std::uint64_t>> counters) {
+    const std::lock_guard lock(mutex_);
+    auto& n = c_->nodes[node];
+    n.acked = acked;
+    n.nacked = nacked;
+    n.counters.assign(counters.begin(), counters.end());
+}
+
 void LiveFlow::on_replaced(std::uint32_t node, std::uint32_t generation) {
     c_->nodes[node].swaps.store(generation, std::memory_order_relaxed);
 }
@@ -260,6 +272,9 @@ FlowSnapshot LiveFlow::snapshot() const {
         ns.containments = get(n.containments);
         ns.restarts = get(n.restarts);
         ns.swaps = get(n.swaps);
+        ns.acked = n.acked;
+        ns.nacked = n.nacked;
+        ns.counters = n.counters;
         ns.copies = get(n.copies);
         ns.copied_bytes = get(n.copied_bytes);
         s.copies += ns.copies;

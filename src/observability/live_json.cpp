@@ -15,6 +15,10 @@ nlohmann::json node_json(const NodeSnapshot& n) {
     for (const auto& [code, count] : n.errors_by_code) {
         by_code[error_code_name(code)] = count;
     }
+    nlohmann::json counters = nlohmann::json::object();
+    for (const auto& [name, value] : n.counters) {
+        counters[name] = value;
+    }
     return {{"name", n.name},
             {"role", role_name(n.role)},
             {"calls", n.calls},
@@ -27,6 +31,9 @@ nlohmann::json node_json(const NodeSnapshot& n) {
             {"containments", n.containments},
             {"restarts", n.restarts},
             {"swaps", n.swaps},
+            {"acked", n.acked},
+            {"nacked", n.nacked},
+            {"counters", counters},
             {"copies", n.copies},
             {"copied_bytes", n.copied_bytes}};
 }

@@ -218,6 +218,26 @@ void node_families(Families& out, const std::vector<FlowSnapshot>& flows) {
              [](const NodeSnapshot& n) { return as_double(n.containments); });
     per_node(out, flows, "torvyn_node_restarts_total", "Fresh instances after a trap", counter,
              [](const NodeSnapshot& n) { return as_double(n.restarts); });
+    per_node(out, flows, "torvyn_node_acked_total",
+             "Elements of a source that settles (a connector) whose every path was delivered, "
+             "filtered or dead-lettered",
+             counter, [](const NodeSnapshot& n) { return as_double(n.acked); });
+    per_node(out, flows, "torvyn_node_nacked_total",
+             "Elements of a source that settles of which a path was dropped or failed (to be "
+             "redelivered)",
+             counter, [](const NodeSnapshot& n) { return as_double(n.nacked); });
+    MetricFamily& stage = out.family(
+        "torvyn_node_stage_counter_total",
+        "A connector's own counters (redelivered, reconnects, disconnected-ms, ...)", counter);
+    for (const auto& f : flows) {
+        for (const auto& n : f.nodes) {
+            for (const auto& [name, value] : n.counters) {
+                Labels labels = node_labels(f, n);
+                labels.push_back({"counter", name});
+                add(stage, std::move(labels), as_double(value));
+            }
+        }
+    }
     per_node(out, flows, "torvyn_node_swaps_total",
              "Times its stage was replaced while the flow ran (live upgrades)", counter,
              [](const NodeSnapshot& n) { return as_double(n.swaps); });

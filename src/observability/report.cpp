@@ -145,8 +145,8 @@ std::string format_summary(const FlowReport& r) {
             for (const auto& [name, value] : n.counters) {
                 counters += fmt::format(", {} {}", name, value);
             }
-            out += fmt::format("  '{}': acked {}, nacked {}{}\n", n.name, n.acked, n.nacked,
-                               counters);
+            out +=
+                fmt::format("  '{}': acked {}, nacked {}{}\n", n.name, n.acked, n.nacked, counters);
         }
     }
     for (const auto& n : r.nodes) {

@@ -74,6 +74,11 @@ void source_pull(State& s, Node& n, std::size_t max) {
     }
     for (Produced& out : outs) {
         if (out.pending) {
+            // An outage shows in the metrics while it lasts.
+            if (s.listeners.wants(kSettleEvents) &&
+                Clock::now() - n.counters_published >= std::chrono::seconds(1)) {
+                publish_counters(s, n);
+            }
             n.waiting = wakes == s.wakes;
             n.waiting_until =
                 out.retry_after.count() > 0
@@ -435,8 +440,23 @@ void settle(State& s, Node& n) {
     for (const Settlement& one : done) {
         ++(one.delivered ? n.report.acked : n.report.nacked);
     }
-    const FlowUnlocked unlocked(s);
-    n.stage->settled(done);
+    {
+        const FlowUnlocked unlocked(s);
+        n.stage->settled(done);
+    }
+    publish_counters(s, n);
+}
+
+void publish_counters(State& s, Node& n) {
+    if (!s.listeners.wants(kSettleEvents)) {
+        return;
+    }
+    n.counters_published = Clock::now();
+    std::vector<std::pair<std::string_view, std::uint64_t>> counters;
+    n.stage->counters(counters);
+    s.listeners.notify(kSettleEvents, [&](FlowObserver& o) {
+        o.on_settled(n.host.id, n.report.acked, n.report.nacked, counters);
+    });
 }
 
 ElementRef traced_visit(State& s, const Node& n, const ElementRef& in, std::uint32_t edge,

@@ -24,10 +24,10 @@
 #include <utility>
 #include <vector>
 
+#include "lineage.hpp"
 #include "listeners.hpp"
 #include "path_tracer.hpp"
 #include "placement.hpp"
-#include "lineage.hpp"
 #include "swap.hpp"
 #include "torvyn/core/function_ref.hpp"
 #include "torvyn/core/published.hpp"
@@ -135,8 +135,10 @@ struct Node {
         ElementOrigin* origin;  // what it derives from (holds a reference)
     };
     std::deque<Flushed> pending;
-    // Sources: the settlements being handed to the stage (scratch).
+    // Sources: the settlements being handed to the stage (scratch), and when
+    // observers last heard its counters.
     std::vector<Settlement> settlements;
+    Clock::time_point counters_published{};
     // The flush was a replaced stage's (swap.cpp): once its outputs are out,
     // the node goes on.
     bool flush_resumes = false;
@@ -333,6 +335,8 @@ void hold_flushed(State& s, Node& n, std::vector<Produced>& outs);
 // Tells source `n` what became of its elements that ended since it was last
 // told (Stage::settled).
 void settle(State& s, Node& n);
+// Tells observers source `n`'s acks and its stage's counters (kSettleEvents).
+void publish_counters(State& s, Node& n);
 // Element `in` visited `n` (arrived on `edge`) and ended as `end`: observers
 // of visits are told when it is sampled. Returns it as it goes on, its
 // parent span now this visit's.

@@ -8,6 +8,8 @@ component (hello_shout.wasm) between them:
                  the output file compared byte for byte; frames both ways
   stdin-stdout   lines piped into stdin -> shout -> stdout, compared; stdout
                  holds only the elements (the summary is on stderr)
+  attributes     each line's file.path/line/offset read by a component through
+                 the contract (attribute_echo.wasm) and written before it
   errors         check and link refuse bad connector settings with codes and
                  places; link shows a connector the way it shows components
 """
@@ -91,6 +93,28 @@ if CASE == "file-to-file":
     got = open(os.path.join(TMP, "out.bin"), "rb").read()
     if got != frames([p.upper() + b"!" for p in payloads]):
         fail("frames out differ")
+elif CASE == "attributes":
+    # Each line's file.path, file.line and file.offset reach a component
+    # (attribute_echo.wasm, through the contract's element-attributes) and
+    # are written before the line.
+    lines = [f"entry {i}" + "x" * (i % 7) for i in range(1000)]
+    src = os.path.join(TMP, "in.txt")
+    with open(src, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    m = manifest("attrs", flow('kind = "file"\nrole = "source"\npath = "in.txt"',
+                               'kind = "file"\nrole = "sink"\npath = "out.txt"')
+                 .replace("hello_shout.wasm", "attribute_echo.wasm"))
+    _, err = run("run", m, *LIBS)
+    want, offset = [], 0
+    for i, line in enumerate(lines):
+        want.append(f"file.path={src} file.line={i + 1} file.offset={offset} | {line}\n")
+        offset += len(line) + 1
+    got = open(os.path.join(TMP, "out.txt")).read()
+    if got != "".join(want):
+        got_lines = got.splitlines(keepends=True)
+        bad = next((i for i, (a, b) in enumerate(zip(got_lines, want)) if a != b), len(got_lines))
+        fail(f"line {bad}: got {got_lines[bad] if bad < len(got_lines) else None!r}, "
+             f"want {want[bad] if bad < len(want) else None!r}")
 elif CASE == "stdin-stdout":
     m = manifest("stdio", flow('kind = "stdin"', 'kind = "stdout"'))
     text = b"".join(b"message %d\n" % i for i in range(500)) + b"last without newline"

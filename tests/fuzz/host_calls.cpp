@@ -181,6 +181,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 std::uint32_t attempts = 0;
                 cb.dead_letter_attempts(node, c, &present, &attempts);
                 TORVYN_FUZZ_CHECK(present == 0);
+                // Outside a call there is no element, so no attribute.
+                const std::uint8_t* attribute_value = nullptr;
+                std::size_t attribute_len = 0;
+                TORVYN_FUZZ_CHECK(cb.element_attribute(node, in.u32(), in.u32(), &text, &len,
+                                                       &attribute_value, &attribute_len) == 1);
                 break;
             }
             case 11: {  // the guest returned a buffer: the flow adopts it

@@ -158,9 +158,9 @@ TEST(Lineage, EveryElementIsSettledOnceAndItsAttributesTravel) {
     f.make["src"] = [](NodeHost& h) { return std::make_unique<AckingSource>(h, 50); };
     f.make["mid"] = [](NodeHost& h) { return std::make_unique<PassThrough>(h); };
     f.make["out"] = [](NodeHost&) { return std::make_unique<AttributeSink>(); };
-    const FlowReport r = f.run("[flow.t]\nqueue-capacity = 4\n" + node("src", "source") +
-                               node("mid", "processor") + node("out", "sink") +
-                               edge("src", "mid") + edge("mid", "out"));
+    const FlowReport r =
+        f.run("[flow.t]\nqueue-capacity = 4\n" + node("src", "source") + node("mid", "processor") +
+              node("out", "sink") + edge("src", "mid") + edge("mid", "out"));
     ASSERT_TRUE(r.ok()) << r.error->format();
     const auto& src = f.stage<AckingSource>("src");
     EXPECT_EQ(src.outcomes.size(), 50u);
@@ -173,7 +173,8 @@ TEST(Lineage, EveryElementIsSettledOnceAndItsAttributesTravel) {
     EXPECT_EQ(seen[49], "49");
     // The stage's own counters reach the report.
     ASSERT_EQ(report_of(r, "src").counters.size(), 1u);
-    EXPECT_EQ(report_of(r, "src").counters[0], (std::pair<std::string, std::uint64_t>("heard", 50)));
+    EXPECT_EQ(report_of(r, "src").counters[0],
+              (std::pair<std::string, std::uint64_t>("heard", 50)));
 }
 
 TEST(Lineage, TheSourceHearsWhileTheFlowRuns) {
@@ -196,11 +197,13 @@ TEST(Lineage, FanOutSettlesOnceWhenEveryBranchIsDone) {
     f.make["src"] = [](NodeHost& h) { return std::make_unique<AckingSource>(h, 10); };
     f.make["split"] = [](NodeHost&) { return std::make_unique<ParityRouter>(); };
     f.make["evens"] = [](NodeHost&) { return std::make_unique<AttributeSink>(); };
-    f.make["odds"] = [](NodeHost&) { return std::make_unique<AttributeSink>(std::set<std::uint64_t>{5, 7}); };
-    const FlowReport r = f.run(
-        "[flow.t]\n" + node("src", "source") + node("split", "router") + node("evens", "sink") +
-        node("odds", "sink", "on-error = \"skip\"\n") + edge("src", "split") +
-        edge("split.even", "evens") + edge("split.odd", "odds"));
+    f.make["odds"] = [](NodeHost&) {
+        return std::make_unique<AttributeSink>(std::set<std::uint64_t>{5, 7});
+    };
+    const FlowReport r =
+        f.run("[flow.t]\n" + node("src", "source") + node("split", "router") +
+              node("evens", "sink") + node("odds", "sink", "on-error = \"skip\"\n") +
+              edge("src", "split") + edge("split.even", "evens") + edge("split.odd", "odds"));
     ASSERT_TRUE(r.ok()) << r.error->format();
     const auto& src = f.stage<AckingSource>("src");
     EXPECT_EQ(src.outcomes.size(), 10u);
@@ -225,11 +228,11 @@ TEST(Lineage, FilteredAndDeadLetteredAreDoneFailedIsNot) {
     f.make["dead"] = [](NodeHost&) {
         return std::make_unique<AttributeSink>(std::set<std::uint64_t>{6});
     };
-    const FlowReport r = f.run(
-        "[flow.t]\n" + node("src", "source") + node("keep", "filter") +
-        node("mid", "processor", "on-error = \"dead-letter\"\ndead-letter = \"dead\"\n") +
-        node("out", "sink") + node("dead", "sink", "on-error = \"skip\"\n") + edge("src", "keep") +
-        edge("keep", "mid") + edge("mid", "out"));
+    const FlowReport r =
+        f.run("[flow.t]\n" + node("src", "source") + node("keep", "filter") +
+              node("mid", "processor", "on-error = \"dead-letter\"\ndead-letter = \"dead\"\n") +
+              node("out", "sink") + node("dead", "sink", "on-error = \"skip\"\n") +
+              edge("src", "keep") + edge("keep", "mid") + edge("mid", "out"));
     ASSERT_TRUE(r.ok()) << r.error->format();
     const auto& src = f.stage<AckingSource>("src");
     EXPECT_EQ(src.outcomes.size(), 10u);
@@ -242,9 +245,9 @@ TEST(Lineage, DroppedElementsAreNotDelivered) {
     NativeFlows f;
     f.make["src"] = [](NodeHost& h) { return std::make_unique<AckingSource>(h, 200); };
     f.make["out"] = [](NodeHost&) { return std::make_unique<AttributeSink>(); };
-    const FlowReport r = f.run("[flow.t]\nqueue-capacity = 2\n" + node("src", "source") +
-                               node("out", "sink") +
-                               edge("src", "out", "backpressure = \"drop-newest\"\n"));
+    const FlowReport r =
+        f.run("[flow.t]\nqueue-capacity = 2\n" + node("src", "source") + node("out", "sink") +
+              edge("src", "out", "backpressure = \"drop-newest\"\n"));
     ASSERT_TRUE(r.ok()) << r.error->format();
     const auto& src = f.stage<AckingSource>("src");
     EXPECT_EQ(src.outcomes.size(), 200u);
@@ -261,9 +264,9 @@ TEST(Lineage, AnAggregateSettlesWhatItAbsorbedWhenItIsDone) {
     f.make["out"] = [](NodeHost&) {
         return std::make_unique<AttributeSink>(std::set<std::uint64_t>{1001});
     };
-    const FlowReport r =
-        f.run("[flow.t]\n" + node("src", "source") + node("sum", "aggregator") +
-              node("out", "sink", "on-error = \"skip\"\n") + edge("src", "sum") + edge("sum", "out"));
+    const FlowReport r = f.run("[flow.t]\n" + node("src", "source") + node("sum", "aggregator") +
+                               node("out", "sink", "on-error = \"skip\"\n") + edge("src", "sum") +
+                               edge("sum", "out"));
     ASSERT_TRUE(r.ok()) << r.error->format();
     const auto& src = f.stage<AckingSource>("src");
     EXPECT_EQ(src.outcomes.size(), 10u);
@@ -277,15 +280,59 @@ TEST(Lineage, SettlementsCrossDriverThreads) {
     f.make["src"] = [](NodeHost& h) { return std::make_unique<AckingSource>(h, 2000, true); };
     f.make["mid"] = [](NodeHost& h) { return std::make_unique<PassThrough>(h); };
     f.make["out"] = [](NodeHost&) { return std::make_unique<AttributeSink>(); };
-    const FlowReport r = f.run("[flow.t]\nthreads = 2\ntimeout = \"10s\"\n" +
-                               node("src", "source", "thread = 1\n") +
-                               node("mid", "processor", "thread = 2\n") +
-                               node("out", "sink", "thread = 2\n") + edge("src", "mid") +
-                               edge("mid", "out"));
+    const FlowReport r =
+        f.run("[flow.t]\nthreads = 2\ntimeout = \"10s\"\n" + node("src", "source", "thread = 1\n") +
+              node("mid", "processor", "thread = 2\n") + node("out", "sink", "thread = 2\n") +
+              edge("src", "mid") + edge("mid", "out"));
     ASSERT_TRUE(r.ok()) << (r.error ? r.error->format() : r.node_errors.front().format());
     EXPECT_EQ(r.threads, 2u);
     EXPECT_EQ(f.stage<AckingSource>("src").outcomes.size(), 2000u);
     EXPECT_EQ(report_of(r, "src").acked, 2000u);
+}
+
+}  // namespace
+}  // namespace torvyn
+
+namespace torvyn {
+namespace {
+
+// Hears the settle events: the source's totals and counters as they grow.
+class SettleWatcher final : public FlowObserver {
+public:
+    [[nodiscard]] std::uint32_t events() const override { return kSettleEvents; }
+    void on_settled(std::uint32_t node, std::uint64_t acked, std::uint64_t nacked,
+                    std::span<const std::pair<std::string_view, std::uint64_t>> counters) override {
+        EXPECT_EQ(node, 0u);
+        EXPECT_GE(acked, last_acked);
+        last_acked = acked;
+        last_nacked = nacked;
+        heard = counters.empty() ? 0 : counters.front().second;
+        ++heard_events;
+    }
+    std::uint64_t last_acked = 0;
+    std::uint64_t last_nacked = 0;
+    std::uint64_t heard = 0;
+    int heard_events = 0;
+};
+
+TEST(Lineage, ObserversHearTheAcksAndTheStagesCounters) {
+    NativeFlows f;
+    f.make["src"] = [](NodeHost& h) { return std::make_unique<AckingSource>(h, 30, true); };
+    f.make["out"] = [](NodeHost&) {
+        return std::make_unique<AttributeSink>(std::set<std::uint64_t>{3});
+    };
+    SettleWatcher watcher;
+    RunOptions options;
+    options.observers = {&watcher};
+    const FlowReport r =
+        f.run("[flow.t]\ntimeout = \"5s\"\n" + node("src", "source") +
+                  node("out", "sink", "on-error = \"skip\"\n") + edge("src", "out"),
+              options);
+    ASSERT_TRUE(r.ok()) << r.error->format();
+    EXPECT_GE(watcher.heard_events, 1);
+    EXPECT_EQ(watcher.last_acked, 29u);
+    EXPECT_EQ(watcher.last_nacked, 1u);
+    EXPECT_EQ(watcher.heard, 30u);
 }
 
 }  // namespace

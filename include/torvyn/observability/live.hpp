@@ -64,6 +64,11 @@ struct NodeSnapshot {
     std::uint64_t containments = 0;
     std::uint64_t restarts = 0;
     std::uint64_t swaps = 0;  // stages replaced while it ran (an upgrade)
+    // Sources that settle (connectors): elements acked and nacked, and the
+    // stage's own counters, as of its last settlement.
+    std::uint64_t acked = 0;
+    std::uint64_t nacked = 0;
+    std::vector<std::pair<std::string, std::uint64_t>> counters;
     std::uint64_t copies = 0;
     std::uint64_t copied_bytes = 0;
 };
@@ -127,6 +132,8 @@ public:
                   const TraceContext* trace) override;
     void on_restarted(std::uint32_t node, std::uint32_t restarts) override;
     void on_replaced(std::uint32_t node, std::uint32_t generation) override;
+    void on_settled(std::uint32_t node, std::uint64_t acked, std::uint64_t nacked,
+                    std::span<const std::pair<std::string_view, std::uint64_t>> counters) override;
     void on_finish(const FlowReport& report) override;
 
     [[nodiscard]] std::uint64_t id() const { return id_; }

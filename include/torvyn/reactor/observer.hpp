@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -61,7 +62,8 @@ enum ObserverEvents : std::uint32_t {
     kErrorEvents = 1U << 6,        // on_error
     kVisitEvents = 1U << 7,        // on_visit: sampled elements only (RunOptions::sampling)
     kReplaceEvents = 1U << 8,      // on_replaced
-    kAllEvents = (1U << 9) - 1,
+    kSettleEvents = 1U << 9,       // on_settled
+    kAllEvents = (1U << 10) - 1,
 };
 
 // How a traced element's visit of a node ended.
@@ -150,6 +152,13 @@ public:
     // `generation` counts its swaps so far, this one included.
     virtual void on_replaced(std::uint32_t node, std::uint32_t generation) {
         (void)node, (void)generation;
+    }
+    // Source `node` settled elements (Stage::settled), or, while it waits
+    // for the outside world, at most once a second: its totals so far and
+    // its stage's own counters (a connector's redeliveries, outage time).
+    virtual void on_settled(std::uint32_t node, std::uint64_t acked, std::uint64_t nacked,
+                            std::span<const std::pair<std::string_view, std::uint64_t>> counters) {
+        (void)node, (void)acked, (void)nacked, (void)counters;
     }
     // A sampled element visited a node (kVisitEvents). Comes after the
     // call's on_call, and before its outputs' visits.

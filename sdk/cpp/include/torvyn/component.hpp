@@ -225,6 +225,30 @@ public:
     }
 };
 
+// Metadata an element came with from outside Torvyn: a connector's subject,
+// topic, partition, offset, key or headers ("kafka.key", "nats.subject",
+// ...). The value is bytes in a string (a Kafka key need not be text).
+struct Attribute {
+    std::string key;
+    std::string value;
+};
+
+// The attributes of element `index` of the current call (0 in a per-element
+// call; its place in a batch). One host call; empty when it has none.
+inline std::vector<Attribute> element_attributes(std::uint32_t index = 0) {
+    torvyn_streaming_types_list_attribute_t list;
+    torvyn_streaming_types_element_attributes(index, &list);
+    std::vector<Attribute> out;
+    out.reserve(list.len);
+    for (std::size_t i = 0; i < list.len; ++i) {
+        const auto& a = list.ptr[i];
+        out.push_back({std::string(reinterpret_cast<const char*>(a.key.ptr), a.key.len),
+                       std::string(reinterpret_cast<const char*>(a.value.ptr), a.value.len)});
+    }
+    torvyn_streaming_types_list_attribute_free(&list);
+    return out;
+}
+
 // An element lent to the current call; like its payload it cannot be copied
 // or kept past the call.
 struct Element {
@@ -232,6 +256,19 @@ struct Element {
     std::uint64_t timestamp_ns;
     BufferView payload;
     ContextView context;
+    std::uint32_t index = 0;  // its place in the call's batch
+
+    // Its attributes (one host call each time).
+    [[nodiscard]] std::vector<Attribute> attributes() const { return element_attributes(index); }
+    // One attribute's value; nullopt when it has none by that key.
+    [[nodiscard]] std::optional<std::string> attribute(std::string_view key) const {
+        for (auto& a : attributes()) {
+            if (a.key == key) {
+                return std::move(a.value);
+            }
+        }
+        return std::nullopt;
+    }
 };
 
 // An immutable buffer this component owns until it hands it to the host.
@@ -549,8 +586,11 @@ public:
     [[nodiscard]] Element element(std::size_t i) const {
         const auto& e = elements_[i];
         if (e.payload.tag == TORVYN_STREAMING_TYPES_BATCH_PAYLOAD_LENT) {
-            return Element{
-                e.meta.sequence, e.meta.timestamp_ns, BufferView(e.payload.val.lent), {}};
+            return Element{e.meta.sequence,
+                           e.meta.timestamp_ns,
+                           BufferView(e.payload.val.lent),
+                           {},
+                           static_cast<std::uint32_t>(i)};
         }
         // The host checked the ranges; clamp anyway rather than read past the list.
         const auto& r = e.payload.val.inline_;
@@ -566,7 +606,8 @@ public:
                        BufferView(std::span<const std::byte>(
                                       reinterpret_cast<const std::byte*>(bytes_->ptr) + at, n),
                                   type),
-                       {}};
+                       {},
+                       static_cast<std::uint32_t>(i)};
     }
 
 private:
