@@ -10,7 +10,9 @@ broker (tests/brokers/kafka.py; one broker per case), with a real component
              offsets, the source's acked == 10000; a second run of the group
              consumes nothing; link probes the topics (and a missing one);
              bad records (oversized, a header name that is not valid, too many
-             headers) under on-error = "skip" are counted, the rest flows
+             headers) under on-error = "skip" are counted, the rest flows; a
+             sink the broker refuses fails its elements (E0911), the source
+             reads them again and commits nothing
   restart    the broker restarted mid-stream: the flow pauses and resumes,
              every record delivered at least once (duplicates printed), the
              outage in broker-down-ms
@@ -130,6 +132,25 @@ def case_flow():
         check(src.get("acked") == 2, f"acked {src.get('acked')}, expected the 2 good records")
         check(sorted(tool.values("bad-out")) == ["R0!", "R1!"], "bad-out")
         print(f"(e) bad records: {codes}, counters {c}")
+
+        # A sink the broker refuses (no such topic): its elements fail (E0911)
+        # under on-error = "skip", their records are not delivered, so the
+        # source seeks back and reads them again; nothing is committed.
+        m = pipeline(broker, "nack", "bad", "nowhere", "g-nack",
+                     source_extra='max-message-bytes = "4KiB"\non-error = "skip"\n',
+                     sink_extra='on-error = "skip"\nproperties = { "message.timeout.ms" = 1000 }\n')
+        run = Run(TORVYN, m, LIBS, TMP, "nack")
+        time.sleep(8)
+        report = run.stop()
+        src, c, sink = node(report, "src"), counters(report, "src"), counters(report, "out")
+        check(sink.get("delivery-errors", 0) >= 2 and sink.get("produced") == 0, f"sink {sink}")
+        check(node(report, "out")["errors_by_code"].get("E0911", 0) >= 2, f"{node(report, 'out')}")
+        check(src.get("acked") == 0 and src.get("nacked", 0) >= 2, f"acked/nacked {src}")
+        check(c.get("redelivered", 0) >= 1, f"nothing was read again after a failure: {c}")
+        offsets = tool.offsets("g-nack", "bad")
+        check(all(p["committed"] < 0 for p in offsets), f"g-nack committed {offsets}")
+        print(f"(e) a refusing sink: nacked {src['nacked']}, source {c}, sink {sink}, nothing "
+              "committed")
 
 
 def case_restart():

@@ -41,8 +41,8 @@ class Tool:
     def create(self, topic, partitions):
         self("create", topic, partitions)
 
-    def produce(self, topic, n, size=0):
-        return json.loads(self("produce", topic, n, size))
+    def produce(self, topic, n, size=0, rate=0, prefix="k"):
+        return json.loads(self("produce", topic, n, size, rate, prefix))
 
     def offsets(self, group, topic):
         return json.loads(self("offsets", group, topic))

@@ -165,7 +165,8 @@ void produce(const std::string& boot, const std::string& topic, long n, std::siz
     const auto start = std::chrono::steady_clock::now();
     for (long i = 0; i < n; ++i) {
         if (rate > 0) {
-            std::this_thread::sleep_until(start + std::chrono::duration<double>(static_cast<double>(i) / rate));
+            std::this_thread::sleep_until(
+                start + std::chrono::duration<double>(static_cast<double>(i) / rate));
         }
         std::string value = "r" + std::to_string(i);
         if (value.size() < bytes) {
@@ -293,7 +294,9 @@ void latency(const std::string& boot, const std::string& in, const std::string& 
         die("latency: no record of " + in + " with prefix " + prefix + " is in " + out);
     }
     std::sort(ms.begin(), ms.end());
-    const auto at = [&](double q) { return ms[static_cast<std::size_t>(q * static_cast<double>(ms.size() - 1))]; };
+    const auto at = [&](double q) {
+        return ms[static_cast<std::size_t>(q * static_cast<double>(ms.size() - 1))];
+    };
     std::printf(
         "{\"records\": %zu, \"missing\": %zu, \"p50_ms\": %lld, \"p99_ms\": %lld, "
         "\"max_ms\": %lld}\n",
