@@ -70,17 +70,29 @@ Own<rd_kafka_t> client(rd_kafka_type_t type, const std::string& boot,
     return Own<rd_kafka_t>(rk);
 }
 
-int partitions_of(rd_kafka_t* rk, const std::string& topic) {
+// The topic's partition count, or 0 while the brokers do not know it.
+int partitions_now(rd_kafka_t* rk, const std::string& topic) {
     rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
     const rd_kafka_metadata_t* md = nullptr;
     const rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, t, &md, kTimeoutMs);
     rd_kafka_topic_destroy(t);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 || md->topics[0].err != 0) {
-        die("no metadata for " + topic);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return 0;
     }
-    const int n = md->topics[0].partition_cnt;
+    const int n = md->topic_cnt == 1 && md->topics[0].err == 0 ? md->topics[0].partition_cnt : 0;
     rd_kafka_metadata_destroy(md);
     return n;
+}
+
+// ... waiting up to 20 s for it (a new topic's leader takes a moment).
+int partitions_of(rd_kafka_t* rk, const std::string& topic) {
+    for (int i = 0; i < 200; ++i) {
+        if (const int n = partitions_now(rk, topic); n > 0) {
+            return n;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    die("no metadata for " + topic);
 }
 
 void create(const std::string& boot, const std::string& topic, int partitions) {
@@ -101,9 +113,7 @@ void create(const std::string& boot, const std::string& topic, int partitions) {
         die(std::string("create ") + topic + ": " +
             (n == 1 ? rd_kafka_err2str(rd_kafka_topic_result_error(topics[0])) : "?"));
     }
-    // The new topic's leader may take a moment: wait until metadata has it.
-    for (int i = 0; i < 100 && partitions_of(rk.get(), topic) != partitions; ++i) {
-    }
+    partitions_of(rk.get(), topic);  // known to the brokers before anyone uses it
 }
 
 int delivery_errors = 0;
