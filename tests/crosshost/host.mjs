@@ -155,6 +155,8 @@ export class Host {
             MutableBuffer,
             currentContext: () => ({ ...this.#context }),
             whyDeadLettered: () => (this.#deadLetter ? { ...this.#deadLetter } : undefined),
+            // This host has no connectors: its elements carry no attributes.
+            elementAttributes: (_index) => [],
         };
         const allocator = {
             allocate: (capacityHint) => new MutableBuffer(toIndex(capacityHint)),
