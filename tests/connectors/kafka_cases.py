@@ -6,11 +6,12 @@ broker (tests/brokers/kafka.py; one broker per case), with a real component
 (hello_shout.wasm) between a Kafka source and a Kafka sink:
 
   flow       10000 records over 3 partitions -> shout -> an output topic: each
-             record there once, the group's committed offsets at the end
-             offsets, the source's acked == 10000; a second run of the group
+             record there once with its key and trace id, the group's committed
+             offsets at the end offsets, the source's acked == 10000; a second run of the group
              consumes nothing; link probes the topics (and a missing one);
              bad records (oversized, a header name that is not valid, too many
-             headers) under on-error = "skip" are counted, the rest flows; a
+             headers) under on-error = "skip" are counted, the rest flows (its
+             kafka.* attributes read by attribute_echo.wasm); a
              sink the broker refuses fails its elements (E0911), the source
              reads them again and commits nothing
   restart    the broker restarted mid-stream: the flow pauses and resumes,
@@ -101,6 +102,14 @@ def case_flow():
         check(len(values) == N, f"the output topic holds {len(values)} records, expected {N}")
         missing_ids, _ = delivered_once(values, N)
         check(not missing_ids, f"records missing from the output: {missing_ids[:5]}")
+        # The key (the kafka.key attribute) and the trace (the traceparent
+        # header's trace id) travel from each input record to its output.
+        for line in tool("records", "out").splitlines():
+            key, value, traceparent = line.split(" ")
+            i = int(value[1:-1])
+            check(key == f"k{i}", f"output {value} has key {key}, expected k{i}")
+            check(traceparent.split("-")[1] == f"{i + 1:032x}",
+                  f"output {value} has traceparent {traceparent}, not the input's trace")
         print(f"(a) {N} records: committed = end, acked {src['acked']}, output holds each once")
 
         # (b) the same group again: nothing new.
@@ -119,8 +128,10 @@ def case_flow():
         tool.create("bad-out", 1)
         tool.produce("bad", 2)
         tool("produce-bad", "bad", 8192)
+        # attribute_echo writes each element's attributes before its payload.
+        echo = 'component = "attribute_echo.wasm"\nrole = "processor"\n'
         m = pipeline(broker, "bad", "bad", "bad-out", "g-bad",
-                     source_extra='max-message-bytes = "4KiB"\non-error = "skip"\n')
+                     source_extra='max-message-bytes = "4KiB"\non-error = "skip"\n', middle=echo)
         run = Run(TORVYN, m, LIBS, TMP, "bad")
         wait_for(lambda: tool.lag("g-bad", "bad") == 0, 60, "g-bad to commit past the bad records",
                  [run])
@@ -130,7 +141,15 @@ def case_flow():
         check(c.get("oversized") == 1 and c.get("bad-records") == 2, f"source counters {c}")
         check(codes.get("E0904") == 1 and codes.get("E0910") == 2, f"errors by code {codes}")
         check(src.get("acked") == 2, f"acked {src.get('acked')}, expected the 2 good records")
-        check(sorted(tool.values("bad-out")) == ["R0!", "R1!"], "bad-out")
+        echoed = sorted(tool.values("bad-out"))
+        check(len(echoed) == 2, f"bad-out holds {echoed}")
+        for i, line in enumerate(echoed):
+            attributes, payload = line.split(" | ")
+            check(payload == f"r{i}" and attributes.startswith(
+                f"kafka.topic=bad kafka.partition=0 kafka.offset={i} kafka.key=k{i} "
+                "kafka.timestamp=") and
+                f"kafka.header.traceparent=00-{i + 1:032x}-{i + 1:016x}-01" in attributes,
+                f"the attributes a component reads: {line}")
         print(f"(e) bad records: {codes}, counters {c}")
 
         # A sink the broker refuses (no such topic): its elements fail (E0911)

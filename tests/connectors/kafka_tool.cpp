@@ -17,6 +17,8 @@
 //   kafka_tool BOOT offsets GROUP TOPIC       JSON: per partition the group's committed
 //                                              offset and the end offset
 //   kafka_tool BOOT values TOPIC              every value, one per line, then ends
+//   kafka_tool BOOT records TOPIC             every record as a line "key value traceparent"
+//                                              ("-" for none)
 //
 // Status 1 with a message on any failure.
 #include <librdkafka/rdkafka.h>
@@ -284,6 +286,21 @@ std::string key_of(const rd_kafka_message_t& m) {
     return {static_cast<const char*>(m.key), m.key_len};
 }
 
+void records(const std::string& boot, const std::string& topic) {
+    read_all(boot, topic, [](const rd_kafka_message_t& m) {
+        rd_kafka_headers_t* h = nullptr;
+        const void* tp = nullptr;
+        std::size_t tp_size = 0;
+        const bool traced =
+            rd_kafka_message_headers(&m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            rd_kafka_header_get_last(h, "traceparent", &tp, &tp_size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+        const std::string key = m.key != nullptr ? key_of(m) : "-";
+        std::printf("%s %.*s %s\n", key.c_str(), static_cast<int>(m.len),
+                    static_cast<const char*>(m.payload),
+                    traced ? std::string(static_cast<const char*>(tp), tp_size).c_str() : "-");
+    });
+}
+
 void latency(const std::string& boot, const std::string& in, const std::string& out,
              const std::string& prefix) {
     std::map<std::string, int64_t> sent;
@@ -330,6 +347,8 @@ int main(int argc, char** argv) {
         produce_bad(a[0], a[2], std::strtoul(a[3].c_str(), nullptr, 10));
     } else if (a.size() == 4 && a[1] == "offsets") {
         offsets(a[0], a[2], a[3]);
+    } else if (a.size() == 3 && a[1] == "records") {
+        records(a[0], a[2]);
     } else if (a.size() == 3 && a[1] == "values") {
         values(a[0], a[2]);
     } else {
