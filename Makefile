@@ -11,7 +11,7 @@ SOAK_ELEMENTS ?= 10000000
 CMAKE_FLAGS ?=
 ENV := source scripts/env.sh &&
 
-.PHONY: all setup build demo test test-asan test-tsan fuzz soak examples bench bench-nats clean format install
+.PHONY: all setup build demo test test-asan test-tsan fuzz soak examples bench bench-nats bench-kafka clean format install
 
 all: build
 
@@ -49,6 +49,13 @@ bench: build
 NATS_MESSAGES ?= 50000
 bench-nats: build
 	@$(ENV) python3 bench/connectors/nats_scale.py $(BUILD) $(NATS_MESSAGES)
+
+# The Kafka connector's scale-out (1, 2, 3 processes in one consumer group)
+# against Kafka's own perf tools, on a real broker: a report, not a test.
+KAFKA_RECORDS ?= 100000
+bench-kafka: build
+	@$(ENV) TORVYN_KAFKA_ARTIFACT=kafka-tools scripts/kafka.sh >/dev/null
+	@$(ENV) python3 bench/connectors/kafka_scale.py $(CURDIR)/$(BUILD) $(KAFKA_RECORDS)
 
 # Host built with AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan: setup

@@ -11,6 +11,10 @@
 #
 #   scripts/kafka.sh            the pinned version below
 #   scripts/kafka.sh 4.3.1      another one
+#   TORVYN_KAFKA_ARTIFACT=kafka-tools scripts/kafka.sh
+#                               Kafka's command-line tools (ProducerPerformance,
+#                               ConsumerPerformance: bench/connectors/kafka_scale.py)
+#                               into <version>/kafka-tools-libs instead
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,10 +22,16 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/env.sh"
 
 version="${1:-${TORVYN_KAFKA_VERSION:-4.4.0}}"
+artifact="${TORVYN_KAFKA_ARTIFACT:-kafka_2.13}"
 home="$TORVYN_CACHE_DIR/kafka/$version"
+libs="$home/libs"
 stamp="$home/.complete"
-if [ -f "$stamp" ] && [ -d "$home/libs" ]; then
-  printf '%s\n' "$home/libs"
+if [ "$artifact" != kafka_2.13 ]; then
+  libs="$home/$artifact-libs"
+  stamp="$home/.complete-$artifact"
+fi
+if [ -f "$stamp" ] && [ -d "$libs" ]; then
+  printf '%s\n' "$libs"
   exit 0
 fi
 
@@ -29,9 +39,9 @@ log() { printf 'kafka.sh: %s\n' "$*" >&2; }
 command -v mvn >/dev/null 2>&1 || { log "mvn not found (Debian package maven): run scripts/setup.sh"; exit 1; }
 command -v java >/dev/null 2>&1 || { log "java not found (Debian package openjdk-17-jre-headless): run scripts/setup.sh"; exit 1; }
 
-log "fetching org.apache.kafka:kafka_2.13:$version and its dependencies from Maven Central (once; into $home)"
-work="$home/.fetch"
-rm -rf "$work" "$home/libs"
+log "fetching org.apache.kafka:$artifact:$version and its dependencies from Maven Central (once; into $libs)"
+work="$home/.fetch-$artifact"
+rm -rf "$work" "$libs"
 mkdir -p "$work"
 cat >"$work/pom.xml" <<EOF
 <?xml version="1.0" encoding="UTF-8"?>
@@ -44,7 +54,7 @@ cat >"$work/pom.xml" <<EOF
   <dependencies>
     <dependency>
       <groupId>org.apache.kafka</groupId>
-      <artifactId>kafka_2.13</artifactId>
+      <artifactId>$artifact</artifactId>
       <version>$version</version>
     </dependency>
     <!-- The broker logs through SLF4J: a binding (of the API version Kafka brings), so its log says why it stopped. -->
@@ -60,10 +70,10 @@ EOF
 # and a cold run is really cold.
 mvn -B -q -f "$work/pom.xml" -Dmaven.repo.local="$TORVYN_CACHE_DIR/m2" \
   org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-  -DincludeScope=runtime -DoutputDirectory="$home/libs" >&2
-count=$(find "$home/libs" -name '*.jar' | wc -l)
-[ "$count" -gt 10 ] || { log "only $count jars in $home/libs: the fetch failed"; exit 1; }
+  -DincludeScope=runtime -DoutputDirectory="$libs" >&2
+count=$(find "$libs" -name '*.jar' | wc -l)
+[ "$count" -gt 10 ] || { log "only $count jars in $libs: the fetch failed"; exit 1; }
 rm -rf "$work"
 touch "$stamp"
-log "$count jars in $home/libs"
-printf '%s\n' "$home/libs"
+log "$count jars in $libs"
+printf '%s\n' "$libs"

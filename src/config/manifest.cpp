@@ -488,22 +488,34 @@ public:
                                   k.str(), what, node.kind),
                       "remove it");
             } else if (!known(k.str(), kNodeKeys)) {
-                Setting s;
-                s.key = std::string(k.str());
-                s.where = at(v);
-                if (const auto* str = v.as_string()) {
-                    s.type = Setting::Type::string;
-                    s.text = str->get();
-                } else if (const auto* i = v.as_integer()) {
-                    s.type = Setting::Type::integer;
-                    s.integer = i->get();
-                } else if (const auto* b = v.as_boolean()) {
-                    s.type = Setting::Type::boolean;
-                    s.boolean = b->get();
+                Setting s = setting_of(k.str(), v);
+                if (const auto* table = v.as_table()) {
+                    s.type = Setting::Type::table;
+                    for (const auto& [ek, ev] : *table) {
+                        s.entries.push_back(setting_of(ek.str(), ev));
+                    }
                 }
                 node.settings.push_back(std::move(s));
             }
         }
+    }
+
+    // A scalar connector setting; anything else is Type::other.
+    Setting setting_of(std::string_view key, const toml::node& v) {
+        Setting s;
+        s.key = std::string(key);
+        s.where = at(v);
+        if (const auto* str = v.as_string()) {
+            s.type = Setting::Type::string;
+            s.text = str->get();
+        } else if (const auto* i = v.as_integer()) {
+            s.type = Setting::Type::integer;
+            s.integer = i->get();
+        } else if (const auto* b = v.as_boolean()) {
+            s.type = Setting::Type::boolean;
+            s.boolean = b->get();
+        }
+        return s;
     }
 
     void parse_edge(FlowSpec& flow, const toml::node& value, std::size_t index) {

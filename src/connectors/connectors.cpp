@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "file.hpp"
+#include "kafka.hpp"
 #include "nats.hpp"
 #include "torvyn/core/suggest.hpp"
 
@@ -17,11 +18,12 @@ namespace {
 using namespace connectors;
 
 // One row per kind.
-const std::array<ConnectorKind, 4> kKinds = {{
+const std::array<ConnectorKind, 5> kKinds = {{
     {"file", true, true, check_file, probe_file, make_file},
     {"stdin", true, false, check_stdin, probe_stdio, make_stdin},
     {"stdout", false, true, check_stdout, probe_stdio, make_stdout},
     {"nats-jetstream", true, true, check_nats, probe_nats, make_nats},
+    {"kafka", true, true, check_kafka, probe_kafka, make_kafka},
 }};
 
 std::string roles_of(const ConnectorKind& k) {

@@ -140,6 +140,36 @@ bool SettingsReader::has(std::string_view key) {
     return find(key) != nullptr;
 }
 
+const Setting* SettingsReader::table(std::string_view key) {
+    const Setting* s = find(key);
+    if (s != nullptr && s->type != Setting::Type::table) {
+        error(ErrorCode::connector_setting, s->where,
+              fmt::format("'{}' of {} must be a table of names and values", key, what()),
+              fmt::format("{} = {{ \"name\" = \"value\" }}", key));
+        return nullptr;
+    }
+    return s;
+}
+
+bool SettingsReader::scalar_text(const Setting& entry, std::string& out) {
+    switch (entry.type) {
+        case Setting::Type::string:
+            out = entry.text;
+            return true;
+        case Setting::Type::integer:
+            out = std::to_string(entry.integer);
+            return true;
+        case Setting::Type::boolean:
+            out = entry.boolean ? "true" : "false";
+            return true;
+        default:
+            error(ErrorCode::connector_setting, entry.where,
+                  fmt::format("'{}' of {} must be a string, a number or true/false", entry.key,
+                              what()));
+            return false;
+    }
+}
+
 void SettingsReader::not_for_role(std::string_view key, std::string_view why) {
     if (const Setting* s = find(key)) {
         error(ErrorCode::connector_setting, s->where,

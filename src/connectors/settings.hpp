@@ -35,6 +35,13 @@ public:
                          std::int64_t max);
     // Whether the node has the setting (it is read, so finish() accepts it).
     bool has(std::string_view key);
+    // A table of scalars (e.g. `properties = { "linger.ms" = 5 }`); null when
+    // absent or wrong (then an error). Its entries' values are read with
+    // scalar_text.
+    const Setting* table(std::string_view key);
+    // A string, integer or boolean as text ("5", "true"); false when the
+    // entry is none of them (then an error).
+    bool scalar_text(const Setting& entry, std::string& out);
     // A setting the node's role has no use for (e.g. `follow` on a sink).
     void not_for_role(std::string_view key, std::string_view why);
     // Every setting not read so far is unknown: an error with the known ones.

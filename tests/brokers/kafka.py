@@ -105,7 +105,9 @@ class KafkaBroker(BoundedServer):
 
     def _format(self):
         cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        argv = self._java("kafka.tools.StorageTool", "format", "-t", cluster, "-c", self.config)
+        # "--cluster-id=ID": an id starting with "-" (1 in 64) is not taken for an option.
+        argv = self._java("kafka.tools.StorageTool", "format", f"--cluster-id={cluster}", "-c",
+                          self.config)
         p = subprocess.run(["timeout", "120", *argv], capture_output=True, text=True)
         with open(self.log, "a") as f:
             f.write(f"== format: {' '.join(argv)}\n{p.stdout}{p.stderr}")

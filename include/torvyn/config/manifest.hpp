@@ -59,12 +59,15 @@ struct DirGrant {
 // A key of a connector node that the manifest does not know itself: one of
 // its kind's settings, kept as written for the kind's own check.
 struct Setting {
-    enum class Type : std::uint8_t { string, integer, boolean, other };
+    enum class Type : std::uint8_t { string, integer, boolean, table, other };
     std::string key;
     Type type = Type::other;
     std::string text;  // string
     std::int64_t integer = 0;
     bool boolean = false;
+    // table: its keys (one level; a nested table is Type::other), e.g. a
+    // Kafka node's `properties` handed to librdkafka.
+    std::vector<Setting> entries;
     SourceLocation where;
 };
 
