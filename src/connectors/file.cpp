@@ -324,7 +324,7 @@ bool write_all(int fd, const char* data, std::size_t size) {
     return ok;
 }
 
-class FileSink final : public Stage {
+class FileSink final : public BatchSink {
 public:
     FileSink(NodeHost& host, FileOptions o, std::string shown)
         : host_(host), o_(std::move(o)), shown_(std::move(shown)) {}
@@ -345,12 +345,6 @@ public:
         return {};
     }
     [[nodiscard]] std::size_t batch_limit() const override { return limits::kMaxBatch; }
-
-    CallResult push(const ElementRef& in, bool& pause) override {
-        CallResult each;
-        const CallResult r = push_batch({&in, 1}, {&each, 1}, pause);
-        return r.ok() ? each : r;
-    }
 
     // Gathers elements into one write of at most a chunk (a larger payload
     // is written on its own); a failed write fails the elements it held.
@@ -429,18 +423,8 @@ private:
 // --- the rows --------------------------------------------------------------
 
 Result<FileOptions> options_of(const NodeSpec& node, Stream stream) {
-    std::vector<Error> errors;
-    FileOptions o = read_options(node, errors, stream);
-    if (!errors.empty()) {
-        return std::move(errors.front());
-    }
-    return o;
-}
-
-Error unavailable(const NodeSpec& node, std::string message, std::string hint) {
-    return Error(ErrorCode::connector_unavailable,
-                 fmt::format("node '{}': {}", node.name, std::move(message)), node.where.str(),
-                 std::move(hint));
+    return read_checked(
+        [&](std::vector<Error>& errors) { return read_options(node, errors, stream); });
 }
 
 }  // namespace

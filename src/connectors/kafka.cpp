@@ -143,18 +143,8 @@ CallResult kafka_error(ErrorCode code, GuestErrorKind kind, std::string message)
 namespace {
 
 Result<KafkaOptions> options_of(const NodeSpec& node) {
-    std::vector<Error> errors;
-    KafkaOptions o = read_kafka_options(node, errors);
-    if (!errors.empty()) {
-        return std::move(errors.front());
-    }
-    return o;
-}
-
-Error unavailable(const NodeSpec& node, std::string message, std::string hint) {
-    return Error(ErrorCode::connector_unavailable,
-                 fmt::format("node '{}': {}", node.name, std::move(message)), node.where.str(),
-                 std::move(hint));
+    return read_checked(
+        [&](std::vector<Error>& errors) { return read_kafka_options(node, errors); });
 }
 
 }  // namespace

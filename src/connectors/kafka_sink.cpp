@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "kafka.hpp"
+#include "settings.hpp"
 #include "torvyn/core/limits.hpp"
 
 namespace torvyn::connectors {
@@ -25,7 +26,7 @@ struct Delivery {
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
 };
 
-class KafkaSink final : public Stage {
+class KafkaSink final : public BatchSink {
 public:
     KafkaSink(NodeHost& host, KafkaOptions o) : host_(host), o_(std::move(o)) {}
     ~KafkaSink() override { close(); }
@@ -52,12 +53,6 @@ public:
     }
 
     [[nodiscard]] std::size_t batch_limit() const override { return limits::kMaxBatch; }
-
-    CallResult push(const ElementRef& in, bool& pause) override {
-        CallResult each;
-        const CallResult r = push_batch({&in, 1}, {&each, 1}, pause);
-        return r.ok() ? each : r;
-    }
 
     CallResult push_batch(std::span<const ElementRef> in, std::span<CallResult> each,
                           bool& pause) override {

@@ -134,11 +134,6 @@ std::string read_name(SettingsReader& r, std::string_view key, bool required) {
     return name;
 }
 
-Error unavailable(std::string_view node, std::string message, std::string hint) {
-    return Error(ErrorCode::connector_unavailable,
-                 fmt::format("node '{}': {}", node, std::move(message)), "", std::move(hint));
-}
-
 Result<Own<jsStreamInfo>> stream_info(jsCtx* js, const std::string& stream, std::string_view node) {
     jsStreamInfo* si = nullptr;
     jsErrCode jerr = static_cast<jsErrCode>(0);

@@ -78,9 +78,6 @@ std::string read_url(SettingsReader& r);
 // spaces or path separators).
 std::string read_name(SettingsReader& r, std::string_view key, bool required);
 
-// What a failed JetStream call says as an error of the node (E0902).
-Error unavailable(std::string_view node, std::string message, std::string hint = {});
-
 // The stream's info, or E0902 saying it is missing (or the server refused).
 Result<Own<jsStreamInfo>> stream_info(jsCtx* js, const std::string& stream, std::string_view node);
 // Creates a file-backed stream taking `subjects` (idempotent when it exists

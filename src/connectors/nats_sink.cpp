@@ -98,12 +98,7 @@ SinkOptions read_sink(const NodeSpec& node, std::vector<Error>& errors) {
 }
 
 Result<SinkOptions> sink_options(const NodeSpec& node) {
-    std::vector<Error> errors;
-    SinkOptions o = read_sink(node, errors);
-    if (!errors.empty()) {
-        return std::move(errors.front());
-    }
-    return o;
+    return read_checked([&](std::vector<Error>& errors) { return read_sink(node, errors); });
 }
 
 // The subjects a created stream takes: the template's literal start and
@@ -135,7 +130,7 @@ const std::string* find_attribute(const ElementRef& e, std::string_view key) {
 // An element's outcome while its publish is in flight.
 enum class Outcome : std::uint8_t { waiting, stored, duplicate, failed };
 
-class NatsSink final : public Stage {
+class NatsSink final : public BatchSink {
 public:
     NatsSink(StageSlot& slot, SinkOptions o)
         : host_(slot.host),
@@ -170,12 +165,6 @@ public:
     }
 
     [[nodiscard]] std::size_t batch_limit() const override { return limits::kMaxBatch; }
-
-    CallResult push(const ElementRef& in, bool& pause) override {
-        CallResult each;
-        const CallResult r = push_batch({&in, 1}, {&each, 1}, pause);
-        return r.ok() ? each : r;
-    }
 
     CallResult push_batch(std::span<const ElementRef> in, std::span<CallResult> each,
                           bool& pause) override {

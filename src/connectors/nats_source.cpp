@@ -71,12 +71,7 @@ SourceOptions read_source(const NodeSpec& node, std::vector<Error>& errors) {
 }
 
 Result<SourceOptions> source_options(const NodeSpec& node) {
-    std::vector<Error> errors;
-    SourceOptions o = read_source(node, errors);
-    if (!errors.empty()) {
-        return std::move(errors.front());
-    }
-    return o;
+    return read_checked([&](std::vector<Error>& errors) { return read_source(node, errors); });
 }
 
 std::string client_name(const FlowSpec* flow, const NodeSpec& node) {

@@ -190,4 +190,10 @@ void SettingsReader::finish() {
     }
 }
 
+Error unavailable(std::string_view node, std::string message, std::string hint, std::string where) {
+    return Error(ErrorCode::connector_unavailable,
+                 fmt::format("node '{}': {}", node, std::move(message)), std::move(where),
+                 std::move(hint));
+}
+
 }  // namespace torvyn::connectors

@@ -11,8 +11,42 @@
 
 #include "torvyn/config/manifest.hpp"
 #include "torvyn/core/error.hpp"
+#include "torvyn/reactor/stage.hpp"
 
 namespace torvyn::connectors {
+
+// A kind's options read by `read(errors)` (which reports every problem into
+// `errors`): the options, or the first problem (the settings were checked
+// before: this is for a manifest parsed without the table).
+template <class Read>
+auto read_checked(Read read) -> Result<decltype(read(std::declval<std::vector<Error>&>()))> {
+    std::vector<Error> errors;
+    auto options = read(errors);
+    if (!errors.empty()) {
+        return std::move(errors.front());
+    }
+    return options;
+}
+
+// E0902 for node `node`: it cannot run (what link and init say).
+Error unavailable(std::string_view node, std::string message, std::string hint = {},
+                  std::string where = {});
+inline Error unavailable(const NodeSpec& node, std::string message, std::string hint = {}) {
+    return unavailable(node.name, std::move(message), std::move(hint), node.where.str());
+}
+
+// A sink that writes what it is given in batches: one element is a batch
+// of one.
+class BatchSink : public Stage {
+public:
+    CallResult push(const ElementRef& in, bool& pause) final {
+        CallResult each;
+        const CallResult r = push_batch({&in, 1}, {&each, 1}, pause);
+        return r.ok() ? each : r;
+    }
+    CallResult push_batch(std::span<const ElementRef> in, std::span<CallResult> each,
+                          bool& pause) override = 0;
+};
 
 class SettingsReader {
 public:
