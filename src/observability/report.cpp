@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace torvyn {
 
@@ -140,13 +141,15 @@ std::string format_summary(const FlowReport& r) {
     for (const auto& n : r.nodes) {
         // Sources that settle (connectors): what the outside world was told,
         // and the stage's own counters.
-        if (n.acked + n.nacked != 0 || !n.counters.empty()) {
-            std::string counters;
-            for (const auto& [name, value] : n.counters) {
-                counters += fmt::format(", {} {}", name, value);
-            }
-            out +=
-                fmt::format("  '{}': acked {}, nacked {}{}\n", n.name, n.acked, n.nacked, counters);
+        std::vector<std::string> parts;
+        if (n.acked + n.nacked != 0) {
+            parts.push_back(fmt::format("acked {}, nacked {}", n.acked, n.nacked));
+        }
+        for (const auto& [name, value] : n.counters) {
+            parts.push_back(fmt::format("{} {}", name, value));
+        }
+        if (!parts.empty()) {
+            out += fmt::format("  '{}': {}\n", n.name, fmt::join(parts, ", "));
         }
     }
     for (const auto& n : r.nodes) {
