@@ -52,8 +52,8 @@ def tool(url, *args):
 
 def manifest(tmp, url, k):
     text = f"""[flow.scale]
-source-batch = 64
-queue-capacity = 256
+source-batch = 256
+queue-capacity = 1024
 [flow.scale.nodes.src]
 kind = "nats-jetstream"
 role = "source"
@@ -62,13 +62,12 @@ stream = "IN{k}"
 subject = "in{k}.>"
 durable = "work"
 create = true
-fetch = 256
-batch = 64
+fetch = 512
 stop-after-idle = "{IDLE_S}s"
 [flow.scale.nodes.shout]
 component = "hello_shout.wasm"
 role = "processor"
-batch = 64
+batch = 512
 [flow.scale.nodes.out]
 kind = "nats-jetstream"
 role = "sink"
@@ -76,7 +75,6 @@ url = "{url}"
 subject = "out{k}.{{nats.subject}}"
 stream = "OUT{k}"
 create = true
-batch = 64
 [[flow.scale.edges]]
 from = "src"
 to = "shout"

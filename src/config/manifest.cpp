@@ -444,6 +444,9 @@ public:
             node.on_error = static_cast<ErrorPolicy>(p);
         }
         node.retries = get_count(*t, "retries", what, node.retries);
+        if (node.is_connector() && kinds_ != nullptr && t->get("batch") == nullptr) {
+            node.batch = kinds_->default_batch(node.kind).value_or(node.batch);
+        }
         node.batch = get_count(*t, "batch", what, node.batch);
         only_for(*t, "batch", role_info(node.role).takes_batches,
                  "sources, processors, sinks and filters", what, node.role, "remove it");

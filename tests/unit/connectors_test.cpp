@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -401,6 +402,32 @@ TEST(ConnectorSettings, LinkChecksWithoutConsuming) {
     auto out = probe_connector(node("kind = \"stdout\""), dir);
     ASSERT_TRUE(out.ok());
     EXPECT_EQ(out.value(), "writes standard output (lines)");
+}
+
+}  // namespace
+}  // namespace torvyn
+
+namespace torvyn {
+namespace {
+
+TEST(ConnectorSettings, BrokerNodesTakeLargeBatchesUnlessTheyAskOtherwise) {
+    const ManifestLoad m = parse(
+        "[flow.t]\n"
+        "[flow.t.nodes.in]\nkind = \"kafka\"\nrole = \"source\"\nbootstrap = \"h:1\"\n"
+        "topic = \"a\"\ngroup = \"g\"\n"
+        "[flow.t.nodes.file]\nkind = \"file\"\nrole = \"sink\"\npath = \"x\"\n"
+        "[flow.t.nodes.out]\nkind = \"nats-jetstream\"\nrole = \"sink\"\nsubject = \"o\"\n"
+        "batch = 8\n"
+        "[[flow.t.edges]]\nfrom = \"in\"\nto = \"file\"\n"
+        "[[flow.t.edges]]\nfrom = \"in\"\nto = \"out\"\n");
+    ASSERT_TRUE(m.ok()) << m.errors.front().format();
+    std::map<std::string, std::uint32_t> batch;
+    for (const NodeSpec& n : m.manifest.flows.at(0).nodes) {
+        batch[n.name] = n.batch;
+    }
+    EXPECT_EQ(batch["in"], 512u);   // a broker node
+    EXPECT_EQ(batch["file"], 16u);  // the usual
+    EXPECT_EQ(batch["out"], 8u);    // as written
 }
 
 }  // namespace

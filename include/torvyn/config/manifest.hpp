@@ -174,6 +174,11 @@ public:
     [[nodiscard]] virtual std::optional<Role> default_role(std::string_view kind) const = 0;
     // The node's kind, role and settings: errors at their places.
     virtual void check(const NodeSpec& node, std::vector<Error>& errors) const = 0;
+    // The `batch` of a node of `kind` that sets none (none: the usual 16).
+    [[nodiscard]] virtual std::optional<std::uint32_t> default_batch(std::string_view kind) const {
+        (void)kind;
+        return std::nullopt;
+    }
 };
 
 // Parsing collects every problem it can find, not only the first.

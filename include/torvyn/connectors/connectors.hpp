@@ -29,6 +29,9 @@ struct ConnectorKind {
     Result<std::string> (*probe)(const NodeSpec& node, const std::filesystem::path& base) = nullptr;
     Result<std::unique_ptr<Stage>> (*make)(StageSlot& slot,
                                            const std::filesystem::path& base) = nullptr;
+    // The node's `batch` when it sets none (0: the usual). A broker sink
+    // waits for the broker's acks once per batch: small batches cap its rate.
+    std::uint32_t default_batch = 0;
 };
 
 std::span<const ConnectorKind> connector_kinds();
