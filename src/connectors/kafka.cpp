@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
+#include <mutex>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -92,9 +94,13 @@ KafkaOptions read_kafka_options(const NodeSpec& node, std::vector<Error>& errors
         o.max_message_bytes = r.size("max-message-bytes", limits::kDefaultConnectorElementBytes,
                                      limits::kMaxConnectorElementBytes);
         o.fail_on_error = node.on_error == ErrorPolicy::fail;
+        o.commit_in_transaction = r.choice("commit", {"settled", "transaction"}, 0) == 1;
         r.not_for_role("key", "a source passes the record's key on as kafka.key");
+        r.not_for_role("transactional-id", "a source does not produce");
     } else {
         o.key_attribute = r.text("key", "kafka.key");
+        o.transactional_id = r.text("transactional-id", "");
+        r.not_for_role("commit", "a sink's offsets are its source's");
         r.not_for_role("group", "a sink belongs to no consumer group");
         r.not_for_role("start", "a sink only writes");
         r.not_for_role("max-message-bytes",
@@ -132,6 +138,47 @@ Result<KafkaConf> kafka_conf(const KafkaOptions& o,
         }
     }
     return conf;
+}
+
+namespace {
+
+struct TxnRegistry {
+    std::mutex mu;
+    std::map<std::string, TxnSource*> sources;
+};
+
+TxnRegistry& txn_registry() {
+    static TxnRegistry r;
+    return r;
+}
+
+}  // namespace
+
+std::string txn_key(const std::string& flow, std::uint32_t node) {
+    return fmt::format("{}\n{}", flow, node);
+}
+
+void register_txn_source(const std::string& key, TxnSource* source) {
+    TxnRegistry& r = txn_registry();
+    const std::lock_guard lock(r.mu);
+    r.sources[key] = source;
+}
+
+void unregister_txn_source(const std::string& key) {
+    TxnRegistry& r = txn_registry();
+    const std::lock_guard lock(r.mu);
+    r.sources.erase(key);
+}
+
+bool with_txn_source(const std::string& key, const std::function<void(TxnSource&)>& fn) {
+    TxnRegistry& r = txn_registry();
+    const std::lock_guard lock(r.mu);
+    const auto it = r.sources.find(key);
+    if (it == r.sources.end()) {
+        return false;
+    }
+    fn(*it->second);
+    return true;
 }
 
 CallResult kafka_error(ErrorCode code, GuestErrorKind kind, std::string message) {
@@ -214,8 +261,12 @@ Result<std::string> probe_kafka(const NodeSpec& node, const std::filesystem::pat
         return fmt::format("consumes {} from {} as group '{}' (start: {})", fmt::join(found, ", "),
                            o->bootstrap, o->group, o->start_earliest ? "earliest" : "latest");
     }
-    return fmt::format("produces to {} at {} (idempotent, acks=all, key from {})",
-                       fmt::join(found, ", "), o->bootstrap, o->key_attribute);
+    return fmt::format("produces to {} at {} ({}, acks=all, key from {})",
+                       fmt::join(found, ", "), o->bootstrap,
+                       o->transactional_id.empty()
+                           ? std::string("idempotent")
+                           : fmt::format("transactional.id '{}'", o->transactional_id),
+                       o->key_attribute);
 }
 
 Result<std::unique_ptr<Stage>> make_kafka(StageSlot& slot, const std::filesystem::path&) {
