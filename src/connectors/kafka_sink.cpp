@@ -172,10 +172,13 @@ private:
         }
         for (std::size_t i = 0; i < in.size(); ++i) {
             const ElementOrigin* o = in[i].origin;
-            if (o == nullptr || o->source != source) {
+            if (o == nullptr || o->source != source || !o->token) {
+                // An aggregate (no token of its own) or a second source:
+                // no single offset says what this transaction covers.
                 return kafka_error(kKafkaTxnPair, GuestErrorKind::fatal,
                                    fmt::format("sink '{}' has a transactional-id, but a batch "
-                                               "mixes elements of several sources",
+                                               "mixes elements of several sources, or holds "
+                                               "an aggregate",
                                                host_.name));
             }
         }
