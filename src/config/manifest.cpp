@@ -614,6 +614,9 @@ public:
         for (auto& e : check_topology(flow)) {
             errors.push_back(std::move(e));
         }
+        if (kinds_ != nullptr) {
+            kinds_->check_flow(flow, errors);
+        }
         m.flows.push_back(std::move(flow));
     }
 

@@ -2,6 +2,7 @@
 // and `torvyn link` ask of it.
 #include "torvyn/connectors/connectors.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include <fmt/format.h>
@@ -27,7 +28,7 @@ const std::array<ConnectorKind, 5> kKinds = {{
     {"stdin", true, false, check_stdin, probe_stdio, make_stdin},
     {"stdout", false, true, check_stdout, probe_stdio, make_stdout},
     {"nats-jetstream", true, true, check_nats, probe_nats, make_nats, kBrokerBatch},
-    {"kafka", true, true, check_kafka, probe_kafka, make_kafka, kBrokerBatch},
+    {"kafka", true, true, check_kafka, probe_kafka, make_kafka, kBrokerBatch, check_kafka_flow},
 }};
 
 std::string roles_of(const ConnectorKind& k) {
@@ -50,6 +51,16 @@ public:
             return std::nullopt;
         }
         return k->default_batch;
+    }
+
+    void check_flow(const FlowSpec& flow, std::vector<Error>& errors) const override {
+        for (const auto& k : kKinds) {
+            const bool used = std::any_of(flow.nodes.begin(), flow.nodes.end(),
+                                          [&](const NodeSpec& n) { return n.kind == k.name; });
+            if (used && k.check_flow != nullptr) {
+                k.check_flow(flow, errors);
+            }
+        }
     }
 
     void check(const NodeSpec& node, std::vector<Error>& errors) const override {

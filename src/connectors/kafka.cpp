@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
+#include <mutex>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -92,9 +94,13 @@ KafkaOptions read_kafka_options(const NodeSpec& node, std::vector<Error>& errors
         o.max_message_bytes = r.size("max-message-bytes", limits::kDefaultConnectorElementBytes,
                                      limits::kMaxConnectorElementBytes);
         o.fail_on_error = node.on_error == ErrorPolicy::fail;
+        o.commit_in_transaction = r.choice("commit", {"settled", "transaction"}, 0) == 1;
         r.not_for_role("key", "a source passes the record's key on as kafka.key");
+        r.not_for_role("transactional-id", "a source does not produce");
     } else {
         o.key_attribute = r.text("key", "kafka.key");
+        o.transactional_id = r.text("transactional-id", "");
+        r.not_for_role("commit", "a sink's offsets are its source's");
         r.not_for_role("group", "a sink belongs to no consumer group");
         r.not_for_role("start", "a sink only writes");
         r.not_for_role("max-message-bytes",
@@ -134,6 +140,47 @@ Result<KafkaConf> kafka_conf(const KafkaOptions& o,
     return conf;
 }
 
+namespace {
+
+struct TxnRegistry {
+    std::mutex mu;
+    std::map<std::string, TxnSource*> sources;
+};
+
+TxnRegistry& txn_registry() {
+    static TxnRegistry r;
+    return r;
+}
+
+}  // namespace
+
+std::string txn_key(const std::string& flow, std::uint32_t node) {
+    return fmt::format("{}\n{}", flow, node);
+}
+
+void register_txn_source(const std::string& key, TxnSource* source) {
+    TxnRegistry& r = txn_registry();
+    const std::lock_guard lock(r.mu);
+    r.sources[key] = source;
+}
+
+void unregister_txn_source(const std::string& key) {
+    TxnRegistry& r = txn_registry();
+    const std::lock_guard lock(r.mu);
+    r.sources.erase(key);
+}
+
+bool with_txn_source(const std::string& key, const std::function<void(TxnSource&)>& fn) {
+    TxnRegistry& r = txn_registry();
+    const std::lock_guard lock(r.mu);
+    const auto it = r.sources.find(key);
+    if (it == r.sources.end()) {
+        return false;
+    }
+    fn(*it->second);
+    return true;
+}
+
 CallResult kafka_error(ErrorCode code, GuestErrorKind kind, std::string message) {
     CallResult r = CallResult::guest(kind, std::move(message));
     r.code = static_cast<std::uint16_t>(code);
@@ -148,6 +195,52 @@ Result<KafkaOptions> options_of(const NodeSpec& node) {
 }
 
 }  // namespace
+
+namespace {
+
+// The setting `key` of a Kafka node, when it has it.
+const Setting* kafka_setting(const NodeSpec& node, std::string_view key) {
+    if (node.kind != "kafka") {
+        return nullptr;
+    }
+    const auto it = std::find_if(node.settings.begin(), node.settings.end(),
+                                 [&](const Setting& s) { return s.key == key; });
+    return it != node.settings.end() ? &*it : nullptr;
+}
+
+}  // namespace
+
+void check_kafka_flow(const FlowSpec& flow, std::vector<Error>& errors) {
+    const NodeSpec* sink = nullptr;  // the first of each, for the message
+    const NodeSpec* source = nullptr;
+    for (const NodeSpec& n : flow.nodes) {
+        if (n.role == Role::sink && kafka_setting(n, "transactional-id") != nullptr) {
+            sink = sink != nullptr ? sink : &n;
+        }
+        const Setting* commit = kafka_setting(n, "commit");
+        if (n.role == Role::source && commit != nullptr && commit->text == "transaction") {
+            source = source != nullptr ? source : &n;
+        }
+    }
+    if (sink != nullptr && source == nullptr) {
+        errors.emplace_back(
+            ErrorCode::kafka_transaction_pair,
+            fmt::format("node '{}' writes in transactions, but flow '{}' has no Kafka source with "
+                        "commit = \"transaction\" whose offsets they could carry",
+                        sink->name, flow.name),
+            kafka_setting(*sink, "transactional-id")->where.str(),
+            "set commit = \"transaction\" on the flow's Kafka source, or drop transactional-id");
+    }
+    if (source != nullptr && sink == nullptr) {
+        errors.emplace_back(
+            ErrorCode::kafka_transaction_pair,
+            fmt::format("node '{}' leaves its commits to a transactional sink, but flow '{}' has "
+                        "no Kafka sink with a transactional-id: nothing would ever be committed",
+                        source->name, flow.name),
+            kafka_setting(*source, "commit")->where.str(),
+            "give the flow's Kafka sink a transactional-id, or drop commit = \"transaction\"");
+    }
+}
 
 void check_kafka(const NodeSpec& node, std::vector<Error>& errors) {
     read_kafka_options(node, errors);
@@ -204,8 +297,11 @@ Result<std::string> probe_kafka(const NodeSpec& node, const std::filesystem::pat
         return fmt::format("consumes {} from {} as group '{}' (start: {})", fmt::join(found, ", "),
                            o->bootstrap, o->group, o->start_earliest ? "earliest" : "latest");
     }
-    return fmt::format("produces to {} at {} (idempotent, acks=all, key from {})",
-                       fmt::join(found, ", "), o->bootstrap, o->key_attribute);
+    return fmt::format(
+        "produces to {} at {} ({}, acks=all, key from {})", fmt::join(found, ", "), o->bootstrap,
+        o->transactional_id.empty() ? std::string("idempotent")
+                                    : fmt::format("transactional.id '{}'", o->transactional_id),
+        o->key_attribute);
 }
 
 Result<std::unique_ptr<Stage>> make_kafka(StageSlot& slot, const std::filesystem::path&) {

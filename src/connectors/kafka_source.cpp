@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <set>
 #include <unordered_map>
 
@@ -45,6 +46,9 @@ struct Partition {
     std::set<std::int64_t> in_flight;  // handed out, not yet settled
     std::int64_t next = -1;            // after the highest handed out; -1: none yet
     std::int64_t committed = -1;       // what was last committed (or asked to be)
+    // commit = "transaction": what the last committed transaction committed;
+    // the records below it are written (their settlements may still come).
+    std::int64_t txn_floor = -1;
 
     // What may be committed: everything below it is done.
     [[nodiscard]] std::int64_t settled_point() const {
@@ -65,10 +69,10 @@ bool valid_header_name(const char* name) {
     return std::all_of(name, name + len, [](char c) { return c > 0x20 && c < 0x7f; });
 }
 
-class KafkaSource final : public Stage {
+class KafkaSource final : public Stage, public TxnSource {
 public:
-    KafkaSource(NodeHost& host, FlowWaker& waker, KafkaOptions o)
-        : host_(host), waker_(waker), o_(std::move(o)) {}
+    KafkaSource(NodeHost& host, FlowWaker& waker, KafkaOptions o, std::string key)
+        : host_(host), waker_(waker), o_(std::move(o)), key_(std::move(key)) {}
     ~KafkaSource() override { close(); }
 
     // Made here rather than in the factory: the run's calls all happen on
@@ -112,6 +116,10 @@ public:
                                            rd_kafka_err2str(err)));
         }
         last_commit_ = Clock::now();
+        if (o_.commit_in_transaction) {
+            register_txn_source(key_, this);
+            registered_ = true;
+        }
         return {};
     }
 
@@ -129,6 +137,7 @@ public:
     }
 
     CallResult pull_batch(std::size_t max, std::vector<Produced>& out) override {
+        const std::lock_guard lock(mu_);
         if (Clock::now() - last_commit_ >= kafka_limits::kCommitInterval) {
             commit(nullptr, true);
         }
@@ -170,6 +179,7 @@ public:
     }
 
     void settled(std::span<const Settlement> outcomes) override {
+        const std::lock_guard lock(mu_);
         std::map<std::uint32_t, std::int64_t> seek_to;  // partition id: lowest failed offset
         for (const Settlement& s : outcomes) {
             const auto it = tokens_.find(s.token);
@@ -195,6 +205,8 @@ public:
     }
 
     CallResult teardown() override {
+        unregister();
+        const std::lock_guard lock(mu_);
         if (rk_ && !closed_) {
             commit(nullptr, false);
             closed_ = true;
@@ -204,6 +216,8 @@ public:
     }
 
     void close() override {
+        unregister();
+        const std::lock_guard lock(mu_);
         if (rk_ && !closed_) {  // no teardown (the run failed): leave the group all the same
             closed_ = true;
             rd_kafka_consumer_close(rk_.get());
@@ -227,7 +241,83 @@ public:
                                                (since == 0 ? 0 : now_ms() - since));
     }
 
+    // --- TxnSource (the transactional sink's driver thread) -------------------
+
+    void plan(std::span<const ElementRef> in, TxnPlan& out) override {
+        const std::lock_guard lock(mu_);
+        out.fate.assign(in.size(), TxnFate::stale);
+        std::map<std::uint32_t, std::vector<std::pair<std::size_t, std::int64_t>>> by_partition;
+        for (std::size_t i = 0; i < in.size(); ++i) {
+            const ElementOrigin* origin = in[i].origin;
+            if (origin == nullptr || !origin->token) {
+                continue;
+            }
+            const auto t = tokens_.find(*origin->token);
+            if (t == tokens_.end() || !partitions_.contains(t->second.partition_id)) {
+                continue;  // read again (a seek back) or revoked: its new copy is written
+            }
+            by_partition[t->second.partition_id].emplace_back(i, t->second.offset);
+        }
+        out.offsets.reset(rd_kafka_topic_partition_list_new(
+            static_cast<int>(std::max<std::size_t>(by_partition.size(), 1))));
+        for (const auto& [id, items] : by_partition) {
+            const Partition& part = partitions_.at(id);
+            std::set<std::int64_t> mine;
+            for (const auto& [i, offset] : items) {
+                mine.insert(offset);
+            }
+            // The lowest record in flight elsewhere (not written before).
+            std::int64_t gap = -1;
+            for (const std::int64_t offset : part.in_flight) {
+                if (offset >= part.txn_floor && !mine.contains(offset)) {
+                    gap = offset;
+                    break;
+                }
+            }
+            std::int64_t point = -1;
+            for (const auto& [i, offset] : items) {
+                if (gap >= 0 && offset > gap) {
+                    out.fate[i] = TxnFate::retry;  // written now, it would come again
+                } else {
+                    out.fate[i] = TxnFate::produce;
+                    point = std::max(point, offset + 1);
+                }
+            }
+            if (point < 0) {
+                continue;
+            }
+            if (gap >= 0) {
+                point = gap;  // everything below it is settled or in this batch
+            }
+            point = std::max(point, part.txn_floor);
+            rd_kafka_topic_partition_list_add(out.offsets.get(), part.topic.c_str(), part.partition)
+                ->offset = point;
+        }
+        out.group.reset(rd_kafka_consumer_group_metadata(rk_.get()));
+    }
+
+    void committed(const rd_kafka_topic_partition_list_t* offsets) override {
+        const std::lock_guard lock(mu_);
+        for (int i = 0; i < offsets->cnt; ++i) {
+            const auto& tp = offsets->elems[i];
+            const auto it = current_.find(PartitionKey{tp.topic, tp.partition});
+            if (it != current_.end()) {
+                Partition& part = partitions_.at(it->second);
+                part.txn_floor = std::max(part.txn_floor, tp.offset);
+                part.committed = part.txn_floor;
+                committed_.fetch_add(1, std::memory_order_relaxed);
+            }
+        }
+    }
+
 private:
+    void unregister() {
+        if (registered_) {
+            unregister_txn_source(key_);
+            registered_ = false;
+        }
+    }
+
     // --- records -------------------------------------------------------------
 
     // Oversized, or headers that are not valid: an element error.
@@ -334,6 +424,14 @@ private:
     void redeliver(Partition& part, std::int64_t offset) {
         part.in_flight.erase(part.in_flight.lower_bound(offset), part.in_flight.end());
         part.next = offset;
+        if (o_.commit_in_transaction) {
+            // The copies handed out from there on are stale: a transactional
+            // sink must not write them (the records come again).
+            const std::uint32_t id = part_id_of(part);
+            std::erase_if(tokens_, [&](const auto& t) {
+                return t.second.partition_id == id && t.second.offset >= offset;
+            });
+        }
         KafkaPartitions list(rd_kafka_topic_partition_list_new(1));
         rd_kafka_topic_partition_list_add(list.get(), part.topic.c_str(), part.partition)->offset =
             offset;
@@ -358,6 +456,9 @@ private:
     // revocation and at the end.
     void commit(const rd_kafka_topic_partition_list_t* only, bool async) {
         last_commit_ = Clock::now();
+        if (o_.commit_in_transaction) {
+            return;  // the sink's transactions commit the offsets
+        }
         KafkaPartitions list(rd_kafka_topic_partition_list_new(4));
         for (auto& [id, part] : partitions_) {
             if (only != nullptr && rd_kafka_topic_partition_list_find(only, part.topic.c_str(),
@@ -480,6 +581,12 @@ private:
     NodeHost& host_;
     FlowWaker& waker_;
     KafkaOptions o_;
+    std::string key_;  // in the transactional registry
+    bool registered_ = false;
+    // The bookkeeping below, for a transactional sink's calls (plan,
+    // committed) from its own thread. Recursive: librdkafka's callbacks run
+    // inside the poll and close that hold it.
+    std::recursive_mutex mu_;
     KafkaHandle rk_;
     KafkaQueue queue_;
     KafkaMessage held_;  // a bad record met after a batch's elements: the next call's error
@@ -509,8 +616,8 @@ private:
 }  // namespace
 
 Result<std::unique_ptr<Stage>> make_kafka_source(StageSlot& slot, KafkaOptions o) {
-    return std::unique_ptr<Stage>(
-        std::make_unique<KafkaSource>(slot.host, slot.waker, std::move(o)));
+    return std::unique_ptr<Stage>(std::make_unique<KafkaSource>(
+        slot.host, slot.waker, std::move(o), txn_key(slot.flow.name, slot.host.id)));
 }
 
 }  // namespace torvyn::connectors

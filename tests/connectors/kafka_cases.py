@@ -216,6 +216,52 @@ def case_kill():
         print(f"(d) survivor {c}; duplicates {duplicates}")
 
 
+def case_transactions():
+    """Effectively once: kill -9 mid-stream, run again with the same
+    transactional.id and group; a read_committed consumer sees each record
+    exactly once, and the group's offsets are at the end."""
+    n = 6000
+    with KafkaBroker(os.path.join(TMP, "broker")) as broker:
+        tool = Tool(TOOL, broker)
+        tool.create("in", 3)
+        tool.create("out", 3)
+        tool.produce("in", n)
+        # TORVYN_KAFKA_TXN_OFF=1: the same flow at least once (no transactions),
+        # to see this case fail on the duplicates the kill leaves.
+        off = os.environ.get("TORVYN_KAFKA_TXN_OFF") == "1"
+        m = pipeline(broker, "txn", "in", "out", "g",
+                     source_extra=FAST_GROUP + ("" if off else 'commit = "transaction"\n')
+                     + "max-rate = 1500\n",
+                     sink_extra="" if off else 'transactional-id = "torvyn-txn-test"\n',
+                     flow_keys="source-batch = 32\n")
+        a = Run(TORVYN, m, LIBS, TMP, "txn-a")
+        wait_for(lambda: tool.lag("g", "in") < n * 3 // 4, 60, "a quarter committed", [a])
+        a.kill()
+        lag = tool.lag("g", "in")
+        print(f"killed the process (kill -9) at lag {lag}")
+        check(lag > 0, "everything was committed before the kill")
+        b = Run(TORVYN, m, LIBS, TMP, "txn-b")
+        wait_for(lambda: tool.lag("g", "in") == 0, 100, "the second run to commit everything", [b])
+        report = b.stop()
+        sink = counters(report, "out")
+        check(report.get("ok") and not report.get("node_errors") and not report.get("failures"),
+              f"the second run's report: {report.get('node_errors')} {report.get('failures')}")
+        check(off or sink.get("transactions", 0) > 0, f"no transaction committed: {sink}")
+        committed = tool("visible", "out", "read_committed").splitlines()
+        uncommitted = tool("visible", "out", "read_uncommitted").splitlines()
+        missing, duplicates = delivered_once(committed, n)
+        check(not missing, f"read_committed: {len(missing)} records missing, e.g. {missing[:5]}")
+        check(duplicates == 0 and len(committed) == n,
+              f"read_committed: {duplicates} duplicates ({len(committed)} records for {n})")
+        _, seen_twice = delivered_once(uncommitted, n)
+        offsets = tool.offsets("g", "in")
+        check(all(p["committed"] == p["end"] for p in offsets),
+              f"group g: committed offsets {offsets} are not the end offsets")
+        print(f"(t) read_committed: {len(committed)} records, duplicates 0; read_uncommitted: "
+              f"{len(uncommitted)} records, duplicates {seen_twice} (aborted, invisible); "
+              f"sink {sink}")
+
+
 def case_slow_sink():
     with KafkaBroker(os.path.join(TMP, "broker")) as broker:
         tool = Tool(TOOL, broker)
@@ -274,7 +320,7 @@ def case_offline():
 
 
 CASES = {"flow": case_flow, "restart": case_restart, "kill": case_kill,
-         "slow-sink": case_slow_sink, "offline": case_offline}
+         "slow-sink": case_slow_sink, "offline": case_offline, "transactions": case_transactions}
 if CASE not in CASES:
     fail(f"unknown case {CASE}; cases: {', '.join(CASES)}")
 CASES[CASE]()

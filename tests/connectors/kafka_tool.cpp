@@ -19,6 +19,11 @@
 //   kafka_tool BOOT values TOPIC              every value, one per line, then ends
 //   kafka_tool BOOT records TOPIC             every record as a line "key value traceparent"
 //                                              ("-" for none)
+//   kafka_tool BOOT visible TOPIC ISOLATION   every value a consumer with isolation.level
+//                                              ISOLATION (read_committed, read_uncommitted)
+//                                              sees, up to each partition's end (a topic
+//                                              written in transactions: its control records
+//                                              and aborted ones have offsets too)
 //
 // Status 1 with a message on any failure.
 #include <librdkafka/rdkafka.h>
@@ -214,7 +219,10 @@ void produce_bad(const std::string& boot, const std::string& topic, std::size_t 
 }
 
 void offsets(const std::string& boot, const std::string& group, const std::string& topic) {
-    auto rk = client(RD_KAFKA_CONSUMER, boot, {{"group.id", group}});
+    // read_uncommitted: the committed offsets now, without waiting for a
+    // transaction still open with offsets of the group (a killed producer's).
+    auto rk = client(RD_KAFKA_CONSUMER, boot,
+                     {{"group.id", group}, {"isolation.level", "read_uncommitted"}});
     const int parts = partitions_of(rk.get(), topic);
     Own<rd_kafka_topic_partition_list_t> list(rd_kafka_topic_partition_list_new(parts));
     for (int p = 0; p < parts; ++p) {
@@ -271,6 +279,46 @@ void read_all(const std::string& boot, const std::string& topic, Each each) {
             each(*m);
             --left;
         }
+    }
+    rd_kafka_consumer_close(rk.get());
+}
+
+void visible(const std::string& boot, const std::string& topic, const std::string& isolation) {
+    auto rk = client(RD_KAFKA_CONSUMER, boot,
+                     {{"group.id", "torvyn-kafka-tool"},
+                      {"enable.auto.commit", "false"},
+                      {"enable.partition.eof", "true"},
+                      {"isolation.level", isolation}});
+    const int parts = partitions_of(rk.get(), topic);
+    Own<rd_kafka_topic_partition_list_t> list(rd_kafka_topic_partition_list_new(parts));
+    for (int p = 0; p < parts; ++p) {
+        rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+    }
+    rd_kafka_assign(rk.get(), list.get());
+    std::vector<bool> at_end(parts, false);
+    int ended = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (ended < parts) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            die("visible: the end of " + topic + " not reached");
+        }
+        Own<rd_kafka_message_t> m(rd_kafka_consumer_poll(rk.get(), 500));
+        if (!m) {
+            continue;
+        }
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            if (!at_end[m->partition]) {
+                at_end[m->partition] = true;
+                ++ended;
+            }
+            continue;
+        }
+        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            continue;
+        }
+        std::fwrite(m->payload, 1, m->len, stdout);
+        std::fputc('\n', stdout);
     }
     rd_kafka_consumer_close(rk.get());
 }
@@ -349,6 +397,8 @@ int main(int argc, char** argv) {
         offsets(a[0], a[2], a[3]);
     } else if (a.size() == 3 && a[1] == "records") {
         records(a[0], a[2]);
+    } else if (a.size() == 4 && a[1] == "visible") {
+        visible(a[0], a[2], a[3]);
     } else if (a.size() == 3 && a[1] == "values") {
         values(a[0], a[2]);
     } else {

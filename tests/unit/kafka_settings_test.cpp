@@ -87,5 +87,22 @@ TEST(KafkaSettings, TopicsAndTables) {
     EXPECT_TRUE(has(errors_of("group = \"g\"", "", "a,b"), "must name one topic"));
 }
 
+TEST(KafkaSettings, ATransactionalSinkAndItsSourceNeedEachOther) {
+    EXPECT_EQ(errors_of("group = \"g\"\ncommit = \"transaction\"", "transactional-id = \"t1\""),
+              std::vector<std::string>{});
+    const auto sink_alone = errors_of("group = \"g\"", "transactional-id = \"t1\"");
+    ASSERT_EQ(sink_alone.size(), 1u) << ::testing::PrintToString(sink_alone);
+    EXPECT_TRUE(has(sink_alone,
+                    "error[E0914] /tmp/Torvyn.toml:13:20: node 'b' writes in "
+                    "transactions, but flow 't' has no Kafka source"))
+        << sink_alone.front();
+    const auto source_alone = errors_of("group = \"g\"\ncommit = \"transaction\"", "");
+    ASSERT_EQ(source_alone.size(), 1u) << ::testing::PrintToString(source_alone);
+    EXPECT_TRUE(has(source_alone,
+                    "error[E0914] /tmp/Torvyn.toml:8:10: node 'a' leaves its "
+                    "commits to a transactional sink"))
+        << source_alone.front();
+}
+
 }  // namespace
 }  // namespace torvyn

@@ -174,6 +174,11 @@ public:
     [[nodiscard]] virtual std::optional<Role> default_role(std::string_view kind) const = 0;
     // The node's kind, role and settings: errors at their places.
     virtual void check(const NodeSpec& node, std::vector<Error>& errors) const = 0;
+    // What the flow's connector nodes need of each other (after every
+    // node was checked on its own): errors at their places.
+    virtual void check_flow(const FlowSpec& flow, std::vector<Error>& errors) const {
+        (void)flow, (void)errors;
+    }
     // The `batch` of a node of `kind` that sets none (none: the usual 16).
     [[nodiscard]] virtual std::optional<std::uint32_t> default_batch(std::string_view kind) const {
         (void)kind;

@@ -32,6 +32,8 @@ struct ConnectorKind {
     // The node's `batch` when it sets none (0: the usual). A broker sink
     // waits for the broker's acks once per batch: small batches cap its rate.
     std::uint32_t default_batch = 0;
+    // What the flow's nodes of this kind need of each other (optional).
+    void (*check_flow)(const FlowSpec& flow, std::vector<Error>& errors) = nullptr;
 };
 
 std::span<const ConnectorKind> connector_kinds();

@@ -83,9 +83,12 @@ enum class ErrorCode : std::uint16_t {
     connector_oversized = 904,    // a line or frame longer than the node's limit
     connector_truncated = 905,    // the input ended inside a frame
     // Kafka (src/connectors/kafka_*.cpp)
-    kafka_bad_record = 910,  // a record's headers are not valid (count, name)
-    kafka_delivery = 911,    // the broker did not take a produced record
-    kafka_client = 912,      // librdkafka refused a property or failed for good
+    kafka_bad_record = 910,        // a record's headers are not valid (count, name)
+    kafka_delivery = 911,          // the broker did not take a produced record
+    kafka_client = 912,            // librdkafka refused a property or failed for good
+    kafka_transaction = 913,       // a transactional producer was fenced or failed for good
+    kafka_transaction_pair = 914,  // a transactional sink and a commit = "transaction" source
+                                   // need each other in one flow
     // NATS JetStream (src/connectors/nats_*.cpp)
     nats_bad_record = 915,  // a message's headers are over the limits, or a subject cannot be made
     nats_publish = 916,     // JetStream did not take a published message (refused, no ack in time)
