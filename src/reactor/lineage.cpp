@@ -29,10 +29,7 @@ void Lineage::recycle(ElementOrigin* o) {
     free_.push_back(o);
 }
 
-ElementOrigin* Lineage::begin(std::uint32_t source, Produced& out) {
-    if (!out.ack_token && out.attributes.empty()) [[likely]] {
-        return nullptr;
-    }
+ElementOrigin* Lineage::make_origin(std::uint32_t source, Produced& out) {
     ElementOrigin* o = make();
     o->refs.store(1, std::memory_order_relaxed);
     o->source = source;
@@ -41,10 +38,7 @@ ElementOrigin* Lineage::begin(std::uint32_t source, Produced& out) {
     return o;
 }
 
-void Lineage::end(ElementOrigin* o, bool delivered) {
-    if (o == nullptr) [[likely]] {
-        return;
-    }
+void Lineage::release(ElementOrigin* o, bool delivered) {
     if (!delivered) {
         o->failed.store(true, std::memory_order_relaxed);
     }
@@ -64,7 +58,7 @@ void Lineage::end(ElementOrigin* o, bool delivered) {
     std::vector<ElementOrigin*> parents = std::move(o->parents);
     recycle(o);
     for (ElementOrigin* p : parents) {
-        end(p, ok);
+        release(p, ok);
     }
 }
 

@@ -26,7 +26,13 @@ public:
 
     // A source's new element: its origin (out's attributes moved into it),
     // or null when it neither settles nor carries attributes.
-    ElementOrigin* begin(std::uint32_t source, Produced& out);
+    // (Inline: nearly every element has none, and this is per element.)
+    ElementOrigin* begin(std::uint32_t source, Produced& out) {
+        if (!out.ack_token && out.attributes.empty()) [[likely]] {
+            return nullptr;
+        }
+        return make_origin(source, out);
+    }
     // `extra` more paths hold `o` (a branch).
     void share(ElementOrigin* o, std::size_t extra) {
         if (o != nullptr) {
@@ -35,7 +41,11 @@ public:
     }
     // A path holding `o` ended: delivered (also filtered, dead-lettered)
     // or not (dropped, failed).
-    void end(ElementOrigin* o, bool delivered);
+    void end(ElementOrigin* o, bool delivered) {
+        if (o != nullptr) [[unlikely]] {
+            release(o, delivered);
+        }
+    }
 
     // Aggregator `node` absorbed a path holding `o`: the reference passes
     // to what the aggregator derives next.
@@ -55,6 +65,8 @@ public:
     [[nodiscard]] std::size_t alive() const { return alive_; }
 
 private:
+    ElementOrigin* make_origin(std::uint32_t source, Produced& out);
+    void release(ElementOrigin* o, bool delivered);
     ElementOrigin* make();
     void recycle(ElementOrigin* o);
 
