@@ -48,7 +48,7 @@ bench: build
 # consumer on a local nats-server (bench/connectors/nats_scale.py; minutes).
 NATS_MESSAGES ?= 50000
 bench-nats: build
-	@$(ENV) python3 bench/connectors/nats_scale.py $(BUILD) $(NATS_MESSAGES)
+	@$(ENV) NATS_CLI="$$(scripts/natscli.sh)" python3 bench/connectors/nats_scale.py $(BUILD) $(NATS_MESSAGES)
 
 # The Kafka connector's scale-out (1, 2, 3 processes in one consumer group)
 # against Kafka's own perf tools, on a real broker: a report, not a test.

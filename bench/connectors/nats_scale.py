@@ -18,7 +18,7 @@ source -> hello_shout.wasm -> sink:
 
 For comparison on the same server: nats_tool's plain libnats publisher
 (async, acks awaited) and pull consumer (fetch 256, ack each), and `nats bench`
-(natscli) when it is on PATH or in $GOPATH/bin. Prints a report.
+(natscli, built by scripts/natscli.sh: NATS_CLI names it). Prints a report.
 """
 import json
 import os
@@ -171,12 +171,10 @@ def latency(tmp, url, k):
 
 
 def nats_bench(url):
-    gopath = subprocess.run(["go", "env", "GOPATH"], capture_output=True, text=True).stdout \
-        if shutil.which("go") else ""
-    cli = shutil.which("nats") or os.path.join(gopath.strip() or os.path.expanduser("~/go"),
-                                               "bin", "nats")
-    if not os.access(cli, os.X_OK):
-        return None, "not found (go install github.com/nats-io/natscli/nats@v0.5.0 builds it)"
+    # make bench-nats builds it (scripts/natscli.sh) and names it in NATS_CLI.
+    cli = os.environ.get("NATS_CLI") or shutil.which("nats")
+    if not cli or not os.access(cli, os.X_OK):
+        return None, "not found (scripts/natscli.sh builds it; make bench-nats runs that)"
     out = []
     for args in (["js", "pub", "async", "bench.s", "--create", "--purge"], ["js", "fetch"]):
         p = subprocess.run([cli, "bench", *args, "--server", url, "--msgs", str(MESSAGES),
