@@ -50,6 +50,10 @@ class Tool:
     def values(self, topic):
         return self("values", topic).splitlines()
 
+    def group(self, group):
+        """The consumer group's state ("Stable", "PreparingRebalance", ...) and member count."""
+        return json.loads(self("group", group))
+
     def lag(self, group, topic):
         """Records of topic not yet committed by group (end - committed)."""
         return sum(p["end"] - max(p["committed"], 0) for p in self.offsets(group, topic))

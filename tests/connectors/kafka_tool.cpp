@@ -17,6 +17,9 @@
 //   kafka_tool BOOT offsets GROUP TOPIC       JSON: per partition the group's committed
 //                                              offset and the end offset
 //   kafka_tool BOOT values TOPIC              every value, one per line, then ends
+//   kafka_tool BOOT group GROUP               JSON: the consumer group's state
+//                                              ("Stable" once every member has its
+//                                              partitions) and its member count
 //   kafka_tool BOOT records TOPIC             every record as a line "key value traceparent"
 //                                              ("-" for none)
 //   kafka_tool BOOT visible TOPIC ISOLATION   every value a consumer with isolation.level
@@ -246,6 +249,19 @@ void offsets(const std::string& boot, const std::string& group, const std::strin
     rd_kafka_consumer_close(rk.get());
 }
 
+void group(const std::string& boot, const std::string& name) {
+    auto rk = client(RD_KAFKA_PRODUCER, boot);
+    const rd_kafka_group_list* list = nullptr;
+    if (rd_kafka_list_groups(rk.get(), name.c_str(), &list, kTimeoutMs) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+        die("list groups: no answer");
+    }
+    const bool known = list->group_cnt > 0;
+    std::printf("{\"state\": \"%s\", \"members\": %d}\n", known ? list->groups[0].state : "Unknown",
+                known ? list->groups[0].member_cnt : 0);
+    rd_kafka_group_list_destroy(list);
+}
+
 // Every record of `topic` up to its end offsets, to `each(message)`.
 template <class Each>
 void read_all(const std::string& boot, const std::string& topic, Each each) {
@@ -401,6 +417,8 @@ int main(int argc, char** argv) {
         visible(a[0], a[2], a[3]);
     } else if (a.size() == 3 && a[1] == "values") {
         values(a[0], a[2]);
+    } else if (a.size() == 3 && a[1] == "group") {
+        group(a[0], a[2]);
     } else {
         std::fprintf(stderr, "usage: see the head of kafka_tool.cpp\n");
         return 2;
