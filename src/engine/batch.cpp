@@ -187,6 +187,7 @@ CallResult Instance::take_output(const tvb_batch_result& r, const tvb_batch_outp
 CallResult Instance::process_part(std::span<Produced> out, std::span<CallResult> each) {
     BatchScratch& b = raw_->scratch;
     tvb_batch_output made{};
+    const InCall busy(*raw_->gate);
     CallResult r = finish(
         {ErrorPtr(tvb_call_process_batch(raw_->handle.get(), &b.batch, b.results.data(), &made))});
     if (!r.ok()) {
@@ -209,6 +210,7 @@ CallResult Instance::pull_batch(std::size_t max, std::vector<Produced>& out) {
     std::size_t count = 0;
     tvb_batch_output made{};
     tvb_next_pull next{};
+    const InCall busy(*raw_->gate);
     CallResult r = finish({ErrorPtr(
         tvb_call_pull_batch(raw_->handle.get(), static_cast<uint32_t>(max), host_.context_handle,
                             b.results.data(), &count, &made, &next))});
@@ -242,6 +244,7 @@ CallResult Instance::pull_batch(std::size_t max, std::vector<Produced>& out) {
 CallResult Instance::push_part(std::span<CallResult> each, bool& pause) {
     BatchScratch& b = raw_->scratch;
     int32_t p = 0;
+    const InCall busy(*raw_->gate);
     CallResult r =
         finish({ErrorPtr(tvb_call_push_batch(raw_->handle.get(), &b.batch, b.results.data(), &p))});
     pause = p != 0;
@@ -255,6 +258,7 @@ CallResult Instance::push_part(std::span<CallResult> each, bool& pause) {
 
 CallResult Instance::accept_part(std::span<std::uint8_t> kept, std::span<CallResult> each) {
     BatchScratch& b = raw_->scratch;
+    const InCall busy(*raw_->gate);
     CallResult r =
         finish({ErrorPtr(tvb_call_accept_batch(raw_->handle.get(), &b.batch, b.results.data()))});
     if (r.ok()) {

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "epoch_ticker.hpp"
 #include "torvyn/core/limits.hpp"
 #include "torvyn/engine/engine.hpp"
 
@@ -49,6 +50,7 @@ struct Instance::Raw {
     std::shared_ptr<const PreparedComponent> prepared;
     Owned<tvb_instance> handle;
     BatchScratch scratch;
+    std::shared_ptr<CallGate> gate;  // each guest call holds an InCall on it
 };
 // A bridge call's outcome: null on success.
 struct Instance::Failure {

@@ -3,11 +3,8 @@
 #include <torvyn_bridge.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <fstream>
-#include <mutex>
 #include <system_error>
-#include <thread>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -84,41 +81,13 @@ const std::unordered_map<std::string_view, std::uint32_t>& wasi_interface_ids() 
     return ids;
 }
 
-// Advances the engine's epoch every tick so per-call deadlines can expire.
-class EpochTicker {
-public:
-    EpochTicker(const tvb_engine* engine, std::chrono::milliseconds tick)
-        : thread_([this, engine, tick] {
-              std::unique_lock lock(mutex_);
-              while (!stop_) {
-                  cv_.wait_for(lock, tick);
-                  tvb_engine_increment_epoch(engine);
-              }
-          }) {}
-    EpochTicker(const EpochTicker&) = delete;
-    EpochTicker& operator=(const EpochTicker&) = delete;
-    ~EpochTicker() {
-        {
-            std::lock_guard lock(mutex_);
-            stop_ = true;
-        }
-        cv_.notify_all();
-        thread_.join();
-    }
-
-private:
-    std::mutex mutex_;
-    std::condition_variable cv_;
-    bool stop_ = false;
-    std::thread thread_;
-};
-
 }  // namespace
 
 struct Runtime::Impl {
     RuntimeOptions options;
     std::shared_ptr<const Engine> engine;
     std::uint64_t compat_hash = 0;
+    std::shared_ptr<CallGate> gate = std::make_shared<CallGate>();  // instances share it
     std::unique_ptr<EpochTicker> ticker;  // stops before `engine` is released
 };
 
@@ -180,7 +149,7 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimeOptions& options) 
     }
     impl->engine = std::make_shared<const Engine>(Engine{Owned<tvb_engine>(engine)});
     impl->compat_hash = tvb_engine_compatibility_hash(engine);
-    impl->ticker = std::make_unique<EpochTicker>(engine, options.epoch_tick);
+    impl->ticker = std::make_unique<EpochTicker>(engine, options.epoch_tick, impl->gate);
     return std::unique_ptr<Runtime>(new Runtime(std::move(impl)));
 }
 
@@ -417,8 +386,12 @@ Result<std::unique_ptr<Instance>> Runtime::instantiate(
         .fuel = limits.fuel,
     };
     tvb_instance* i = nullptr;
-    if (const ErrorPtr error(tvb_instance_new(prepared->raw_->handle.get(), &host, &l, &i));
-        error) {
+    ErrorPtr error;
+    {
+        const InCall starting(*impl_->gate);  // instantiating runs the component's start code
+        error.reset(tvb_instance_new(prepared->raw_->handle.get(), &host, &l, &i));
+    }
+    if (error) {
         ErrorCode code = ErrorCode::engine;
         std::string hint;
         switch (tvb_error_status(error.get())) {
@@ -449,9 +422,9 @@ Result<std::unique_ptr<Instance>> Runtime::instantiate(
         return Error(code, "cannot instantiate component: " + message_of(error.get()), {},
                      std::move(hint));
     }
-    return std::make_unique<Instance>(
-        std::make_unique<Instance::Raw>(Instance::Raw{prepared, Owned<tvb_instance>(i), {}}),
-        prepared->role(), host);
+    return std::make_unique<Instance>(std::make_unique<Instance::Raw>(Instance::Raw{
+                                          prepared, Owned<tvb_instance>(i), {}, impl_->gate}),
+                                      prepared->role(), host);
 }
 
 Status check_wit(const std::filesystem::path& dir) {

@@ -126,15 +126,18 @@ CallResult Instance::adopt(Produced& out) {
 }
 
 CallResult Instance::init(std::string_view config) {
+    const InCall busy(*raw_->gate);
     return finish({ErrorPtr(tvb_call_init(raw_->handle.get(), config.data(), config.size()))});
 }
 
 CallResult Instance::teardown() {
+    const InCall busy(*raw_->gate);
     return finish({ErrorPtr(tvb_call_teardown(raw_->handle.get()))});
 }
 
 CallResult Instance::pull(Produced& out) {
     tvb_output o{};
+    const InCall busy(*raw_->gate);
     CallResult r = finish({ErrorPtr(tvb_call_pull(raw_->handle.get(), host_.context_handle, &o))});
     if (!r.ok()) {
         return r;
@@ -144,12 +147,14 @@ CallResult Instance::pull(Produced& out) {
 }
 
 CallResult Instance::notify(bool pause) {
+    const InCall busy(*raw_->gate);
     return finish({ErrorPtr(tvb_call_notify(raw_->handle.get(), pause ? 1 : 0))});
 }
 
 CallResult Instance::process(const ElementRef& in, Produced& out) {
     const tvb_element e = lend(in, host_);
     tvb_output o{};
+    const InCall busy(*raw_->gate);
     CallResult r = finish({ErrorPtr(tvb_call_process(raw_->handle.get(), &e, &o))});
     if (!r.ok()) {
         return r;
@@ -161,18 +166,21 @@ CallResult Instance::process(const ElementRef& in, Produced& out) {
 CallResult Instance::push(const ElementRef& in, bool& pause) {
     const tvb_element e = lend(in, host_);
     int32_t p = 0;
+    const InCall busy(*raw_->gate);
     CallResult r = finish({ErrorPtr(tvb_call_push(raw_->handle.get(), &e, &p))});
     pause = p != 0;
     return r;
 }
 
 CallResult Instance::complete() {
+    const InCall busy(*raw_->gate);
     return finish({ErrorPtr(tvb_call_complete(raw_->handle.get()))});
 }
 
 CallResult Instance::accept(const ElementRef& in, bool& accepted) {
     const tvb_element e = lend(in, host_);
     int32_t a = 0;
+    const InCall busy(*raw_->gate);
     CallResult r = finish({ErrorPtr(tvb_call_accept(raw_->handle.get(), &e, &a))});
     accepted = a != 0;
     return r;
@@ -180,18 +188,21 @@ CallResult Instance::accept(const ElementRef& in, bool& accepted) {
 
 CallResult Instance::ports(std::vector<std::string>& names) {
     names.clear();
+    const InCall busy(*raw_->gate);
     return finish({ErrorPtr(tvb_call_ports(raw_->handle.get(), &names, add_name))});
 }
 
 CallResult Instance::route(const ElementRef& in, std::vector<std::string>& ports) {
     const tvb_element e = lend(in, host_);
     ports.clear();
+    const InCall busy(*raw_->gate);
     return finish({ErrorPtr(tvb_call_route(raw_->handle.get(), &e, &ports, add_name))});
 }
 
 CallResult Instance::ingest(const ElementRef& in, Produced& out) {
     const tvb_element e = lend(in, host_);
     tvb_output o{};
+    const InCall busy(*raw_->gate);
     CallResult r = finish({ErrorPtr(tvb_call_ingest(raw_->handle.get(), &e, &o))});
     if (!r.ok()) {
         return r;
@@ -202,6 +213,7 @@ CallResult Instance::ingest(const ElementRef& in, Produced& out) {
 
 CallResult Instance::flush(std::vector<Produced>& out) {
     out.clear();
+    const InCall busy(*raw_->gate);
     CallResult r = finish(
         {ErrorPtr(tvb_call_flush(raw_->handle.get(), &out, [](void* user, const tvb_output* o) {
             static_cast<std::vector<Produced>*>(user)->push_back(produced(*o));

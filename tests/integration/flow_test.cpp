@@ -1,4 +1,7 @@
 // Runs real components on real Wasmtime through the host's public API.
+#include <cstdio>
+#include <cstdlib>
+#include <future>
 #include <thread>
 
 #include <fmt/format.h>
@@ -179,6 +182,35 @@ TEST_F(FlowTest, InfiniteLoopHitsTheCallDeadline) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error->code, ErrorCode::guest_deadline);
     EXPECT_NE(r.error->message.find("node 'mid'"), std::string::npos);
+    EXPECT_TRUE(r.accounting_balanced());
+}
+
+// The epoch ticker parks when no guest call has run for a while (an idle
+// host is not woken every millisecond); the next call must wake it, or a
+// spinning guest would never meet its deadline. The source pulls twice a
+// second, so the ticker is parked when the third element's call spins.
+TEST_F(FlowTest, AGuestSpinningAfterAnIdlePauseStillHitsItsDeadline) {
+    const Manifest m = manifest(
+        "idle", "[flow.idle]\n" + toml_source("idle", "src", "hello_greeter.wasm", "count=5") +
+                    "max-rate = 2\n" +
+                    toml_node("idle", "mid", "misbehave.wasm", "processor",
+                              "config = \"mode=spin at=3\"\n"
+                              "call-timeout = \"100ms\"\n") +
+                    toml_node("idle", "end", "hello_printer.wasm", "sink",
+                              "capabilities = [\"stdout\"]\n") +
+                    toml_edge("idle", "src", "mid") + toml_edge("idle", "mid", "end"));
+    auto flow = create(m);
+    ASSERT_TRUE(flow.ok()) << flow.error().format();
+    auto done = std::async(std::launch::async, [&] { return flow.value()->run(); });
+    if (done.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+        // The spinning call was never interrupted: nothing can stop it now.
+        std::fprintf(stderr, "the spinning call did not end within 60 s\n");
+        std::_Exit(1);
+    }
+    const FlowReport r = done.get();
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error->code, ErrorCode::guest_deadline);
+    EXPECT_GE(r.emitted, 3u);  // the source may pull once more meanwhile
     EXPECT_TRUE(r.accounting_balanced());
 }
 
