@@ -35,8 +35,11 @@ constexpr auto kMeasureAgain = std::chrono::milliseconds(250);
 // Once spread, the flow must be faster over this long than it was on one
 // thread, or it regroups.
 constexpr auto kCheckSpread = std::chrono::milliseconds(200);
-// An idle thread wakes this often to notice stop requests.
-constexpr auto kIdleCheck = std::chrono::milliseconds(5);
+// An idle thread wakes this often to notice stop requests (a signal or a
+// serve command sets a flag that cannot wake the flow); the flow's timeout
+// and drain deadline are waited for exactly. 50 ms: a stop is still felt as
+// instant, and an idle flow wakes 20 times a second, not 200.
+constexpr auto kIdleCheck = std::chrono::milliseconds(50);
 
 // What a sweep learned about when its thread has something to do again.
 struct Idle {
@@ -451,7 +454,12 @@ Ended drive_thread(State& s, std::uint32_t me, std::unique_lock<std::mutex>* loc
         // Only paused sinks, paced or pending sources, or other threads'
         // work are left: wait for the first, a stage's wake or another
         // thread, but wake up regularly to notice stop requests.
-        const auto until = std::min(idle.resume_at, Clock::now() + kIdleCheck);
+        auto until = std::min(idle.resume_at, Clock::now() + kIdleCheck);
+        if (s.stopping) {
+            until = std::min(until, s.drain_deadline);
+        } else if (s.spec.timeout.count() > 0) {
+            until = std::min(until, s.started + s.spec.timeout);
+        }
         bool woken = false;
         if (lock == nullptr) {
             woken = s.waker.wait_until(until);
