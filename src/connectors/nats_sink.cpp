@@ -5,6 +5,7 @@
 // source message's stream and sequence, or Kafka topic, partition and
 // offset): when that message is delivered again and published again, the
 // stream's de-duplication window drops the copy and says so (`duplicates`).
+#include <algorithm>
 #include <mutex>
 #include <unordered_map>
 
@@ -12,6 +13,7 @@
 
 #include "nats.hpp"
 #include "nats_link.hpp"
+#include "torvyn/core/guest_text.hpp"
 #include "torvyn/core/limits.hpp"
 
 namespace torvyn::connectors {
@@ -113,6 +115,18 @@ std::string stream_subjects(const SinkOptions& o) {
         return head.back() == '.' ? head + ">" : head + "*.>";
     }
     return ">";
+}
+
+// An attribute's value put into a subject (bytes). Values come from other
+// systems (a Kafka key, a file name): a subject must stay one protocol token.
+constexpr std::size_t kMaxSubjectValueBytes = 256;
+
+// Whether `v` can stand in a subject: printable ASCII without spaces or the
+// wildcards `*` and `>` (dots are kept: they make tokens of a subject).
+bool subject_value_ok(std::string_view v) {
+    return !v.empty() && v.size() <= kMaxSubjectValueBytes &&
+           std::all_of(v.begin(), v.end(),
+                       [](char c) { return c > ' ' && c < 0x7f && c != '*' && c != '>'; });
 }
 
 const std::string* find_attribute(const ElementRef& e, std::string_view key) {
@@ -241,6 +255,15 @@ private:
                 return failure(ErrorCode::nats_bad_record, GuestErrorKind::invalid_input,
                                fmt::format("element {} has no attribute '{}' for subject '{}'",
                                            e.sequence, p.text, o_.subject));
+            }
+            if (!subject_value_ok(*v)) {
+                ++publish_errors_;
+                return failure(
+                    ErrorCode::nats_bad_record, GuestErrorKind::invalid_input,
+                    fmt::format("element {}'s attribute '{}' (\"{}\") cannot be part of subject "
+                                "'{}': at most {} printable ASCII bytes without spaces, '*' or '>'",
+                                e.sequence, p.text, guest_text(*v, 64), o_.subject,
+                                kMaxSubjectValueBytes));
             }
             subject += *v;
         }

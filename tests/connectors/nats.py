@@ -331,6 +331,34 @@ def case_bad_records(b):
                  f"nats.header.traceparent=00-{1:032x}-{1:016x}-01 ", "| msg 0 t="]:
         check(want in first, f"a component does not read {want!r}: {first!r}")
     expect_consumer_done(b, 105)
+    # A sink's subject takes attribute values from other systems (here a
+    # file name with a space): a value that is not one subject token is a
+    # bad record (E0915), never published.
+    spaced = os.path.join(TMP, "in put.txt")
+    with open(spaced, "w") as f:
+        f.write("a\nb\nc\n")
+    m = manifest("spaced", f"""[flow.f]
+[flow.f.nodes.src]
+kind = "file"
+role = "source"
+path = "{spaced}"
+[flow.f.nodes.out]
+kind = "nats-jetstream"
+role = "sink"
+url = "{b.server.url}"
+subject = "in.{{file.path}}"
+on-error = "skip"
+[[flow.f.edges]]
+from = "src"
+to = "out"
+""")
+    report, err = run_flow(m, "spaced")
+    out = node(report, "out")
+    check(out["errors_by_code"].get("E0915") == 3 and out["skipped"] == 3,
+          f"the spaced subject values: {out['errors_by_code']}, skipped {out['skipped']}")
+    check("cannot be part of subject" in err and "in put.txt" in err,
+          f"the error does not say why: {err[-500:]}")
+    check(len(b.dump("IN")) == 105, "a message with a bad subject reached the stream")
 
 
 def rss_kib(pid):
